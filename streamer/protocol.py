@@ -1,0 +1,75 @@
+"""The feed protocol: JSON text messages between the monitor and its clients.
+
+Every message is a JSON object with a `type` field. Server → client:
+
+``hello``   once per connection: ``{"type": "hello", "version": 1, "stream": {...},
+            "alerts": [Alert, ...], "config": {...}}``; ``stream`` holds ``name``,
+            ``source_id``, ``stream_type``, ``rate``, ``labels``.
+``traces``  decimated display samples: ``{"type": "traces", "timestamps": [t, ...],
+            "rate": display_rate, "data": [[µV per sample] per channel]}``.
+``scores``  one entry per analysis window: ``{"type": "scores", "end": [t, ...],
+            "score": [...], "threshold": [...], "warming_up": bool,
+            "quality": [per channel 0..1 of the newest window]}``.
+``alert``   one alert on every state change: ``{"type": "alert", "alert": Alert}``.
+``status``  about once a second, also the application-level heartbeat:
+            ``{"type": "status", "now": t, "connected": bool, "rate": samples/s,
+            "lag_s", "buffer_fill", "samples_dropped", "latency_p50_s",
+            "latency_p99_s", "windows", "active_alerts", "warming_up"}``.
+``error``   a refused client message: ``{"type": "error", "message": "..."}``.
+
+Client → server:
+
+``ack``     ``{"type": "ack", "id": alert_id, "who": name}``.
+
+Stream times are seconds on the LSL clock. Alerts follow design.md's Alert
+object.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PROTOCOL_VERSION = 1
+#: Bytes; larger client messages close that client's connection (1009).
+MAX_CLIENT_MESSAGE = 4096
+#: Bytes; the largest message a client should accept from a feed.
+MAX_SERVER_MESSAGE = 4 * 1024 * 1024
+SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "error"})
+CLIENT_TYPES = frozenset({"ack"})
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the feed protocol."""
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Serialize one message; NaN and infinities are refused (JSON has none)."""
+    if message.get("type") not in SERVER_TYPES | CLIENT_TYPES:
+        raise ProtocolError(f"unknown message type {message.get('type')!r}")
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
+
+def decode(text: str | bytes, allowed: frozenset[str] = SERVER_TYPES) -> dict[str, Any]:
+    """Parse one message and check its type against `allowed`."""
+    try:
+        message = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"message is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(f"message must be a JSON object, got {type(message).__name__}")
+    kind = message.get("type")
+    if kind not in allowed:
+        raise ProtocolError(f"unexpected message type {kind!r}; expected one of {sorted(allowed)}")
+    return message
+
+
+def parse_ack(text: str | bytes) -> tuple[str, str]:
+    """Validate a client's ``ack`` and return ``(alert_id, who)``."""
+    message = decode(text, CLIENT_TYPES)
+    alert_id, who = message.get("id"), message.get("who", "unknown")
+    if not isinstance(alert_id, str) or not alert_id or len(alert_id) > 200:
+        raise ProtocolError(f"ack needs a non-empty string 'id', got {alert_id!r}")
+    if not isinstance(who, str) or len(who) > 100:
+        raise ProtocolError(f"ack 'who' must be a short string, got {who!r}")
+    return alert_id, who
