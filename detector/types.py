@@ -75,7 +75,9 @@ class Block:
 
     def __post_init__(self) -> None:
         if self.data.ndim != 2:
-            raise ValueError(f"block data must be 2-D (channels, samples), got shape {self.data.shape}")
+            raise ValueError(
+                f"block data must be 2-D (channels, samples), got shape {self.data.shape}"
+            )
         if self.timestamps.shape != (self.data.shape[1],):
             raise ValueError(
                 f"block has {self.data.shape[1]} samples but {self.timestamps.shape[0]} timestamps"

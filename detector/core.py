@@ -1,0 +1,237 @@
+"""The `Detector`: one stream's blocks in, alerts and window scores out."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detector.alerts import AlertBook, Finding
+from detector.config import DetectorConfig
+from detector.features import compute_features
+from detector.filters import StreamingFilter, design_sos
+from detector.model import QuantileThreshold, make_scorer, model_features
+from detector.rules import MESSAGES, evaluate_rules
+from detector.types import Alert, Block, Output, StreamMeta, WindowScore
+from detector.windows import Window, WindowBuffer
+
+#: Channel quality reported per window when a rule flags the channel.
+_QUALITY = {"bad_values": 0.0, "saturation": 0.0, "flatline": 0.0, "line_noise": 0.5}
+
+
+class Detector:
+    """Real-time detector for one EEG stream.
+
+    Feed it every `Block` of the stream in order, of any size; it keeps the
+    filter, window, model and alert state between calls. Live monitoring,
+    replay and the offline scan all use it the same way, so the same samples
+    give the same alerts.
+
+    Parameters
+    ----------
+    stream
+        Channel labels, rate and identity of the stream.
+    config
+        Settings; `DetectorConfig()` if None.
+    id_prefix
+        Prepended to alert ids (e.g. the monitor's name), so ids stay unique
+        across detectors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from detector import Block, Detector, StreamMeta
+    >>> det = Detector(StreamMeta("ward-3", "amp-17", ("C3", "C4", "O1"), 256.0))
+    >>> rng = np.random.default_rng(0)
+    >>> data = rng.normal(scale=20.0, size=(3, 1024)).astype(np.float32)
+    >>> data[2, 512:] = 0.0  # O1 goes flat after 2 s
+    >>> out = det.process(Block(data, np.arange(1024) / 256.0, first_index=0))
+    >>> len(out.windows), det.warming_up
+    (7, True)
+    >>> [(a.id, a.kind, a.channels, a.onset) for a in out.alerts]
+    [('flatline-1', 'flatline', ['O1'], 2.0)]
+    >>> print(out.alerts[0].message)
+    Flat signal on O1 for 1.5 s: electrode off or amplifier fault.
+    """
+
+    def __init__(
+        self, stream: StreamMeta, config: DetectorConfig | None = None, *, id_prefix: str = ""
+    ) -> None:
+        self.stream = stream
+        self.config = config if config is not None else DetectorConfig()
+        self.id_prefix = id_prefix
+        cfg = self.config
+        rate = stream.rate
+        size = round(cfg.window_s * rate)
+        hop = round(cfg.hop_s * rate)
+        if size < 2 or hop < 1:
+            raise ValueError(
+                f"window_s={cfg.window_s!r} and hop_s={cfg.hop_s!r} are too short "
+                f"for a {rate!r} Hz stream"
+            )
+        sos = design_sos(
+            rate, cfg.highpass_hz, cfg.notch_hz, cfg.lowpass_for(rate), cfg.filter_order
+        )
+        self._filter = StreamingFilter(sos, stream.n_channels)
+        self._buffer = WindowBuffer(stream.n_channels, size, hop)
+        self._book = AlertBook(stream, cfg.raise_k, cfg.raise_n, cfg.clear_m, id_prefix)
+        self._scorer: Any = make_scorer(cfg.model, cfg.seed)
+        self._threshold = QuantileThreshold(cfg.anomaly_quantile)
+        self._learned = 0
+        self._last_good = np.zeros(stream.n_channels)
+        self._expected_index: int | None = None
+        self._last_ts: float | None = None
+        self._windows_since_gap = 0
+
+    @property
+    def warming_up(self) -> bool:
+        """True until the model learned `warmup_windows` windows; no `anomaly` alert before."""
+        return self._learned < self.config.warmup_windows
+
+    def clone(self) -> Detector:
+        """A fresh detector with the same parameters and no learned state."""
+        return Detector(self.stream, self.config, id_prefix=self.id_prefix)
+
+    def process(self, block: Block) -> Output:
+        """Analyse a block: gap check, masking, filters, windows, features, rules, model, alerts."""
+        if block.data.shape[0] != self.stream.n_channels:
+            raise ValueError(
+                f"block has {block.data.shape[0]} channels, stream {self.stream.name!r} "
+                f"has {self.stream.n_channels}"
+            )
+        out = Output()
+        n = block.n_samples
+        if n == 0:
+            return out
+        first_ts = float(block.timestamps[0])
+        out.alerts.extend(self._check_gap(block.first_index, first_ts))
+        self._expected_index = block.first_index + n
+        self._last_ts = float(block.timestamps[-1])
+
+        data = block.data.astype(np.float64)
+        finite = np.isfinite(data)
+        if not finite.all():
+            data = self._fill(data, finite)
+        self._last_good = data[:, -1].copy()
+        filtered = self._filter.filter(data)
+        for window in self._buffer.push(data, filtered, ~finite, block.timestamps):
+            out.extend(self._analyse(window))
+        return out
+
+    def stalled(self, at: float, silent_for: float) -> Output:
+        """Raise `signal_lost`: no samples arrived for `silent_for` s (idempotent while active)."""
+        if not (math.isfinite(silent_for) and silent_for >= 0):
+            raise ValueError(f"silent_for must be a finite number >= 0, got {silent_for!r}")
+        if self._book.current("signal_lost") is not None:
+            return Output()
+        evidence = {"silent_s": float(silent_for)}
+        alert = self._book.raise_event(
+            "signal_lost",
+            [],
+            onset=at - silent_for,
+            detected_at=at,
+            score=float(silent_for),
+            message=MESSAGES["signal_lost"].format(**evidence),
+            evidence=evidence,
+        )
+        return Output(alerts=[alert])
+
+    def acknowledge(self, alert_id: str, who: str, at: float) -> Alert | None:
+        """Mark an alert as seen; returns it updated, or None if unknown or cleared."""
+        return self._book.acknowledge(alert_id, who, at)
+
+    def active_alerts(self) -> list[Alert]:
+        """Alerts not yet cleared, most severe first, then oldest first."""
+        return self._book.active()
+
+    def _check_gap(self, first_index: int, first_ts: float) -> list[Alert]:
+        changed: list[Alert] = []
+        lost = self._book.current("signal_lost") is not None
+        expected = self._expected_index
+        missing = 0 if expected is None else first_index - expected
+        if missing != 0:
+            # A gap, or a restarted stream (index going back): never window across it.
+            self._filter.reset()
+            self._buffer.reset()
+            self._windows_since_gap = 0
+        if lost:
+            evidence = {"gap_samples": float(missing)} if missing > 0 else None
+            changed.append(self._book.clear("signal_lost", first_ts, evidence))
+        elif missing > 0:
+            changed.append(self._samples_dropped(missing, first_ts))
+        return changed
+
+    def _samples_dropped(self, missing: int, first_ts: float) -> Alert:
+        previous = self._book.current("samples_dropped")
+        total = missing + (int(previous.evidence["missing"]) if previous else 0)
+        evidence = {"missing": float(total), "missing_s": total / self.stream.rate}
+        return self._book.raise_event(
+            "samples_dropped",
+            [],
+            onset=previous.onset if previous else (self._last_ts or first_ts),
+            detected_at=first_ts,
+            score=float(total),
+            message=MESSAGES["samples_dropped"].format(
+                missing=total, missing_s=total / self.stream.rate
+            ),
+            evidence=evidence,
+        )
+
+    def _fill(self, data: NDArray[np.float64], finite: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Replace non-finite samples by the channel's last finite value, before any filter."""
+        n = data.shape[1]
+        source = np.where(finite, np.arange(1, n + 1), 0)
+        np.maximum.accumulate(source, axis=1, out=source)
+        padded = np.concatenate([self._last_good[:, None], np.where(finite, data, 0.0)], axis=1)
+        return np.take_along_axis(padded, source, axis=1)
+
+    def _analyse(self, window: Window) -> Output:
+        cfg = self.config
+        features = compute_features(window.raw, window.filtered, self.stream.rate)
+        findings = evaluate_rules(features, window, cfg)
+        x = model_features(features)
+        score = float(self._scorer.score_one(x))
+        threshold = self._threshold.get()
+        warming = self.warming_up
+        anomalous = not warming and score >= threshold
+        findings.append(
+            Finding(
+                "anomaly",
+                np.array([anomalous]),
+                np.array([score]),
+                MESSAGES["anomaly"],
+                {"score": np.array([score]), "threshold": np.array([threshold])},
+                whole_stream=True,
+            )
+        )
+        alerts: list[Alert] = []
+        for finding in findings:
+            alerts.extend(self._book.observe(finding, window.start, window.end))
+
+        self._windows_since_gap += 1
+        if (
+            self._windows_since_gap >= cfg.clear_m
+            and self._book.current("samples_dropped") is not None
+        ):
+            alerts.append(self._book.clear("samples_dropped", window.end))
+
+        flagged = any(f.flags.any() for f in findings)
+        if not flagged and not self._book.active():
+            self._scorer.learn_one(x)
+            self._threshold.update(score)
+            self._learned += 1
+
+        quality = np.ones(self.stream.n_channels)
+        for finding in findings:
+            if finding.kind in _QUALITY:
+                quality[finding.flags] = np.minimum(quality[finding.flags], _QUALITY[finding.kind])
+        window_score = WindowScore(
+            end=window.end,
+            score=score,
+            threshold=threshold,
+            warming_up=warming,
+            quality=tuple(float(q) for q in quality),
+        )
+        return Output(alerts=alerts, windows=[window_score], last_window_end=window.end)

@@ -1,0 +1,86 @@
+"""Exact signal-quality rules, each localized to the channels it concerns.
+
+A rule turns one window's features into a `Finding` (flags per channel, a
+score where larger is worse, the evidence that drove it). Rules are ordered
+from most to least specific, and a channel explained by an earlier rule is
+not flagged by a later one: a channel stuck at its rail is `saturation`, not
+also `flatline`; a channel carrying NaNs is only `bad_values`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detector.alerts import Finding
+from detector.config import DetectorConfig
+from detector.features import Features
+from detector.windows import Window
+
+MESSAGES = {
+    "bad_values": "Invalid (NaN or infinite) samples on {channels}: they were replaced "
+    "before analysis.",
+    "saturation": "Signal clipping on {channels} for {duration:.1f} s: the amplifier is "
+    "at its rails.",
+    "flatline": "Flat signal on {channels} for {duration:.1f} s: electrode off or amplifier fault.",
+    "line_noise": "Mains interference dominates {channels} for {duration:.1f} s: check "
+    "electrode contact and grounding.",
+    "anomaly": "The EEG has been unlike what the model learned for this stream for "
+    "{duration:.1f} s (score {score:.2f}).",
+    "samples_dropped": "{missing} samples ({missing_s:.2f} s) are missing from the stream; "
+    "analysis restarted after the gap.",
+    "signal_lost": "No samples for {silent_s:.1f} s: the stream stalled or disconnected.",
+}
+
+
+def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -> list[Finding]:
+    """Apply every rule to one window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from detector.features import compute_features
+    >>> rng = np.random.default_rng(0)
+    >>> raw = rng.normal(scale=20, size=(3, 256))
+    >>> raw[1] = 0.0
+    >>> raw[2, ::4] = 5000.0
+    >>> w = Window(raw, raw, np.zeros(raw.shape, dtype=bool), np.arange(256) / 256)
+    >>> found = evaluate_rules(compute_features(raw, raw, 256.0), w, DetectorConfig())
+    >>> {f.kind: f.flags.tolist() for f in found if f.flags.any()}
+    {'saturation': [False, False, True], 'flatline': [False, True, False]}
+    """
+    raw = window.raw
+    n = raw.shape[1]
+    bad_fraction = window.bad.mean(axis=1)
+    has_bad = bad_fraction > 0
+
+    hi = raw.max(axis=1, keepdims=True)
+    lo = raw.min(axis=1, keepdims=True)
+    at_hi = (raw == hi).sum(axis=1) / n
+    at_lo = (raw == lo).sum(axis=1) / n
+    extreme = np.where(at_hi >= at_lo, np.abs(hi[:, 0]), np.abs(lo[:, 0]))
+    at_extreme = np.maximum(at_hi, at_lo)
+    at_rail = (np.abs(raw) >= config.rail_uv).mean(axis=1)
+    clip_fraction = np.where(extreme >= config.saturation_min_uv, at_extreme, 0.0)
+    clip_fraction = np.maximum(clip_fraction, at_rail)
+    saturated = ~has_bad & (clip_fraction >= config.saturation_fraction)
+
+    flat = ~has_bad & ~saturated & (features.std < config.flatline_uv)
+    flat_score = np.clip(1.0 - features.std / config.flatline_uv, 0.0, 1.0)
+
+    noisy = ~has_bad & ~saturated & ~flat & (features.mains_ratio > config.line_noise_ratio)
+
+    return [
+        _finding("bad_values", has_bad, bad_fraction, bad_fraction=bad_fraction),
+        _finding(
+            "saturation", saturated, clip_fraction, clip_fraction=clip_fraction, ptp_uv=features.ptp
+        ),
+        _finding("flatline", flat, flat_score, std_uv=features.std),
+        _finding("line_noise", noisy, features.mains_ratio, mains_ratio=features.mains_ratio),
+    ]
+
+
+def _finding(
+    kind: str, flags: NDArray[np.bool_], score: NDArray[np.float64], **evidence: NDArray[np.float64]
+) -> Finding:
+    return Finding(kind, flags, score, MESSAGES[kind], evidence)
