@@ -1,0 +1,520 @@
+"""A websockets client of one monitor feed, shared by every browser session.
+
+`FeedClient` runs forever in a background thread with its own asyncio event
+loop: it connects to the feed, parses each message with
+`streamer.protocol.decode`, keeps the newest state behind a lock and reconnects
+with a capped backoff when the connection drops. Browser sessions never touch
+the network: they read `FeedClient.snapshot()` from their periodic callbacks
+and send acknowledgements with `FeedClient.ack()`, which hands the message to
+the client's own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import logging
+import math
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from streamer import protocol
+
+log = logging.getLogger(__name__)
+
+#: Seconds without a ``status`` heartbeat after which a connected feed is stale.
+STALE_AFTER_S = 3.0
+#: Reconnection backoff: first delay, growth factor and cap, in seconds.
+BACKOFF_FIRST_S = 0.1
+BACKOFF_FACTOR = 2.0
+BACKOFF_MAX_S = 2.0
+#: Bounds on what a feed can make us keep.
+MAX_ACTIVE_ALERTS = 1000
+MAX_CHANNELS = 1024
+MAX_DISPLAY_RATE = 4096.0
+
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def validate_feed_url(url: str) -> str:
+    """Return `url` if it is a usable feed address, else raise ValueError quoting it.
+
+    Examples
+    --------
+    >>> validate_feed_url("ws://127.0.0.1:8765")
+    'ws://127.0.0.1:8765'
+    >>> validate_feed_url("http://127.0.0.1:8765")
+    Traceback (most recent call last):
+    ...
+    ValueError: feed URL must start with ws:// or wss://, got 'http://127.0.0.1:8765'
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"feed URL must be a string, got {url!r}")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"feed URL must start with ws:// or wss://, got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"feed URL has an invalid port: {url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"feed URL has no host: {url!r}")
+    if port is None and parts.netloc.endswith(":"):
+        raise ValueError(f"feed URL has an empty port: {url!r}")
+    return url
+
+
+def redact_url(url: str) -> str:
+    """`url` without its query string (which may carry the feed token).
+
+    Examples
+    --------
+    >>> redact_url("ws://10.0.0.5:8765/?token=s3cret")
+    'ws://10.0.0.5:8765/'
+    """
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class TraceRing:
+    """The newest `window_s` seconds of display samples, one row per channel.
+
+    A fixed numpy ring, reallocated only when the channel count or the display
+    rate changes.
+    """
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        self.window_s = window_s
+        self._rate = 0.0
+        self._data = np.zeros((0, 0), dtype=np.float32)
+        self._times = np.zeros(0, dtype=np.float64)
+        self._end = 0  # index of the next write
+        self._count = 0  # valid samples
+
+    @property
+    def capacity(self) -> int:
+        return self._times.shape[0]
+
+    @property
+    def n_channels(self) -> int:
+        return self._data.shape[0]
+
+    def clear(self) -> None:
+        self._end = 0
+        self._count = 0
+
+    def _ensure(self, n_channels: int, rate: float) -> None:
+        capacity = max(16, math.ceil(self.window_s * rate * 1.25) + 1)
+        if n_channels != self.n_channels or not math.isclose(rate, self._rate):
+            self._rate = rate
+            self._data = np.full((n_channels, capacity), np.nan, dtype=np.float32)
+            self._times = np.full(capacity, np.nan, dtype=np.float64)
+            self.clear()
+
+    def append(self, timestamps: np.ndarray, data: np.ndarray, rate: float) -> None:
+        """Add samples: `timestamps` shape (n,), `data` shape (n_channels, n)."""
+        self._ensure(data.shape[0], rate)
+        n = timestamps.shape[0]
+        if n == 0:
+            return
+        if self._count and timestamps[0] < self.newest_time():
+            # The stream restarted (new clock or new connection): start over.
+            self.clear()
+        cap = self.capacity
+        if n >= cap:
+            timestamps, data, n = timestamps[-cap:], data[:, -cap:], cap
+        idx = (self._end + np.arange(n)) % cap
+        self._times[idx] = timestamps
+        self._data[:, idx] = data
+        self._end = (self._end + n) % cap
+        self._count = min(cap, self._count + n)
+
+    def newest_time(self) -> float:
+        if not self._count:
+            return math.nan
+        return float(self._times[(self._end - 1) % self.capacity])
+
+    def read(self, max_channels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``(timestamps, data)`` of the last `window_s` seconds, oldest first."""
+        n_ch = self.n_channels if max_channels is None else min(max_channels, self.n_channels)
+        if not self._count:
+            return np.zeros(0), np.zeros((n_ch, 0), dtype=np.float32)
+        cap = self.capacity
+        idx = (self._end - self._count + np.arange(self._count)) % cap
+        times = self._times[idx]
+        keep = times >= times[-1] - self.window_s
+        idx = idx[keep]
+        return self._times[idx], self._data[:n_ch, idx]
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedSnapshot:
+    """A consistent copy of one feed's state, safe to use from any thread.
+
+    Times named ``*_at`` are `time.monotonic()` seconds of this process;
+    stream times (``trace_times``, alert ``onset``) are on the monitor's clock.
+    """
+
+    url: str  #: the feed URL without its query string
+    connected: bool
+    since: float  #: monotonic time of the last connect or disconnect
+    last_message_at: float | None
+    last_status_at: float | None
+    stale: bool  #: connected but no ``status`` heartbeat for more than `STALE_AFTER_S`
+    error: str | None  #: why the last connection attempt or connection failed
+    stream: dict[str, Any]  #: the ``hello`` stream info (name, labels, rate, ...)
+    labels: tuple[str, ...]
+    status: dict[str, Any]  #: the newest ``status`` message
+    alerts: tuple[dict[str, Any], ...]  #: active and acknowledged alerts
+    history: tuple[dict[str, Any], ...]  #: cleared alerts, newest last
+    alerts_version: int  #: grows on every alert change
+    trace_times: np.ndarray | None  #: (n,) or None when traces were not asked for
+    trace_data: np.ndarray | None  #: (n_channels, n) µV
+    traces_version: int  #: grows on every ``traces`` message
+    scores: tuple[dict[str, Any], ...]  #: ``{"end", "score", "threshold"}``, oldest first
+    score_info: dict[str, Any]  #: ``warming_up`` and per-channel ``quality`` of the newest
+    messages: int
+    protocol_errors: int
+
+    @property
+    def monitoring(self) -> bool:
+        """True when the feed is connected, fresh, and the monitor has its stream."""
+        return self.connected and not self.stale and self.status.get("connected", True) is not False
+
+    @property
+    def name(self) -> str:
+        return str(self.stream.get("name") or self.url)
+
+    @property
+    def stream_now(self) -> float | None:
+        """The newest known time on the stream clock (status ``now`` or newest trace)."""
+        candidates = []
+        now = self.status.get("now")
+        if isinstance(now, int | float) and math.isfinite(now):
+            candidates.append(float(now))
+        if self.trace_times is not None and self.trace_times.size:
+            candidates.append(float(self.trace_times[-1]))
+        return max(candidates) if candidates else None
+
+
+class FeedClient:
+    """Connects to one feed forever (in its own thread) and keeps its latest state.
+
+    Parameters
+    ----------
+    url
+        ``ws://host:port`` or ``wss://host:port``, optionally ``?token=...``.
+    window_s
+        Seconds of traces kept per channel.
+    history
+        Cleared alerts kept.
+    max_scores
+        Score entries kept.
+    stale_after_s
+        Seconds without a ``status`` heartbeat after which the feed is stale.
+    clock
+        Monotonic clock, replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        window_s: float = 10.0,
+        history: int = 200,
+        max_scores: int = 600,
+        stale_after_s: float = STALE_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = validate_feed_url(url)
+        self.window_s = window_s
+        self.history = history
+        self.max_scores = max_scores
+        self.stale_after_s = stale_after_s
+        self.clock = clock
+        self.display_url = redact_url(url)
+
+        self._lock = threading.Lock()
+        self._connected = False
+        self._since = clock()
+        self._last_message_at: float | None = None
+        self._last_status_at: float | None = None
+        self._error: str | None = None
+        self._stream: dict[str, Any] = {}
+        self._labels: tuple[str, ...] = ()
+        self._status: dict[str, Any] = {}
+        self._alerts: dict[str, dict[str, Any]] = {}
+        self._history: collections.deque[dict[str, Any]] = collections.deque(maxlen=history)
+        self._alerts_version = 0
+        self._ring = TraceRing(window_s)
+        self._traces_version = 0
+        self._scores: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_scores)
+        self._scores_meta: dict[str, Any] = {}
+        self._messages = 0
+        self._protocol_errors = 0
+
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._started = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"FeedClient({self.display_url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> FeedClient:
+        """Start the background thread (idempotent); returns self."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(
+            target=self._run, name=f"feed {self.display_url}", daemon=True
+        )
+        self._thread.start()
+        self._started.wait(5.0)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the connection and end the thread."""
+        thread, loop, task = self._thread, self._loop, self._task
+        if thread is None:
+            return
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                loop.call_soon_threadsafe(task.cancel)
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("feed client %s did not stop within %.1f s", self.display_url, timeout)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(self._connect_forever())
+            self._started.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+        finally:
+            self._started.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._set_disconnected("stopped")
+
+    async def _connect_forever(self) -> None:
+        delay = BACKOFF_FIRST_S
+        while True:
+            try:
+                async with connect(
+                    self.url,
+                    max_size=protocol.MAX_SERVER_MESSAGE,
+                    open_timeout=3.0,
+                    ping_interval=5.0,
+                    ping_timeout=5.0,
+                    close_timeout=1.0,
+                    proxy=None,
+                ) as ws:
+                    self._ws = ws
+                    self._set_connected()
+                    delay = BACKOFF_FIRST_S
+                    async for raw in ws:
+                        self._handle(raw)
+                    reason = f"closed by the feed ({ws.close_code})"
+            except asyncio.CancelledError:
+                raise
+            except (OSError, WebSocketException, TimeoutError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # keep monitoring whatever a feed does
+                log.exception("feed client %s failed", self.display_url)
+                reason = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._ws = None
+            self._set_disconnected(reason)
+            await asyncio.sleep(delay)
+            delay = min(BACKOFF_MAX_S, delay * BACKOFF_FACTOR)
+
+    # -- state updates (feed thread) ---------------------------------------------------
+
+    def _set_connected(self) -> None:
+        with self._lock:
+            self._connected = True
+            self._since = self.clock()
+            self._error = None
+            self._last_status_at = None
+        log.info("feed %s connected", self.display_url)
+
+    def _set_disconnected(self, reason: str) -> None:
+        with self._lock:
+            was = self._connected
+            if was or self._error is None:
+                self._since = self.clock()
+            self._connected = False
+            self._error = reason
+        if was:
+            log.warning("feed %s disconnected: %s", self.display_url, reason)
+
+    def _handle(self, raw: str | bytes) -> None:
+        now = self.clock()
+        try:
+            message = protocol.decode(raw)
+            handler = getattr(self, f"_on_{message['type']}")
+            with self._lock:
+                self._last_message_at = now
+                self._messages += 1
+                handler(message, now)
+        except (protocol.ProtocolError, ValueError, TypeError, KeyError) as exc:
+            with self._lock:
+                self._protocol_errors += 1
+                errors = self._protocol_errors
+            if errors <= 10 or errors % 1000 == 0:
+                log.warning(
+                    "feed %s: ignored a message (%d so far): %s", self.display_url, errors, exc
+                )
+
+    def _on_hello(self, message: dict[str, Any], now: float) -> None:
+        stream = message.get("stream") or {}
+        if not isinstance(stream, dict):
+            raise protocol.ProtocolError("hello 'stream' must be an object")
+        labels = stream.get("labels") or []
+        if not isinstance(labels, list) or len(labels) > MAX_CHANNELS:
+            raise protocol.ProtocolError("hello 'labels' must be a list of channel labels")
+        self._stream = dict(stream)
+        self._labels = tuple(str(label) for label in labels)
+        self._ring.clear()
+        self._traces_version += 1
+        self._alerts = {}
+        for alert in message.get("alerts") or []:
+            self._put_alert(alert)
+        self._alerts_version += 1
+
+    def _on_traces(self, message: dict[str, Any], now: float) -> None:
+        times = np.asarray(message["timestamps"], dtype=np.float64)
+        data = np.asarray(message["data"], dtype=np.float32)  # None (JSON null) -> NaN
+        rate = float(message.get("rate") or self._stream.get("rate") or 0.0)
+        if times.ndim != 1 or data.ndim != 2 or data.shape[1] != times.shape[0]:
+            raise protocol.ProtocolError(
+                f"traces shape mismatch: timestamps {times.shape}, data {data.shape}"
+            )
+        if not 0 < rate <= MAX_DISPLAY_RATE or data.shape[0] > MAX_CHANNELS:
+            raise protocol.ProtocolError(f"traces rate {rate!r} or channel count out of range")
+        self._ring.append(times, data, rate)
+        self._traces_version += 1
+
+    def _on_scores(self, message: dict[str, Any], now: float) -> None:
+        ends = message.get("end") or []
+        scores = message.get("score") or []
+        thresholds = message.get("threshold") or [None] * len(ends)
+        for end, score, threshold in zip(ends, scores, thresholds, strict=False):
+            self._scores.append({"end": end, "score": score, "threshold": threshold})
+        self._scores_meta = {
+            "warming_up": bool(message.get("warming_up", False)),
+            "quality": message.get("quality"),
+        }
+
+    def _on_alert(self, message: dict[str, Any], now: float) -> None:
+        alert = message.get("alert")
+        if not isinstance(alert, dict):
+            raise protocol.ProtocolError("alert message needs an 'alert' object")
+        self._put_alert(alert)
+        self._alerts_version += 1
+
+    def _put_alert(self, alert: dict[str, Any]) -> None:
+        alert_id = alert.get("id")
+        if not isinstance(alert_id, str) or not alert_id:
+            raise protocol.ProtocolError(f"alert without a string 'id': {alert_id!r}")
+        if alert.get("state") == "cleared":
+            self._alerts.pop(alert_id, None)
+            self._history.append(dict(alert))
+            return
+        if alert_id not in self._alerts and len(self._alerts) >= MAX_ACTIVE_ALERTS:
+            # Keep the most severe, newest alerts; drop the least important one.
+            victim = max(
+                self._alerts.values(),
+                key=lambda a: (SEVERITY_RANK.get(a.get("severity"), 3), -_onset(a)),
+            )
+            self._alerts.pop(victim["id"], None)
+        self._alerts[alert_id] = dict(alert)
+
+    def _on_status(self, message: dict[str, Any], now: float) -> None:
+        self._status = dict(message)
+        self._last_status_at = now
+
+    def _on_error(self, message: dict[str, Any], now: float) -> None:
+        log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))
+
+    # -- reading (any thread) ----------------------------------------------------------
+
+    def snapshot(self, traces: bool = True, max_channels: int | None = None) -> FeedSnapshot:
+        """A consistent copy of the state; traces limited to the first `max_channels`."""
+        now = self.clock()
+        with self._lock:
+            heartbeat = self._last_status_at if self._last_status_at is not None else self._since
+            stale = self._connected and now - heartbeat > self.stale_after_s
+            times = data = None
+            if traces:
+                times, data = self._ring.read(max_channels)
+            return FeedSnapshot(
+                url=self.display_url,
+                connected=self._connected,
+                since=self._since,
+                last_message_at=self._last_message_at,
+                last_status_at=self._last_status_at,
+                stale=stale,
+                error=self._error,
+                stream=dict(self._stream),
+                labels=self._labels,
+                status=dict(self._status),
+                alerts=tuple(dict(a) for a in self._alerts.values()),
+                history=tuple(self._history),
+                alerts_version=self._alerts_version,
+                trace_times=times,
+                trace_data=data,
+                traces_version=self._traces_version,
+                scores=tuple(self._scores),
+                score_info=dict(self._scores_meta),
+                messages=self._messages,
+                protocol_errors=self._protocol_errors,
+            )
+
+    def ack(self, alert_id: str, who: str = "dashboard") -> bool:
+        """Send an ``ack`` for `alert_id`; False when the feed is not connected.
+
+        Returns once the message is handed to the feed thread; delivery is
+        confirmed by the feed's next ``alert`` message for that id.
+        """
+        text = protocol.encode({"type": "ack", "id": alert_id, "who": who})
+        if len(text.encode()) > protocol.MAX_CLIENT_MESSAGE:
+            raise ValueError(f"ack too long for the feed: id {alert_id!r}, who {who!r}")
+        loop, ws = self._loop, self._ws
+        if loop is None or ws is None or loop.is_closed():
+            return False
+
+        async def send() -> None:
+            try:
+                await ws.send(text)
+            except WebSocketException as exc:
+                log.warning("ack %s not sent to %s: %s", alert_id, self.display_url, exc)
+
+        try:
+            asyncio.run_coroutine_threadsafe(send(), loop)
+        except RuntimeError:  # loop closed meanwhile
+            return False
+        return True
+
+
+def _onset(alert: dict[str, Any]) -> float:
+    onset = alert.get("onset")
+    return float(onset) if isinstance(onset, int | float) else -math.inf
