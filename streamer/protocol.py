@@ -10,7 +10,8 @@ Every message is a JSON object with a `type` field. Server → client:
 ``scores``  one entry per analysis window: ``{"type": "scores", "end": [t, ...],
             "score": [...], "threshold": [...], "warming_up": bool,
             "quality": [per channel 0..1 of the newest window]}``.
-``alert``   one alert on every state change: ``{"type": "alert", "alert": Alert}``.
+``alert``   one alert on every state change: ``{"type": "alert", "event": "raised" |
+            "updated" | "acknowledged" | "cleared", "alert": Alert}``.
 ``status``  about once a second, also the application-level heartbeat:
             ``{"type": "status", "now": t, "connected": bool, "rate": samples/s,
             "lag_s", "buffer_fill", "samples_dropped", "latency_p50_s",
@@ -28,6 +29,7 @@ object.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -73,3 +75,14 @@ def parse_ack(text: str | bytes) -> tuple[str, str]:
     if not isinstance(who, str) or len(who) > 100:
         raise ProtocolError(f"ack 'who' must be a short string, got {who!r}")
     return alert_id, who
+
+
+def finite_or_none(value: Any) -> Any:
+    """Replace NaN and infinities (which JSON cannot carry) by null, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_none(v) for v in value]
+    return value

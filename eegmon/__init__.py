@@ -1,0 +1,1 @@
+"""eegmon's command line and the composition of its parts."""

@@ -1,0 +1,3 @@
+from eegmon.cli import main
+
+main()

@@ -1,0 +1,144 @@
+"""The ``eegmon`` command line.
+
+Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 runtime
+failure. Long-running commands print where they can be reached, then run
+until Ctrl-C (or SIGTERM) and stop cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_RUNTIME, EXIT_USAGE = 1, 2
+
+
+class BadInput(click.ClickException):
+    """Bad input: reported as one line, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def fail(message: str) -> NoReturn:
+    raise BadInput(message)
+
+
+def say(message: str) -> None:
+    """Print to stdout at once: scripts and tests wait for these lines."""
+    click.echo(message)
+    sys.stdout.flush()
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM, so every command stops the same clean way."""
+    stop = threading.Event()
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """eegmon: real-time EEG monitoring with alerts."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="eegmon %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--stream", "name", help="Monitor the stream with this name.")
+@click.option("--source-id", help="Monitor the stream with this source_id (most specific).")
+@click.option("--type", "stream_type", help="Monitor the stream of this type [default: EEG].")
+@click.option("--resolve-timeout", type=float, default=None, help="Seconds to look for it [10].")
+@click.option("--feed-host", default="127.0.0.1", show_default=True, help="Feed bind address.")
+@click.option("--feed-port", type=int, default=8765, show_default=True, help="0 picks a free one.")
+@click.option(
+    "--feed-token",
+    envvar="EEGMON_FEED_TOKEN",
+    help="Token feed clients must present; required beyond loopback. [env EEGMON_FEED_TOKEN]",
+)
+@click.option("--allow-origin", multiple=True, help="Browser origin allowed on the feed.")
+@click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
+@click.option("--stall-timeout", type=float, default=None, help="Silence before signal_lost [2].")
+@click.option("--status-every", type=float, default=None, help="Seconds between status lines [5].")
+@click.option("--quiet", is_flag=True, help="No status line on the terminal.")
+def monitor(
+    name: str | None,
+    source_id: str | None,
+    stream_type: str | None,
+    resolve_timeout: float | None,
+    feed_host: str,
+    feed_port: int,
+    feed_token: str | None,
+    allow_origin: tuple[str, ...],
+    alerts_path: Path | None,
+    config_path: Path | None,
+    stall_timeout: float | None,
+    status_every: float | None,
+    quiet: bool,
+) -> None:
+    """Watch one EEG stream live: detect, journal and publish alerts on the feed."""
+    from eegmon import compose
+
+    chosen = [(p, v) for p, v in (("name", name), ("source_id", source_id)) if v]
+    if stream_type:
+        chosen.append(("type", stream_type))
+    if len(chosen) > 1:
+        fail("choose one of --stream, --source-id or --type")
+    prop, value = chosen[0] if chosen else ("type", "EEG")
+    settings = compose.MonitorSettings(
+        prop=prop,
+        value=value,
+        feed_host=feed_host,
+        feed_port=feed_port,
+        feed_token=feed_token,
+        allow_origins=allow_origin,
+        alerts_path=alerts_path,
+        config_path=config_path,
+        stall_timeout=stall_timeout,
+        status_every=status_every,
+        resolve_timeout=resolve_timeout,
+        quiet=quiet,
+    )
+    with stop_on_signals() as stop:
+        compose.run_monitor(settings, stop, say=say, fail=fail)
+
+
+def main() -> None:
+    """Entry point: one line and exit 2 for bad input, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"eegmon: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as exc:
+        click.echo(f"eegmon: error: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Composition: builds the monitor's parts from settings and runs them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from detector import Detector
+from eegmon import config as config_file
+from streamer.acquisition import Acquisition, StreamRefused
+from streamer.feed import Feed
+from streamer.journal import AlertJournal
+from streamer.lsl import Selector, StreamNotFound, resolve
+from streamer.monitor import Monitor
+
+DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    prop: str
+    value: str
+    feed_host: str = "127.0.0.1"
+    feed_port: int = 8765
+    feed_token: str | None = None
+    allow_origins: tuple[str, ...] = ()
+    alerts_path: Path | None = None
+    config_path: Path | None = None
+    stall_timeout: float | None = None
+    status_every: float | None = None
+    resolve_timeout: float | None = None
+    quiet: bool = False
+
+
+def status_line(status: dict[str, Any]) -> str:
+    """The one-line terminal summary of a ``status`` message."""
+    active = status["active_alerts"]
+    lag = status["lag_s"]
+    p99 = status["latency_p99_s"]
+    state = "LOST" if not status["connected"] else ("warm-up" if status["warming_up"] else "ok")
+    return (
+        f"{time.strftime('%H:%M:%S')} {state:7s} rate {status['rate']:7.1f}/s"
+        f"  lag {'-' if lag is None else f'{lag * 1000:.0f} ms'}"
+        f"  p99 {'-' if p99 is None else f'{p99 * 1000:.1f} ms'}"
+        f"  dropped {status['samples_dropped']}"
+        f"  alerts {active['high']} high {active['medium']} medium {active['low']} low"
+    )
+
+
+def run_monitor(
+    settings: MonitorSettings,
+    stop: threading.Event,
+    *,
+    say: Callable[[str], None],
+    fail: Callable[[str], NoReturn],
+) -> None:
+    """Resolve the stream, start the feed and monitor until `stop` is set."""
+    try:
+        detector_config, file_settings = config_file.load(settings.config_path)
+        selector = Selector(settings.prop, settings.value)
+    except ValueError as exc:
+        fail(str(exc))
+    merged = {**DEFAULTS, **file_settings}
+    for key in DEFAULTS:
+        given = getattr(settings, key)
+        if given is not None:
+            if given <= 0:
+                fail(f"--{key.replace('_', '-')} must be positive, got {given!r}")
+            merged[key] = given
+    try:
+        info = resolve(selector, timeout=merged["resolve_timeout"])
+        acquisition = Acquisition(info)
+    except (StreamNotFound, StreamRefused) as exc:
+        fail(str(exc))
+    meta = acquisition.meta
+    try:
+        detector = Detector(meta, detector_config, id_prefix=f"{int(time.time())}-")
+    except ValueError as exc:
+        acquisition.close()
+        fail(str(exc))
+    journal = None
+    if settings.alerts_path is not None:
+        try:
+            journal = AlertJournal(settings.alerts_path)
+        except (OSError, ValueError) as exc:
+            acquisition.close()
+            fail(f"cannot open alert journal {str(settings.alerts_path)!r}: {exc}")
+    printer = None if settings.quiet else _every(merged["status_every"], say)
+    feed_ref: list[Feed] = []
+
+    def publish(message: dict[str, Any]) -> None:
+        feed_ref[0].publish(message)
+
+    runner = Monitor(
+        acquisition,
+        detector,
+        publish=publish,
+        journal=journal,
+        stall_timeout=merged["stall_timeout"],
+        on_status=printer,
+    )
+    try:
+        feed = Feed(
+            settings.feed_host,
+            settings.feed_port,
+            hello=runner.hello,
+            on_ack=runner.acknowledge,
+            token=settings.feed_token,
+            allow_origins=settings.allow_origins,
+        )
+        feed_ref.append(feed)
+        feed.start()
+    except ValueError as exc:
+        acquisition.close()
+        fail(str(exc))
+    except OSError as exc:
+        acquisition.close()
+        fail(f"cannot serve the feed on {settings.feed_host}:{settings.feed_port}: {exc.strerror}")
+    say(
+        f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
+        f"source_id {meta.source_id!r}); feed at {feed.url}"
+    )
+    try:
+        runner.run(stop)
+    finally:
+        feed.stop()
+        acquisition.close()
+        if journal is not None:
+            journal.close()
+
+
+def _every(seconds: float, say: Callable[[str], None]) -> Callable[[dict[str, Any]], None]:
+    """Print a status line at most every `seconds`."""
+    last = [-float("inf")]
+
+    def on_status(status: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            say(status_line(status))
+
+    return on_status

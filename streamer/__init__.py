@@ -1,0 +1,1 @@
+"""Runtime layer: LSL acquisition, the monitor loop, the alert journal and the feed."""

@@ -1,0 +1,302 @@
+"""The monitor loop: acquisition → detector → journal and feed, on one thread.
+
+One thread pulls, detects and publishes, so a window is analysed the moment
+its last sample arrives and nothing waits in a queue of ours (LSL's inlet
+buffer is the queue). The feed runs on its own thread and receives encoded
+messages; acknowledgements come back through a thread-safe queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pylsl
+
+from detector import Detector
+from detector.types import SEVERITY_RANK, Alert, Block, Output
+from streamer.acquisition import Acquisition
+from streamer.journal import AlertJournal
+from streamer.protocol import PROTOCOL_VERSION, finite_or_none
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[dict[str, Any]], None]
+
+
+class DisplayDecimator:
+    """Averages samples in buckets so the feed carries at most `max_rate` samples/s."""
+
+    def __init__(self, rate: float, n_channels: int, max_rate: float = 128.0) -> None:
+        self.factor = max(1, math.ceil(rate / max_rate))
+        self.rate = rate / self.factor
+        self._data: list[np.ndarray] = []
+        self._stamps: list[np.ndarray] = []
+        self._rest = np.empty((n_channels, 0), dtype=np.float32)
+        self._rest_stamps = np.empty(0)
+
+    def add(self, block: Block) -> None:
+        data = np.concatenate([self._rest, block.data], axis=1)
+        stamps = np.concatenate([self._rest_stamps, block.timestamps])
+        usable = data.shape[1] // self.factor * self.factor
+        if usable:
+            n_ch = data.shape[0]
+            self._data.append(data[:, :usable].reshape(n_ch, -1, self.factor).mean(axis=2))
+            self._stamps.append(stamps[self.factor - 1 : usable : self.factor])
+        self._rest, self._rest_stamps = data[:, usable:], stamps[usable:]
+
+    def reset(self) -> None:
+        """Forget a partial bucket (after a gap, buckets must not straddle it)."""
+        self._rest = self._rest[:, :0]
+        self._rest_stamps = self._rest_stamps[:0]
+
+    def flush(self) -> dict[str, Any] | None:
+        if not self._data:
+            return None
+        data = np.round(np.concatenate(self._data, axis=1), 2)
+        stamps = np.concatenate(self._stamps)
+        self._data.clear()
+        self._stamps.clear()
+        rows: Any = data.tolist()
+        if not np.isfinite(data).all():
+            rows = finite_or_none(rows)
+        return {
+            "type": "traces",
+            "rate": self.rate,
+            "timestamps": np.round(stamps, 4).tolist(),
+            "data": rows,
+        }
+
+
+class LatencyTracker:
+    """The newest `size` latencies, summarised as p50/p99."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._values: deque[float] = deque(maxlen=size)
+
+    def add(self, seconds: float) -> None:
+        self._values.append(seconds)
+
+    def percentiles(self) -> tuple[float | None, float | None]:
+        if not self._values:
+            return None, None
+        p50, p99 = np.percentile(np.fromiter(self._values, float), [50, 99])
+        return float(p50), float(p99)
+
+
+class Monitor:
+    """Runs one stream through the detector and publishes what it finds.
+
+    Parameters
+    ----------
+    publish
+        Receives every feed message (a dict); `Feed.publish` in production.
+    on_status
+        Receives each ``status`` message, e.g. to print a terminal line.
+    """
+
+    def __init__(
+        self,
+        acquisition: Acquisition,
+        detector: Detector,
+        *,
+        publish: Publish,
+        journal: AlertJournal | None = None,
+        stall_timeout: float = 2.0,
+        status_interval: float = 1.0,
+        traces_interval: float = 0.1,
+        on_status: Callable[[dict[str, Any]], None] | None = None,
+        clock: Callable[[], float] = pylsl.local_clock,
+    ) -> None:
+        if stall_timeout <= 0:
+            raise ValueError(f"stall timeout must be positive, got {stall_timeout!r}")
+        self.acquisition = acquisition
+        self.detector = detector
+        self.publish = publish
+        self.journal = journal
+        self.stall_timeout = stall_timeout
+        self.status_interval = status_interval
+        self.traces_interval = traces_interval
+        self.on_status = on_status
+        self.clock = clock
+        meta = acquisition.meta
+        self.display = DisplayDecimator(meta.rate, meta.n_channels)
+        self.latency = LatencyTracker()
+        self.alert_latency = LatencyTracker()
+        self.windows = 0
+        self.lost = False
+        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._raised: set[str] = set()
+        self._active: dict[str, dict[str, Any]] = {}
+        self._active_lock = threading.Lock()
+        self._last_reconnect = -math.inf
+        self._next_index = 0
+        self._samples_at_status = 0
+        self._last_status = clock()
+
+    # -- called from the feed's thread -------------------------------------------------
+    def hello(self) -> dict[str, Any]:
+        meta = self.acquisition.meta
+        config = self.detector.config
+        with self._active_lock:
+            active = sorted(
+                self._active.values(), key=lambda a: (SEVERITY_RANK[a["severity"]], a["onset"])
+            )
+        return {
+            "type": "hello",
+            "version": PROTOCOL_VERSION,
+            "stream": {
+                "name": meta.name,
+                "source_id": meta.source_id,
+                "stream_type": meta.stream_type,
+                "rate": meta.rate,
+                "labels": list(meta.labels),
+            },
+            "display_rate": self.display.rate,
+            "config": {
+                "window_s": config.window_s,
+                "hop_s": config.hop_s,
+                "stall_timeout_s": self.stall_timeout,
+            },
+            "alerts": active,
+        }
+
+    def acknowledge(self, alert_id: str, who: str) -> None:
+        self._acks.put((alert_id, who))
+
+    # -- the monitor thread ------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Monitor until `stop` is set; acquisition errors are logged, never fatal."""
+        now = self.clock()
+        next_status, next_traces = now + self.status_interval, now + self.traces_interval
+        while not stop.is_set():
+            blocks = self.acquisition.read(timeout=0.02)
+            for block in blocks:
+                self._process(block)
+            if not blocks and self.acquisition.silent_for() > self.stall_timeout:
+                self._stalled()
+            self._drain_acks()
+            now = self.clock()
+            if now >= next_traces:
+                next_traces = now + self.traces_interval
+                traces = self.display.flush()
+                if traces is not None:
+                    self.publish(traces)
+            if now >= next_status:
+                next_status = now + self.status_interval
+                self._publish_status(now)
+
+    def _process(self, block: Block) -> None:
+        output = self.detector.process(block)
+        self.lost = False
+        if block.first_index != self._next_index:
+            self.display.reset()
+        self._next_index = block.first_index + block.n_samples
+        self.display.add(block)
+        self._publish_output(output, acquired_at=block.acquired_at)
+        if block.acquired_at is not None:
+            self.latency.add(self.clock() - block.acquired_at)
+
+    def _stalled(self) -> None:
+        silent = self.acquisition.silent_for()
+        if not self.lost:
+            self.lost = True
+            last = self.acquisition.stats.last_timestamp
+            at = (last if last is not None else self.clock() - silent) + silent
+            self._publish_output(
+                self.detector.stalled(at=at, silent_for=silent),
+                acquired_at=self.clock() - (silent - self.stall_timeout),
+            )
+        now = self.clock()
+        if now - self._last_reconnect >= 1.0:
+            self._last_reconnect = now
+            if self.acquisition.reconnect():
+                log.info("stream %r is back", self.acquisition.meta.name)
+
+    def _drain_acks(self) -> None:
+        while True:
+            try:
+                alert_id, who = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            alert = self.detector.acknowledge(alert_id, who, at=self.clock())
+            if alert is not None:
+                self._emit(alert, "acknowledged", who=who)
+
+    def _publish_output(self, output: Output, acquired_at: float | None) -> None:
+        self.windows += len(output.windows)
+        if output.windows:
+            self.publish(
+                {
+                    "type": "scores",
+                    "end": [w.end for w in output.windows],
+                    "score": [finite_or_none(w.score) for w in output.windows],
+                    "threshold": [finite_or_none(w.threshold) for w in output.windows],
+                    "warming_up": output.windows[-1].warming_up,
+                    "quality": [round(q, 3) for q in output.windows[-1].quality],
+                }
+            )
+        for alert in output.alerts:
+            if alert.id not in self._raised:
+                self._raised.add(alert.id)
+                alert.detected_at = self.clock()
+                if acquired_at is not None:
+                    alert.latency_s = alert.detected_at - acquired_at
+                    self.alert_latency.add(alert.latency_s)
+                event = "raised"
+            elif alert.state == "cleared":
+                event = "cleared"
+            else:
+                event = "updated"
+            self._emit(alert, event)
+
+    def _emit(self, alert: Alert, event: str, **extra: Any) -> None:
+        record = finite_or_none(alert.to_dict())
+        with self._active_lock:
+            if alert.state == "cleared":
+                self._active.pop(alert.id, None)
+            else:
+                self._active[alert.id] = record
+        if self.journal is not None:
+            try:
+                self.journal.append(event, record, **extra)
+            except OSError as exc:  # a full disk must not stop monitoring
+                log.error("alert journal %s cannot be written: %s", self.journal.path, exc)
+        self.publish({"type": "alert", "event": event, "alert": record})
+
+    def _publish_status(self, now: float) -> None:
+        stats = self.acquisition.stats
+        received = stats.samples - self._samples_at_status
+        elapsed = max(now - self._last_status, 1e-9)
+        self._samples_at_status, self._last_status = stats.samples, now
+        p50, p99 = self.latency.percentiles()
+        a50, a99 = self.alert_latency.percentiles()
+        with self._active_lock:
+            severities = [a["severity"] for a in self._active.values()]
+        status = {
+            "type": "status",
+            "now": now,
+            "connected": not self.lost,
+            "rate": received / elapsed,
+            "lag_s": None if stats.last_timestamp is None else now - stats.last_timestamp,
+            "samples": stats.samples,
+            "samples_dropped": stats.samples_dropped,
+            "gaps": stats.gaps,
+            "reconnects": stats.reconnects,
+            "latency_p50_s": p50,
+            "latency_p99_s": p99,
+            "alert_latency_p50_s": a50,
+            "alert_latency_p99_s": a99,
+            "windows": self.windows,
+            "warming_up": self.detector.warming_up,
+            "active_alerts": {s: severities.count(s) for s in ("high", "medium", "low")},
+        }
+        self.publish(finite_or_none(status))
+        if self.on_status is not None:
+            self.on_status(status)

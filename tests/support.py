@@ -1,0 +1,127 @@
+"""Helpers for tests on real processes, streams and sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_folder() -> Path:
+    """Real recordings: EEGMON_TEST_DATA, else ../shared/data beside the project."""
+    return Path(os.environ.get("EEGMON_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.02
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Proc:
+    """A started ``eegmon`` subprocess whose output lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eegmon", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, needle: str, timeout: float = 20) -> str:
+        def found() -> str | None:
+            if self.process.poll() is not None and not self._reader.is_alive():
+                raise AssertionError(
+                    f"eegmon {' '.join(self.args)} exited {self.process.returncode}:\n"
+                    + "\n".join(self.lines[-20:])
+                )
+            return next((line for line in self.lines if needle in line), None)
+
+        return str(wait_for(found, timeout, f"{needle!r} from eegmon {self.args[0]}"))
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._reader.join(timeout=5)
+        return int(self.process.returncode)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(5)
+
+
+class FeedClient:
+    """A websockets client of the monitor's feed, reading on a thread of its own."""
+
+    def __init__(self, url: str, **connect_kwargs: Any) -> None:
+        from websockets.sync.client import connect
+
+        self.messages: list[dict[str, Any]] = []
+        self.ws = connect(url, open_timeout=10, **connect_kwargs)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for text in self.ws:
+                self.messages.append(json.loads(text))
+        except ConnectionClosed:
+            pass
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in list(self.messages) if m["type"] == kind]
+
+    def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str) -> dict:
+        return wait_for(
+            lambda: next((m for m in list(self.messages) if predicate(m)), None), timeout, what
+        )
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.ws.send(json.dumps(message))
+
+    def close(self) -> None:
+        self.ws.close()
+        self._reader.join(timeout=5)
