@@ -9,6 +9,7 @@ loses display frames, never alerts, and never slows the monitor or the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -100,6 +101,7 @@ class Feed:
         self._hello = hello
         self._on_ack = on_ack
         self._clients: set[_Client] = set()
+        self._closing: set[asyncio.Future[None]] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="eegmon-feed", daemon=True)
         self._ready = threading.Event()
@@ -125,25 +127,24 @@ class Feed:
     def publish(self, message: dict[str, Any]) -> None:
         """Queue `message` for every client; safe to call from any thread."""
         text = protocol.encode(message)
-        if not self._loop.is_closed():
-            try:
-                self._loop.call_soon_threadsafe(self._fan_out, message["type"], text)
-            except RuntimeError:  # the loop closed meanwhile: nobody is listening
-                pass
+        # RuntimeError: the loop closed meanwhile, nobody is listening.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._fan_out, message["type"], text)
 
     def stop(self) -> None:
-        if self._stop is not None and not self._loop.is_closed():
-            try:
+        if self._stop is not None:
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass
         self._thread.join(timeout=10)
 
     def _fan_out(self, kind: str, text: str) -> None:
         for client in list(self._clients):
             if not client.put(kind, text):
                 log.warning("closing a feed client that stopped reading alerts")
-                asyncio.ensure_future(client.connection.close(1013, "client too slow"))
+                self._clients.discard(client)
+                closing = asyncio.ensure_future(client.connection.close(1013, "client too slow"))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
