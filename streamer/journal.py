@@ -26,6 +26,8 @@ class AlertJournal:
         self._seq = self._last_seq()
         self._lock = threading.Lock()
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
+        if self._file.tell() > 0 and not self._ends_with_newline():
+            self._file.write("\n")  # close a line torn by a crash; never append onto it
 
     def _last_seq(self) -> int:
         """Continue the sequence of an existing journal (a restart at 3 a.m.)."""
@@ -39,6 +41,11 @@ class AlertJournal:
                 except (ValueError, AttributeError, TypeError):
                     continue  # a line torn by a crash: skipped, never fatal
         return last
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as existing:
+            existing.seek(-1, os.SEEK_END)
+            return existing.read(1) == b"\n"
 
     def append(self, event: str, alert: dict[str, Any], **extra: Any) -> int:
         """Write one event durably and return its sequence number."""
