@@ -114,6 +114,7 @@ class BedView:
         self._banner_key: tuple[Any, ...] = ()
         self._header_key: tuple[Any, ...] = ()
         self._alert_rows: dict[str, list[Any]] = {}
+        self._table_renders = 0
         self._build()
 
     @property
@@ -354,6 +355,10 @@ class BedView:
         selected_ids = self._selected_ids()
         self._alert_rows = rows
         self.alerts_source.data = rows
+        # BokehJS 3.9 re-renders a DataTable when its row indices change, not when the
+        # cells of the same number of rows do (state, age): touch the table to redraw it.
+        self._table_renders += 1
+        self.alerts_table.tags = [self._table_renders]
         indices = [i for i, alert_id in enumerate(rows["id"]) if alert_id in selected_ids]
         if indices != list(self.alerts_source.selected.indices):
             self.alerts_source.selected.indices = indices

@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard tests: a real feed server speaking the protocol on loopback."""
+"""Helpers of the dashboard tests: a real feed server speaking the protocol on loopback."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -229,9 +226,14 @@ class FakeFeed:
             self.alerts[alert["id"]] = alert
         text = protocol.encode({"type": "alert", "alert": alert})
         for ws in list(self._clients):
-            task = asyncio.ensure_future(ws.send(text))
+            task = asyncio.ensure_future(self._send(ws, text))
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
+
+    @staticmethod
+    async def _send(ws: ServerConnection, text: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(text)
 
     def send_alert(self, **fields: Any) -> dict[str, Any]:
         """Publish an alert (design.md's Alert object) to every connected client."""
@@ -267,15 +269,6 @@ class FakeFeed:
                 if left <= 0:
                     raise AssertionError(f"no ack for {alert_id!r}; got {self.acks!r}")
                 self._cond.wait(left)
-
-
-@pytest.fixture
-def feed() -> Iterator[FakeFeed]:
-    server = FakeFeed().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> Any:
