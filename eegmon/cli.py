@@ -64,6 +64,42 @@ def cli(verbose: int) -> None:
 
 
 @cli.command()
+@click.option("--name", help="LSL stream name [eegmon-sim].")
+@click.option("--channels", type=int, help="8, 19, 32 or 64 channels of the 10-20 system [19].")
+@click.option("--rate", type=float, help="Sampling rate in Hz, 128-2048 [256].")
+@click.option("--scenario", help="Scenario TOML file, or the name of a shipped one (demo, ...).")
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same samples [0].")
+@click.option("--duration", type=float, help="Seconds to publish [until stopped].")
+def simulate(
+    name: str | None,
+    channels: int | None,
+    rate: float | None,
+    scenario: str | None,
+    seed: int | None,
+    duration: float | None,
+) -> None:
+    """Publish realistic sleep EEG (and scenario events on <name>-markers) over LSL."""
+    from simulators import Simulator
+
+    try:
+        simulator = Simulator.from_options(
+            name=name,
+            n_channels=channels,
+            rate=rate,
+            seed=seed,
+            scenario=scenario,
+            duration=duration,
+        )
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    with stop_on_signals() as stop:
+        simulator.open()
+        say(f"eegmon simulate: {simulator.summary()}")
+        stats = simulator.run(stop)
+    say(f"eegmon simulate: stopped after {stats.samples} samples")
+
+
+@cli.command()
 @click.option("--stream", "name", help="Monitor the stream with this name.")
 @click.option("--source-id", help="Monitor the stream with this source_id (most specific).")
 @click.option("--type", "stream_type", help="Monitor the stream of this type [default: EEG].")

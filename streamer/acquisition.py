@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pylsl
+from pylsl.util import LostError
+from pylsl.util import TimeoutError as LslTimeout
 
 from detector.types import Block, StreamMeta
 from streamer.lsl import channel_metadata, stream_meta
@@ -75,8 +77,13 @@ class Acquisition:
         self.clock = clock
         self.stats = AcquisitionStats()
         self._resolved = info
-        self._inlet = self._open(info)
-        full = self._inlet.info(timeout=5.0)
+        try:
+            self._inlet = self._open(info)
+            full = self._inlet.info(timeout=5.0)
+        except (LslTimeout, LostError):
+            raise StreamRefused(
+                f"stream {info.name()!r} was found but did not answer within 5 s"
+            ) from None
         self.meta: StreamMeta = stream_meta(full)
         _, scales = channel_metadata(full)
         self._scale = np.asarray(scales, dtype=np.float32)[:, None]
@@ -98,7 +105,7 @@ class Acquisition:
     def _update_time_correction(self, timeout: float) -> None:
         try:
             self.stats.time_correction = self._inlet.time_correction(timeout=timeout)
-        except (pylsl.TimeoutError, pylsl.LostError):
+        except (LslTimeout, LostError):
             return  # keep the last estimate; the watchdog reports the stream itself
         self._last_correction_clock = self.clock()
 

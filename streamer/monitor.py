@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import threading
 from collections import deque
@@ -27,6 +28,7 @@ from streamer.protocol import PROTOCOL_VERSION, finite_or_none
 
 log = logging.getLogger(__name__)
 
+FAIL_LOUD = os.environ.get("EEGMON_FAIL_LOUD") == "1"
 Publish = Callable[[dict[str, Any]], None]
 
 
@@ -136,6 +138,7 @@ class Monitor:
         self._active: dict[str, dict[str, Any]] = {}
         self._active_lock = threading.Lock()
         self._last_reconnect = -math.inf
+        self._next_status = self._next_traces = 0.0
         self._next_index = 0
         self._samples_at_status = 0
         self._last_status = clock()
@@ -172,25 +175,40 @@ class Monitor:
 
     # -- the monitor thread ------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Monitor until `stop` is set; acquisition errors are logged, never fatal."""
+        """Monitor until `stop` is set.
+
+        Fail-soft: an unexpected error is logged and monitoring goes on (a night
+        is not lost to one bad block); with ``EEGMON_FAIL_LOUD=1`` (the tests)
+        it is raised instead.
+        """
         now = self.clock()
-        next_status, next_traces = now + self.status_interval, now + self.traces_interval
+        self._next_status, self._next_traces = now + self.status_interval, now
         while not stop.is_set():
-            blocks = self.acquisition.read(timeout=0.02)
-            for block in blocks:
-                self._process(block)
-            if not blocks and self.acquisition.silent_for() > self.stall_timeout:
-                self._stalled()
-            self._drain_acks()
-            now = self.clock()
-            if now >= next_traces:
-                next_traces = now + self.traces_interval
-                traces = self.display.flush()
-                if traces is not None:
-                    self.publish(traces)
-            if now >= next_status:
-                next_status = now + self.status_interval
-                self._publish_status(now)
+            try:
+                self._step()
+            except Exception:
+                if FAIL_LOUD:
+                    raise
+                log.exception("monitor step failed; monitoring goes on")
+                stop.wait(0.1)
+
+    def _step(self) -> None:
+        """One pull, then whatever is due: detection, stall handling, acks, feed."""
+        blocks = self.acquisition.read(timeout=0.02)
+        for block in blocks:
+            self._process(block)
+        if not blocks and self.acquisition.silent_for() > self.stall_timeout:
+            self._stalled()
+        self._drain_acks()
+        now = self.clock()
+        if now >= self._next_traces:
+            self._next_traces = now + self.traces_interval
+            traces = self.display.flush()
+            if traces is not None:
+                self.publish(traces)
+        if now >= self._next_status:
+            self._next_status = now + self.status_interval
+            self._publish_status(now)
 
     def _process(self, block: Block) -> None:
         output = self.detector.process(block)

@@ -14,6 +14,8 @@ from tests.support import ROOT, FeedClient, Proc, data_folder
 
 # liblsl reads its config when first loaded: keep every stream on this machine, quietly.
 os.environ.setdefault("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
+# Fail loud in tests: an unexpected error in a monitor loop ends the process visibly.
+os.environ["EEGMON_FAIL_LOUD"] = "1"
 
 
 @pytest.fixture(scope="session")

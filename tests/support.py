@@ -98,7 +98,7 @@ class FeedClient:
         from websockets.sync.client import connect
 
         self.messages: list[dict[str, Any]] = []
-        self.ws = connect(url, open_timeout=10, **connect_kwargs)
+        self.ws = connect(url, open_timeout=10, **connect_kwargs).__enter__()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
