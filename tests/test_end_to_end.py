@@ -11,7 +11,7 @@ import numpy as np
 import pylsl
 import pytest
 
-from tests.support import FeedClient, free_port, wait_for
+from tests.support import FeedClient, free_port
 
 pytestmark = pytest.mark.slow
 
