@@ -127,11 +127,13 @@ class AlertBook:
         onset = float(deb.onset[units].min()) if alert is None else alert.onset
         evidence = {name: round(float(v[worst]), 6) for name, v in finding.evidence.items()}
         score = float(finding.score[worst])
-        message = finding.message.format(
-            channels=", ".join(channels) or "the stream",
-            duration=end - onset,
-            score=score,
-            **evidence,
+        message = finding.message.format_map(
+            evidence
+            | {
+                "channels": ", ".join(channels) or "the stream",
+                "duration": end - onset,
+                "score": score,
+            }
         )
         if alert is None:
             return [self.raise_event(finding.kind, channels, onset, end, score, message, evidence)]

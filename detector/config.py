@@ -67,7 +67,11 @@ class DetectorConfig:
         (river's HalfSpaceTrees behind a MinMaxScaler).
     anomaly_quantile
         Quantile of the scores of learned windows above which a window is
-        anomalous (0.995).
+        anomalous, before the margin (0.99).
+    anomaly_margin
+        Factor on that quantile (1.5): overlapping windows make scores
+        correlated, so the bare quantile would alarm every few minutes on
+        healthy EEG.
     seed
         Seed of the model's randomness (42); equal seeds give equal alerts.
     """
@@ -88,7 +92,8 @@ class DetectorConfig:
     clear_m: int = 3
     warmup_windows: int = 60
     model: ModelName = "deviation"
-    anomaly_quantile: float = 0.995
+    anomaly_quantile: float = 0.99
+    anomaly_margin: float = 1.5
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -96,7 +101,14 @@ class DetectorConfig:
             value = getattr(self, name)
             if value is not None:
                 _positive(name, value)
-        for name in ("window_s", "hop_s", "flatline_uv", "saturation_min_uv", "rail_uv"):
+        for name in (
+            "window_s",
+            "hop_s",
+            "flatline_uv",
+            "saturation_min_uv",
+            "rail_uv",
+            "anomaly_margin",
+        ):
             _positive(name, getattr(self, name))
         for name in ("saturation_fraction", "line_noise_ratio", "anomaly_quantile"):
             value = getattr(self, name)

@@ -78,7 +78,7 @@ class Detector:
         self._buffer = WindowBuffer(stream.n_channels, size, hop)
         self._book = AlertBook(stream, cfg.raise_k, cfg.raise_n, cfg.clear_m, id_prefix)
         self._scorer: Any = make_scorer(cfg.model, cfg.seed)
-        self._threshold = QuantileThreshold(cfg.anomaly_quantile)
+        self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.anomaly_margin)
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)
         self._expected_index: int | None = None
@@ -89,6 +89,11 @@ class Detector:
     def warming_up(self) -> bool:
         """True until the model learned `warmup_windows` windows; no `anomaly` alert before."""
         return self._learned < self.config.warmup_windows
+
+    @property
+    def learned_windows(self) -> int:
+        """Windows the model has learned from (flagged and alerted windows are not learned)."""
+        return self._learned
 
     def clone(self) -> Detector:
         """A fresh detector with the same parameters and no learned state."""

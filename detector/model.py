@@ -96,15 +96,19 @@ class FeatureDeviation:
 
 
 class QuantileThreshold:
-    """Running quantile of learned scores, used as the decision threshold.
+    """A margin times the running quantile of learned scores: the decision threshold.
 
     Like river's `QuantileFilter`, but updated only with what the detector
-    chose to learn; infinite until it has seen a score.
+    chose to learn; infinite until it has seen a score. The margin matters
+    because overlapping windows give correlated scores: without it, the
+    quantile alone lets about 1 - q of all windows through, in runs.
 
     Parameters
     ----------
     q
-        Quantile level (0.995).
+        Quantile level (0.99).
+    margin
+        Factor applied to the quantile (1.0).
 
     Examples
     --------
@@ -117,8 +121,9 @@ class QuantileThreshold:
     3.0
     """
 
-    def __init__(self, q: float = 0.995) -> None:
+    def __init__(self, q: float = 0.99, margin: float = 1.0) -> None:
         self.q = q
+        self.margin = margin
         self._quantile = stats.Quantile(q=q)
         self._seen = 0
 
@@ -128,7 +133,7 @@ class QuantileThreshold:
 
     def get(self) -> float:
         value = self._quantile.get() if self._seen else None
-        return math.inf if value is None else float(value)
+        return math.inf if value is None else self.margin * float(value)
 
 
 def make_scorer(name: str, seed: int) -> Any:
