@@ -159,6 +159,44 @@ def monitor(
         compose.run_monitor(settings, stop, say=say, fail=fail)
 
 
+@cli.command()
+@click.option("--feed", "feeds", multiple=True, required=True, help="Feed URL ws://HOST:PORT.")
+@click.option("--port", type=int, default=5006, show_default=True, help="HTTP port; 0: free.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--allow-origin", multiple=True, help="Extra host[:port] allowed to connect.")
+def dashboard(feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[str, ...]) -> None:
+    """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
+    from dashboard.server import serve
+
+    try:
+        serve(
+            list(feeds),
+            port=port,
+            address=host,
+            allow_origin=list(allow_origin),
+            show_url_callback=lambda url: say(f"eegmon dashboard: dashboard at {url}"),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot serve the dashboard on {host}:{port}: {exc.strerror or exc}")
+
+
+@cli.command()
+@click.option("--port", type=int, default=5006, show_default=True, help="Dashboard HTTP port.")
+@click.option("--feed-port", type=int, default=8765, show_default=True, help="Monitor feed port.")
+@click.option("--scenario", default="demo", show_default=True, help="Scenario file or name.")
+@click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
+def demo(port: int, feed_port: int, scenario: str, alerts_path: Path | None) -> None:
+    """Simulator, monitor and dashboard together; prints the URL to open."""
+    from eegmon.processes import Demo
+
+    with stop_on_signals() as stop:
+        Demo(port=port, feed_port=feed_port, scenario=scenario, alerts_path=alerts_path).run(
+            stop, say=say, fail=fail
+        )
+
+
 def main() -> None:
     """Entry point: one line and exit 2 for bad input, never a traceback."""
     try:
