@@ -8,6 +8,7 @@ well under a millisecond.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,45 @@ MAINS_HZ = (50.0, 60.0)
 MAINS_HALF_WIDTH_HZ = 1.0
 #: Added before taking logs, in µV²: keeps flat channels finite.
 POWER_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class _SpectralPlan:
+    taper: Array
+    scale: float  # summed bins of the tapered spectrum -> mean power in µV²
+    bands: dict[str, tuple[int, int]]  # bin slices
+    mains: tuple[tuple[int, int], ...]
+    above_drift: int  # first bin at or above 1 Hz
+
+
+@lru_cache(maxsize=16)
+def _spectral_plan(n: int, rate: float) -> _SpectralPlan:
+    """Taper and bin ranges, computed once per window length and rate."""
+    taper = np.hanning(n)
+    freqs = np.fft.rfftfreq(n, d=1.0 / rate)
+
+    def bins(lo: float, hi: float) -> tuple[int, int]:
+        return int(np.searchsorted(freqs, lo, "left")), int(np.searchsorted(freqs, hi, "left"))
+
+    half = MAINS_HALF_WIDTH_HZ
+    return _SpectralPlan(
+        taper=taper,
+        scale=2.0 / (n * float(np.sum(taper**2))),
+        bands={name: bins(lo, hi) for name, (lo, hi) in BANDS.items()},
+        mains=tuple(
+            (
+                int(np.searchsorted(freqs, hz - half, "left")),
+                int(np.searchsorted(freqs, hz + half, "right")),
+            )
+            for hz in MAINS_HZ
+        ),
+        above_drift=int(np.searchsorted(freqs, 1.0, "left")),
+    )
+
+
+def _power(x: Array) -> Array:
+    spec = np.fft.rfft(x, axis=1)
+    return np.asarray(spec.real**2 + spec.imag**2)
 
 
 @dataclass(frozen=True)
@@ -61,37 +101,32 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
     2
     """
     n = raw_window.shape[1]
+    plan = _spectral_plan(n, float(rate))
     centred = filtered_window - filtered_window.mean(axis=1, keepdims=True)
-    var = np.mean(centred**2, axis=1)
-    m4 = np.mean(centred**4, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kurt = np.where(var > 0, m4 / np.where(var > 0, var, 1.0) ** 2 - 3.0, 0.0)
+    squared = centred * centred
+    var = squared.mean(axis=1)
+    m4 = (squared * squared).mean(axis=1)
+    safe_var = np.where(var > 0, var, 1.0)
+    kurt = np.where(var > 0, m4 / safe_var**2 - 3.0, 0.0)
 
-    taper = np.hanning(n)
-    freqs = np.fft.rfftfreq(n, d=1.0 / rate)
-    # Scale so that summed bins give mean power (µV²) for the filtered spectrum.
-    scale = 2.0 / (rate * np.sum(taper**2)) * (rate / n)
-    spec = np.abs(np.fft.rfft(centred * taper, axis=1)) ** 2 * scale
-    bands = {}
-    for name, (lo, hi) in BANDS.items():
-        sel = (freqs >= lo) & (freqs < hi)
-        bands[name] = np.log10(spec[:, sel].sum(axis=1) + POWER_FLOOR)
+    spec = _power(centred * plan.taper) * plan.scale
+    bands = {
+        name: np.log10(spec[:, lo:hi].sum(axis=1) + POWER_FLOOR)
+        for name, (lo, hi) in plan.bands.items()
+    }
 
-    raw_centred = raw_window - raw_window.mean(axis=1, keepdims=True)
-    raw_spec = np.abs(np.fft.rfft(raw_centred * taper, axis=1)) ** 2
-    above_drift = freqs >= 1.0
-    mains = np.zeros_like(freqs, dtype=bool)
-    for hz in MAINS_HZ:
-        mains |= np.abs(freqs - hz) <= MAINS_HALF_WIDTH_HZ
-    total = raw_spec[:, above_drift].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(total > 0, raw_spec[:, mains].sum(axis=1) / total, 0.0)
+    raw_mean = raw_window.mean(axis=1, keepdims=True)
+    raw_centred = raw_window - raw_mean
+    raw_spec = _power(raw_centred * plan.taper)
+    total = raw_spec[:, plan.above_drift :].sum(axis=1)
+    mains = sum((raw_spec[:, lo:hi].sum(axis=1) for lo, hi in plan.mains), np.zeros(len(total)))
+    ratio = np.where(total > 0, mains / np.where(total > 0, total, 1.0), 0.0)
 
     return Features(
         rms=np.sqrt(var),
         ptp=np.ptp(raw_window, axis=1),
         line_length=np.mean(np.abs(np.diff(filtered_window, axis=1)), axis=1),
-        std=raw_window.std(axis=1),
+        std=np.sqrt((raw_centred * raw_centred).mean(axis=1)),
         band_power=bands,
         mains_ratio=ratio,
         kurtosis=kurt,

@@ -46,10 +46,11 @@ def model_features(features: Features) -> dict[str, float]:
     >>> list(v) == list(MODEL_FEATURES), round(v["log_rms"], 2)
     (True, 1.27)
     """
-    values = [float(np.median(features.band_power[b])) for b in BANDS]
-    values.append(float(np.log10(np.median(features.line_length) + 1e-6)))
-    values.append(float(np.log10(np.median(features.rms) + 1e-6)))
-    return dict(zip(MODEL_FEATURES, values, strict=True))
+    rows = [features.band_power[b] for b in BANDS]
+    rows.append(np.log10(features.line_length + 1e-6))
+    rows.append(np.log10(features.rms + 1e-6))
+    medians = np.median(np.vstack(rows), axis=1)
+    return dict(zip(MODEL_FEATURES, medians.tolist(), strict=True))
 
 
 class FeatureDeviation:

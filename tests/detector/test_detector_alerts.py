@@ -126,7 +126,8 @@ def test_channel_set_change_is_an_update_with_same_id():
     second = book.observe(finding("flatline", [True, False, True]), 0.5, 1.5)
     third = book.observe(finding("flatline", [False, False, False]), 1.0, 2.0)
     fourth = book.observe(finding("flatline", [False, True, False]), 1.5, 2.5)
-    assert acked is not None and acked.state == "acknowledged"
+    assert acked is not None
+    assert acked.state == "acknowledged"
     assert [(a.id, a.state, a.channels) for a in first + second + third + fourth] == [
         ("flatline-1", "active", ["A"]),
         ("flatline-1", "acknowledged", ["A", "C"]),

@@ -25,7 +25,7 @@ def run_segment(det: Detector, x: np.ndarray, first_index: int) -> list[float]:
 
 @pytest.mark.parametrize("model", ["deviation", "hst"])
 def test_bonn_seizures_score_higher_than_healthy_eeg(data_dir, model):
-    """Learn on healthy segments (Z eyes open, O eyes closed), score held-out ones and seizures (S)."""
+    """Learn on healthy Z (eyes open) and O (eyes closed); score held-out ones and seizures (S)."""
     folder = data_dir / "bonn"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
@@ -62,7 +62,8 @@ def test_anomaly_alert_on_sustained_change_then_model_is_protected(meta19, eeg19
     burst = eeg19(10.0, seed=22) * 8.0  # a sustained, high-amplitude change on every channel
     out = feed_blocks(det, burst, seed=2, first_index=40 * 256)
     anomaly = [a for a in out.alerts if a.kind == "anomaly"]
-    assert anomaly and anomaly[0].state == "active"
+    assert anomaly
+    assert anomaly[0].state == "active"
     assert anomaly[0].channels == []
     assert anomaly[0].severity == "medium"
     assert anomaly[0].score > anomaly[0].evidence["threshold"]

@@ -58,7 +58,7 @@ def test_rail_value_raises_saturation_whatever_the_extremes(meta19, eeg19, feed_
     data = eeg19(10.0)
     data[0, 4 * 256 : 8 * 256 : 10] = 3500.0  # 10% of samples at the rail
     out = feed_blocks(Detector(meta19), data, seed=6)
-    assert [a.channels for a in out.alerts if a.kind == "saturation"][0] == ["Fp1"]
+    assert next(a.channels for a in out.alerts if a.kind == "saturation") == ["Fp1"]
 
 
 def test_mains_on_one_channel_raises_line_noise_on_it_only(meta19, eeg19, feed_blocks):
@@ -104,7 +104,8 @@ def test_nan_burst_raises_bad_values_and_is_not_learned(meta19, eeg19):
         out.extend(step)
         if any(w.quality[5] == 0.0 or w.quality[6] == 0.0 for w in step.windows):
             learned_during_bad.append(det.learned_windows - before)
-    assert learned_during_bad and set(learned_during_bad) == {0}
+    assert learned_during_bad
+    assert set(learned_during_bad) == {0}
     bad = [a for a in out.alerts if a.kind == "bad_values"]
     assert [(a.state, a.channels) for a in bad] == [
         ("active", ["F4", "F8"]),

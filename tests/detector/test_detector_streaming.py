@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,7 @@ from detector.windows import WindowBuffer
 
 def split(n: int, cuts: list[int]) -> list[slice]:
     edges = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 cuts_st = st.lists(st.integers(min_value=0, max_value=10_000), max_size=30)

@@ -1,0 +1,107 @@
+"""Generic contracts of every stage: parameters stored as given, clone, pickle, determinism."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+
+from detector import Detector, DetectorConfig, StreamMeta
+from detector.alerts import AlertBook
+from detector.filters import StreamingFilter, design_sos
+from detector.model import FeatureDeviation, QuantileThreshold
+from detector.windows import WindowBuffer
+
+META = StreamMeta("s", "id", ("A", "B"), 128.0)
+STAGES = [
+    StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2),
+    WindowBuffer(2, 128, 64),
+    FeatureDeviation(grace_period=5),
+    QuantileThreshold(q=0.9, margin=1.2),
+    AlertBook(META, 2, 3, 3, "x:"),
+    Detector(META, DetectorConfig(seed=7), id_prefix="x:"),
+]
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: type(s).__name__)
+def test_init_stores_parameters_under_their_names(stage):
+    for name in inspect.signature(type(stage)).parameters:
+        assert hasattr(stage, name), f"{type(stage).__name__} does not keep {name!r}"
+
+
+@pytest.mark.parametrize("model", ["deviation", "hst"])
+def test_pickled_detector_continues_exactly_like_the_original(meta19, eeg19, feed_blocks, model):
+    data = eeg19(40.0, seed=8)
+    data[4, 30 * 256 :] = 0.0
+    det = Detector(meta19, DetectorConfig(model=model, warmup_windows=20))
+    feed_blocks(det, data[:, : 20 * 256])
+    twin = pickle.loads(pickle.dumps(det))
+    deep = copy.deepcopy(det)
+    outs = [feed_blocks(d, data[:, 20 * 256 :], first_index=20 * 256) for d in (det, twin, deep)]
+    assert outs[0].alerts, "the flat channel should raise an alert"
+    assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.parametrize("model", ["deviation", "hst"])
+def test_same_seed_same_output_and_clone_starts_fresh(meta19, eeg19, feed_blocks, model):
+    data = eeg19(40.0, seed=9) * np.linspace(1, 6, 40 * 256)
+    config = DetectorConfig(model=model, warmup_windows=20, seed=3)
+    first = Detector(meta19, config)
+    a = feed_blocks(first, data, seed=1)
+    b = feed_blocks(Detector(meta19, config), data, seed=2)
+    assert a.alerts == b.alerts
+    assert [w.score for w in a.windows] == pytest.approx([w.score for w in b.windows])
+    fresh = first.clone()
+    assert (fresh.stream, fresh.config, fresh.id_prefix, fresh.learned_windows) == (
+        first.stream,
+        first.config,
+        first.id_prefix,
+        0,
+    )
+
+
+def test_config_defaults_are_valid_and_documented():
+    config = DetectorConfig()
+    doc = inspect.getdoc(DetectorConfig) or ""
+    for name in inspect.signature(DetectorConfig).parameters:
+        assert name in doc, f"{name} is not documented"
+    assert config.lowpass_for(256.0) == 70.0
+    assert config.lowpass_for(100.0) == 45.0
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"hop_s": 0}, "hop_s must be a positive number, got 0"),
+        ({"notch_hz": -50.0}, "notch_hz must be a positive number, got -50.0"),
+        ({"window_s": float("nan")}, "window_s must be a positive number, got nan"),
+        ({"line_noise_ratio": 1.5}, "line_noise_ratio must be strictly between 0 and 1, got 1.5"),
+        ({"raise_k": 4}, r"raise_k \(4\) cannot exceed raise_n \(3\)"),
+        ({"hop_s": 2.0}, r"hop_s \(2.0\) cannot exceed window_s \(1.0\)"),
+        ({"clear_m": True}, "clear_m must be an integer >= 1, got True"),
+        ({"model": "svm"}, "model must be 'deviation' or 'hst', got 'svm'"),
+        ({"warmup_windows": -1}, "warmup_windows must be an integer >= 0, got -1"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_value_quoted(settings, message):
+    with pytest.raises(ValueError, match=message):
+        DetectorConfig(**settings)
+
+
+def test_unknown_setting_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"^unknown detector setting 'window'$"):
+        DetectorConfig.from_dict({"window": 2.0})
+    assert DetectorConfig.from_dict({"window_s": 2.0, "hop_s": 1.0}).window_s == 2.0
+
+
+def test_window_too_short_for_rate_is_refused():
+    with pytest.raises(ValueError, match="too short"):
+        Detector(StreamMeta("s", "i", ("A",), 1.0), DetectorConfig(window_s=1.0, hop_s=0.4))
+
+
+def test_stalled_refuses_negative_silence():
+    with pytest.raises(ValueError, match=r"got -1\.0"):
+        Detector(META).stalled(at=3.0, silent_for=-1.0)
