@@ -1,6 +1,6 @@
 """A deterministic generator of sleep EEG, in microvolts.
 
-The signal is built block by block (one block per second of samples, each
+The signal is built block by block (four seconds of samples each, every one
 with its own random generator seeded by ``(seed, block)``), and the filter
 states carry over from block to block, so the samples depend only on the
 seed and their index, never on how a caller chunks its requests.
@@ -45,6 +45,7 @@ DEFAULT_SCHEDULE: tuple[tuple[str, float], ...] = (
 MIN_RATE = 128.0
 MAX_RATE = 2048.0
 
+_BLOCK_S = 4.0  # long enough to amortise the per-block overhead
 _CROSSFADE_S = 5.0
 _BACKGROUND_UV = 15.0
 _SENSOR_NOISE_UV = 1.5
@@ -178,7 +179,7 @@ class SleepEEG:
         self.schedule = parse_schedule(schedule)
         self.montage: Montage = positions(self.labels)
 
-        self._block_len = round(self.rate)
+        self._block_len = round(_BLOCK_S * self.rate)
         self._max_event = math.ceil(_MAX_EVENT_S * self.rate)
         durations = np.array([d for _, d in self.schedule])
         self._ends = np.cumsum(durations)
@@ -211,7 +212,7 @@ class SleepEEG:
         a = [1.0, -2.494956002, 2.017265875, -0.522189400]
         low = signal.butter(2, min(45.0, 0.4 * self.rate), fs=self.rate, output="sos")
         self._bg_sos = np.vstack([signal.tf2sos(b, a), low])
-        self._bg_scale = _BACKGROUND_UV / _noise_gain(self._bg_sos, 60 * self._block_len)
+        self._bg_scale = _BACKGROUND_UV / _noise_gain(self._bg_sos, round(60 * self.rate))
         sources = _hemisphere(_N_SOURCES)
         mix = _gaussian(self.montage.pos3d[:, None, :], sources[None, :, :], _BACKGROUND_WIDTH)
         self._bg_mix = mix / np.linalg.norm(mix, axis=1, keepdims=True)
@@ -223,7 +224,7 @@ class SleepEEG:
         for name, (band, anchors, width, gains) in _RHYTHMS.items():
             lo, hi = (band[0] + alpha_peak, band[1] + alpha_peak) if name == "alpha" else band
             sos = signal.butter(2, (lo, hi), btype="bandpass", fs=self.rate, output="sos")
-            gain = _noise_gain(sos, 60 * self._block_len)
+            gain = _noise_gain(sos, round(60 * self.rate))
             centres = positions(anchors).pos3d + layout.normal(0.0, 0.05, (len(anchors), 3))
             topo = _gaussian(self.montage.pos3d[:, None, :], centres[None, :, :], width)
             at_anchor = _gaussian(centres.mean(axis=0)[None, :], centres, width)

@@ -14,9 +14,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pylsl
+from numpy.typing import NDArray
 
 from simulators.eeg import DEFAULT_SCHEDULE, SleepEEG, check_rate, check_seed
 from simulators.effects import Effects
@@ -27,6 +29,13 @@ DEFAULT_NAME = "eegmon-sim"
 DEFAULT_CHANNELS = 19
 DEFAULT_RATE = 256.0
 MIN_CHUNK_S, MAX_CHUNK_S = 0.02, 0.05
+_MAX_STEP_CHUNKS = 250  # after a stall, catch up in bounded steps (about 10 s of samples)
+
+
+class SampleSource(Protocol):
+    """Anything that hands out the next samples, (n_channels, n) float32 in µV."""
+
+    def generate(self, n_samples: int) -> NDArray[np.float32]: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,9 @@ class Simulator:
 
     ``clock`` and ``sleep`` are injectable so tests can run a night of a fake
     clock in seconds; by default ``sleep`` waits on the stop event, so `stop`
-    ends a run at once.
+    ends a run at once. ``source`` replaces the sleep EEG with any other
+    signal (a sample counter makes continuity checks exact); scenario events
+    are applied to it all the same.
     """
 
     def __init__(
@@ -61,6 +72,7 @@ class Simulator:
         clock: Callable[[], float] = pylsl.local_clock,
         sleep: Callable[[float], object] | None = None,
         schedule: Sequence[tuple[str, float]] = DEFAULT_SCHEDULE,
+        source: SampleSource | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"stream name {name!r} must be a non-empty string")
@@ -96,7 +108,7 @@ class Simulator:
         self.sleep = sleep
         self.schedule = schedule
         # Built now so a bad schedule fails here, not in the publishing thread.
-        self._generator = SleepEEG(self.labels, self.rate, self.seed, schedule)
+        self.source = source or SleepEEG(self.labels, self.rate, self.seed, schedule)
         self._stop = threading.Event()
         self._run_stop: threading.Event | None = None
         self._eeg: pylsl.StreamOutlet | None = None
@@ -233,7 +245,6 @@ class Simulator:
         rate = self.rate
         total = None if self.duration is None else round(self.duration * rate)
         chunk = max(1, round(self.chunk_s * rate))
-        generator = self._generator
         effects = Effects(
             self.scenario.events if self.scenario else (), self.labels, rate, self.seed
         )
@@ -250,36 +261,53 @@ class Simulator:
                 i = self.index
                 if total is not None and i >= total:
                     break
-                n = chunk if total is None else min(chunk, total - i)
-                due = t0 + (i + n - 1) / rate
+                next_n = chunk if total is None else min(chunk, total - i)
+                ready_at = t0 + (i + next_n - 1) / rate
                 now = self.clock()
-                if now < due:
-                    sleep(due - now)
+                if now < ready_at:
+                    sleep(ready_at - now)
                     continue
-                max_late = max(max_late, now - due)
-                data = generator.generate(n)
+                max_late = max(max_late, now - ready_at)
+                # Every whole chunk whose time has come (bounded, to catch up after a stall).
+                due = int((now - t0) * rate) + 1 - i
+                n = max(next_n, min(due // chunk, _MAX_STEP_CHUNKS) * chunk)
+                n = n if total is None else min(n, total - i)
+                data = self.source.generate(n)
                 effects.apply(data, i)
                 while next_marker < len(pending) and pending[next_marker][0] < i + n:
                     _, stamp, payload = pending[next_marker]
                     markers.push_sample([payload], stamp)
                     next_marker += 1
-                keep = np.ones(n, dtype=bool)
-                for start, end in holes:
-                    keep[max(start - i, 0) : max(end - i, 0)] = False
-                for lo, hi in _runs(keep):
-                    eeg.push_chunk(np.ascontiguousarray(data[:, lo:hi].T), t0 + (i + hi - 1) / rate)
-                    self.pushed += hi - lo
-                    chunks += 1
+                samples = np.ascontiguousarray(data.T)
+                keep = _kept(holes, i, n)
+                for lo in range(0, n, chunk):
+                    hi = min(lo + chunk, n)
+                    for a, b in [(lo, hi)] if keep is None else _runs(keep[lo:hi], lo):
+                        eeg.push_chunk(samples[a:b], t0 + (i + b - 1) / rate)
+                        self.pushed += b - a
+                        chunks += 1
                 self.index = i + n
+            if total is not None and self.index >= total:
+                for index, stamp, payload in pending[next_marker:]:
+                    if index <= total:  # events that end exactly with the run
+                        markers.push_sample([payload], stamp)
             return RunStats(t0, self.index, self.pushed, chunks, max_late)
         finally:
             self._run_stop = None
             self.close()
 
 
-def _runs(keep: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous [lo, hi) runs of True."""
-    if keep.all():
-        return [(0, len(keep))]
+def _kept(holes: list[tuple[int, int]], first: int, n: int) -> np.ndarray | None:
+    """Which of samples ``first .. first+n`` are pushed; None when all of them are."""
+    if not any(start < first + n and end > first for start, end in holes):
+        return None
+    keep = np.ones(n, dtype=bool)
+    for start, end in holes:
+        keep[max(start - first, 0) : max(end - first, 0)] = False
+    return keep
+
+
+def _runs(keep: np.ndarray, offset: int) -> list[tuple[int, int]]:
+    """Contiguous [lo, hi) runs of True, shifted by ``offset``."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    return list(zip((edges[::2] + offset).tolist(), (edges[1::2] + offset).tolist(), strict=True))
