@@ -279,5 +279,5 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> 
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+            raise AssertionError(f"condition not met within {timeout} s: last value {value!r}")
         time.sleep(interval)
