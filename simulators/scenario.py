@@ -78,7 +78,7 @@ class Saturation(_ChannelEvent):
 
     kind: Literal["saturation"]
     rail_uv: _PositiveFloat = 3276.7
-    gain: _PositiveFloat = 200.0
+    gain: _PositiveFloat = 1000.0
 
 
 class LineNoise(_ChannelEvent):
