@@ -78,7 +78,7 @@ class Detector:
         self._buffer = WindowBuffer(stream.n_channels, size, hop)
         self._book = AlertBook(stream, cfg.raise_k, cfg.raise_n, cfg.clear_m, id_prefix)
         self._scorer: Any = make_scorer(cfg.model, cfg.seed)
-        self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.anomaly_margin)
+        self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.margin())
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)
         self._expected_index: int | None = None
