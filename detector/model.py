@@ -13,7 +13,7 @@ the 50 seizure segments of S, mean score per segment), the area under the
 ROC curve was 1.00 for `FeatureDeviation` and 0.95 for
 `MinMaxScaler() | HalfSpaceTrees(seed=42, window_size=50)` (0.99 and 0.88
 per window), at 7 µs and 33 µs per window. HST scores 0 until its first
-window of `window_size` samples fills and its MinMaxScaler stretches with
+window of `window_size` vectors fills and its MinMaxScaler stretches with
 every outlier; it stays available as `model="hst"`, but it missed a
 sustained eightfold amplitude rise on synthetic EEG that `FeatureDeviation`
 flags (tests): values beyond the learned range fall into the same
