@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 #: The alert each event kind should raise in the monitor (design.md vocabulary).
 EXPECTED_ALERT = {
@@ -59,11 +59,12 @@ class _Event(_Strict):
 class _ChannelEvent(_Event):
     channels: Annotated[list[str], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique(self) -> _ChannelEvent:
-        if len(set(self.channels)) != len(self.channels):
-            raise ValueError(f"channels {self.channels!r} lists a channel twice")
-        return self
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, channels: list[str]) -> list[str]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("a channel is listed twice")
+        return channels
 
 
 class Flatline(_ChannelEvent):
@@ -151,7 +152,7 @@ _EVENT = TypeAdapter(Event)
 
 @dataclass(frozen=True)
 class Scenario:
-    """A validated scenario: stream settings and events sorted by onset."""
+    """A validated scenario: stream settings and events, in file order (numbered from 1)."""
 
     name: str
     source: str
@@ -226,8 +227,7 @@ def parse_scenario(text: str, source: str = "<scenario>", name: str | None = Non
             events.append(_EVENT.validate_python(item))
         except ValidationError as exc:
             raise ValueError(_one_line(source, where, exc)) from None
-    ordered = tuple(sorted(events, key=lambda e: e.at))
-    return Scenario(name or Path(source).stem, source, stream, ordered)
+    return Scenario(name or Path(source).stem, source, stream, tuple(events))
 
 
 def available_scenarios() -> list[str]:

@@ -70,7 +70,7 @@ def test_defaults_and_stream_settings():
     )
     assert scenario.stream.name == "bed-4"
     assert scenario.stream.channels == 32
-    saturation, line = scenario.events  # sorted by onset
+    line, saturation = scenario.events  # in file order
     assert (line.frequency_hz, line.amplitude_uv) == (50, 80.0)
     assert saturation.rail_uv == 3276.7
 
