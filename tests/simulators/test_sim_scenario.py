@@ -102,6 +102,10 @@ def test_defaults_and_stream_settings():
             '[[event]]\nkind = "pause"\nat = 1\nduration = 1\nchannels = ["O1"]\n',
             "event 1 (pause): field 'channels'",
         ),
+        (
+            '[[event]]\nkind = "flatline"\nat = 1\nduration = 2\nchannels = ["O1", "O1"]\n',
+            "event 1 (flatline): field 'channels': Value error, a channel is listed twice",
+        ),
         ("[stream]\nrate = 50\n", "[stream]: field 'rate'"),
         ("[stream]\nchannels = 20\n", "[stream]: field 'channels'"),
         ('[[events]]\nkind = "pause"\n', "unknown key 'events'"),
