@@ -1,0 +1,1 @@
+"""eegmon benchmarks: `make bench` prints a table and writes JSON to benchmarks/results/."""
