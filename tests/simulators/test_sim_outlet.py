@@ -34,12 +34,16 @@ class Recorder:
         self.last_stamp = -np.inf
         self.samples = []
         self.stamps = []
+        self.chunks = []
+        self.chunk_stamps = []
 
     def push_chunk(self, chunk, timestamp):
         first_stamp = timestamp - (len(chunk) - 1) / self.rate
         assert first_stamp > self.last_stamp, "timestamps must strictly increase"
         self.last_stamp = timestamp
         self.indices.append((int(chunk[0, 0]), int(chunk[-1, 0]), timestamp))
+        self.chunks.append(chunk.copy())
+        self.chunk_stamps.append(timestamp)
 
     def push_sample(self, sample, timestamp):
         self.samples.append(json.loads(sample[0]))
@@ -94,6 +98,29 @@ def test_eight_hours_of_fake_clock_keep_pace_without_drift():
     assert (runs[1:, 0] == runs[:-1, 1] + 1).all()
     np.testing.assert_allclose(runs[:, 2], sim.t0 + runs[:, 1] / 128.0, rtol=0, atol=1e-6)
     assert (runs[:, 1] - runs[:, 0] + 1 <= chunk).all()
+
+
+def test_what_is_published_does_not_depend_on_chunking_or_scheduling():
+    def published(chunk_s, jitter_s):
+        sim = FakeClockSimulator(
+            jitter_s=jitter_s, chunk_s=chunk_s, duration=150.0, scenario="all_faults", seed=9
+        )
+        sim.run()
+        out = sim.data_out
+        stamps = np.concatenate(
+            [
+                ts - np.arange(len(c))[::-1] / sim.rate
+                for c, ts in zip(out.chunks, out.chunk_stamps, strict=True)
+            ]
+        )
+        return np.concatenate(out.chunks), stamps - sim.t0
+
+    data_a, stamps_a = published(0.02, 0.001)
+    data_b, stamps_b = published(0.05, 0.5)
+    np.testing.assert_array_equal(data_a, data_b)
+    np.testing.assert_allclose(stamps_a, stamps_b, atol=1e-9)
+    assert len(data_a) == 150 * 256 - 128  # minus the 0.5 s of dropped samples
+    assert np.isnan(data_a).any()  # the bad_values event is in there
 
 
 def test_holes_and_markers_follow_the_scenario():
