@@ -82,7 +82,6 @@ class Effects:
         pos = positions(labels).pos3d
         starts = pos[[labels.index(ch) for ch in event.channels]]
         steps = np.sqrt(((pos[:, None, :] - starts[None, :, :]) ** 2).sum(-1)).min(1) / _SPACING
-        steps[[labels.index(ch) for ch in event.channels]] = 0.0
         rows = np.flatnonzero(steps <= event.spread)
         gain = 1.0 - 0.5 * steps[rows] / max(event.spread, 1e-9)
         return rows, steps[rows] * event.spread_s, gain
