@@ -1,7 +1,7 @@
 """Scenario files: which faults and seizures the simulator injects, and when.
 
 A scenario is TOML, checked strictly (unknown keys are errors) so a typo
-never silently turns a test night into a clean one. See SCENARIOS.md for the
+never silently turns a test night into a clean one. See the README's Scenarios section for the
 format; ``load_scenario("demo")`` finds a shipped scenario by name.
 """
 
