@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from detector import Detector
 from eegmon import config as config_file
 from streamer.acquisition import Acquisition, StreamRefused
-from streamer.feed import Feed
+from streamer.feed import Feed, check_exposure
 from streamer.journal import AlertJournal
 from streamer.lsl import Selector, StreamNotFound, resolve
 from streamer.monitor import Monitor
@@ -60,6 +60,7 @@ def run_monitor(
 ) -> None:
     """Resolve the stream, start the feed and monitor until `stop` is set."""
     try:
+        check_exposure(settings.feed_host, settings.feed_token)
         detector_config, file_settings = config_file.load(settings.config_path)
         selector = Selector(settings.prop, settings.value)
     except ValueError as exc:
