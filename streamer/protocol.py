@@ -61,7 +61,7 @@ def decode(text: str | bytes, allowed: frozenset[str] = SERVER_TYPES) -> dict[st
     if not isinstance(message, dict):
         raise ProtocolError(f"message must be a JSON object, got {type(message).__name__}")
     kind = message.get("type")
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise ProtocolError(f"unexpected message type {kind!r}; expected one of {sorted(allowed)}")
     return message
 
