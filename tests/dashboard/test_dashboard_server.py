@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -75,3 +76,27 @@ def test_module_entry_reports_bad_input_with_exit_2() -> None:
     assert result.returncode == 2
     assert "'http://nope:1'" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_module_entry_prints_the_url_and_stops_on_sigterm(feed: FakeFeed) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "--feed", feed.url, "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("dashboard at http://127.0.0.1:"), line
+        url = line.split()[-1]
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200
+        wait_until(lambda: feed.connections >= 1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        process.stdout.close()
