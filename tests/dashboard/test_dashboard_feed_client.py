@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from dashboard_fakes import FakeFeed, wait_until
 from websockets.asyncio.server import serve
 
 from dashboard.decimate import break_gaps, minmax_decimate
 from dashboard.feed_client import FeedClient, TraceRing, redact_url, validate_feed_url
+from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 

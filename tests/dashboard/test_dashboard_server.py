@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
-from dashboard_fakes import ROOT, FakeFeed, wait_until
 
 from dashboard import DashboardServer
 from dashboard.server import SECRET_ENV, check_options
+from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -63,40 +60,3 @@ def test_serves_the_page_and_stops_cleanly(feed: FakeFeed) -> None:
     assert not server.clients[0].running
     with pytest.raises(urllib.error.URLError, match="refused"):
         urllib.request.urlopen(server.url, timeout=2)
-
-
-def test_module_entry_reports_bad_input_with_exit_2() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "dashboard", "--feed", "http://nope:1", "--port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    assert result.returncode == 2
-    assert "'http://nope:1'" in result.stderr
-    assert result.stderr.strip().count("\n") == 0
-
-
-def test_module_entry_prints_the_url_and_stops_on_sigterm(feed: FakeFeed) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "--feed", feed.url, "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("dashboard at http://127.0.0.1:"), line
-        url = line.split()[-1]
-        with urllib.request.urlopen(url, timeout=5) as response:
-            assert response.status == 200
-        wait_until(lambda: feed.connections >= 1)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-        process.stdout.close()
