@@ -1,4 +1,4 @@
-"""Server options, lifecycle and the ``python -m dashboard`` entry, without a browser."""
+"""Server options and lifecycle, without a browser."""
 
 from __future__ import annotations
 
