@@ -125,3 +125,30 @@ class FeedClient:
     def close(self) -> None:
         self.ws.close()
         self._reader.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+#: Headless Debian chromium on a closed network: no background connections, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Reads a Bokeh model of the page by name.
+BOKEH_MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
+
+
+def require_chromium() -> None:
+    """Skip where chromium is absent, but fail in CI, which installs it."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)

@@ -10,33 +10,22 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from dashboard import DashboardServer
 from tests.dashboard.dashboard_fakes import ROOT, FakeFeed
+from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 README_SHOT = ROOT / "docs" / "screenshots" / "dashboard.png"
 
-MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
+MODEL = BOKEH_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +48,7 @@ def dashboard(module_feed: FakeFeed) -> Iterator[DashboardServer]:
 
 @pytest.fixture(scope="module")
 def page(dashboard: DashboardServer):
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI installs it: a missing browser is a failure there
-        pytest.skip(reason)
+    require_chromium()
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
