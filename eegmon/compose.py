@@ -130,6 +130,8 @@ def run_monitor(
     finally:
         feed.stop()
         acquisition.close()
+        for sink in runner.sinks:
+            sink.close()
         if journal is not None:
             journal.close()
 

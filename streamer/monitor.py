@@ -14,8 +14,8 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pylsl
@@ -30,6 +30,24 @@ log = logging.getLogger(__name__)
 
 FAIL_LOUD = os.environ.get("EEGMON_FAIL_LOUD") == "1"
 Publish = Callable[[dict[str, Any]], None]
+
+
+class Sink(Protocol):
+    """Something the monitor hands every block and alert event to (recorder, notifier...).
+
+    Called on the monitor's thread: a sink must return quickly and never
+    raise for I/O trouble; slow work belongs on its own thread or queue.
+    """
+
+    def block(self, block: Block) -> None: ...
+
+    def alert(self, event: str, alert: dict[str, Any]) -> None: ...
+
+    def status(self) -> dict[str, Any]:
+        """Fields merged into the monitor's ``status`` message (e.g. recording state)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class DisplayDecimator:
@@ -110,6 +128,7 @@ class Monitor:
         *,
         publish: Publish,
         journal: AlertJournal | None = None,
+        sinks: Sequence[Sink] = (),
         stall_timeout: float = 2.0,
         status_interval: float = 1.0,
         traces_interval: float = 0.1,
@@ -122,6 +141,7 @@ class Monitor:
         self.detector = detector
         self.publish = publish
         self.journal = journal
+        self.sinks = tuple(sinks)
         self.stall_timeout = stall_timeout
         self.status_interval = status_interval
         self.traces_interval = traces_interval
@@ -217,6 +237,8 @@ class Monitor:
             self.display.reset()
         self._next_index = block.first_index + block.n_samples
         self.display.add(block)
+        for sink in self.sinks:
+            sink.block(block)
         self._publish_output(output, acquired_at=block.acquired_at)
         if block.acquired_at is not None:
             self.latency.add(self.clock() - block.acquired_at)
@@ -287,6 +309,8 @@ class Monitor:
             except OSError as exc:  # a full disk must not stop monitoring
                 log.error("alert journal %s cannot be written: %s", self.journal.path, exc)
         self.publish({"type": "alert", "event": event, "alert": record})
+        for sink in self.sinks:
+            sink.alert(event, record)
 
     def _publish_status(self, now: float) -> None:
         stats = self.acquisition.stats
@@ -315,6 +339,8 @@ class Monitor:
             "warming_up": self.detector.warming_up,
             "active_alerts": {s: severities.count(s) for s in ("high", "medium", "low")},
         }
+        for sink in self.sinks:
+            status.update(sink.status())
         self.publish(finite_or_none(status))
         if self.on_status is not None:
             self.on_status(status)
