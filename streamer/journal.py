@@ -1,8 +1,11 @@
 """The alert journal: append-only JSON lines, each fsynced before it counts.
 
-Every alert transition is one line with a monotonic ``seq``, the wall-clock
-time it was written (``logged_at``, ISO 8601 UTC) and the alert as it was
-then, so a crash right after an alert never loses it.
+Every alert transition (raised, updated, escalated, acknowledged, cleared)
+is one line with a monotonic ``seq``, the wall-clock time it was written
+(``logged_at``, ISO 8601 UTC) and the alert as it was then, so a crash right
+after an alert never loses it. Every notification attempt is a line too
+(``event: "notification"``, with its outcome), so the journal shows who was
+told what and when. `read_journal` and `select` read it back for ``eegmon alerts``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,15 +52,20 @@ class AlertJournal:
             return existing.read(1) == b"\n"
 
     def append(self, event: str, alert: dict[str, Any], **extra: Any) -> int:
-        """Write one event durably and return its sequence number."""
+        """Write one alert transition durably and return its sequence number."""
+        return self._write({"event": event, **extra, "alert": alert})
+
+    def note(self, event: str, **fields: Any) -> int:
+        """Write one line that is not an alert transition (a notification attempt)."""
+        return self._write({"event": event, **fields})
+
+    def _write(self, fields: dict[str, Any]) -> int:
         with self._lock:
             self._seq += 1
             record = {
                 "seq": self._seq,
                 "logged_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "event": event,
-                **extra,
-                "alert": alert,
+                **fields,
             }
             self._file.write(json.dumps(record, allow_nan=False) + "\n")
             self._file.flush()
@@ -66,3 +75,65 @@ class AlertJournal:
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+def read_journal(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The journal's records in file order; a line torn by a crash is skipped."""
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "event" in record:
+                yield record
+
+
+def record_kinds(record: dict[str, Any]) -> list[str]:
+    """The alert kinds a journal record is about (one for a transition, some for a summary)."""
+    alert = record.get("alert")
+    if isinstance(alert, dict):
+        return [str(alert.get("kind"))]
+    return [str(kind) for kind in record.get("kinds", ())]
+
+
+def logged_at(record: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(record["logged_at"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def select(
+    records: Iterator[dict[str, Any]],
+    *,
+    since: datetime | None = None,
+    kinds: Collection[str] = (),
+) -> Iterator[dict[str, Any]]:
+    """Records logged at or after `since` (aware datetime) about any of `kinds` (all if empty).
+
+    Examples
+    --------
+    >>> records = [
+    ...     {"event": "raised", "logged_at": "2026-01-02T03:00:00+00:00",
+    ...      "alert": {"kind": "flatline"}},
+    ...     {"event": "notification", "logged_at": "2026-01-02T03:00:01+00:00",
+    ...      "kinds": ["flatline"]},
+    ...     {"event": "raised", "logged_at": "2026-01-02T04:00:00+00:00",
+    ...      "alert": {"kind": "signal_lost"}},
+    ... ]
+    >>> [r["event"] for r in select(iter(records), kinds={"flatline"})]
+    ['raised', 'notification']
+    >>> since = datetime(2026, 1, 2, 3, 30, tzinfo=UTC)
+    >>> [record_kinds(r) for r in select(iter(records), since=since)]
+    [['signal_lost']]
+    """
+    wanted = set(kinds)
+    for record in records:
+        if since is not None:
+            at = logged_at(record)
+            if at is None or at < since:
+                continue
+        if wanted and not wanted.intersection(record_kinds(record)):
+            continue
+        yield record
