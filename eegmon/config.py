@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from detector import DetectorConfig
+from streamer.notify import NotifyConfig
 
-SECTIONS = ("detector", "monitor")
+SECTIONS = ("detector", "monitor", "notify")
 MONITOR_KEYS = {"stall_timeout": float, "status_every": float, "resolve_timeout": float}
 
 
@@ -20,16 +21,31 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the problem."""
 
 
+def _read(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def load_notify(path: Path | None) -> NotifyConfig:
+    """The ``[notify]`` section: routes per severity, escalation, rate limit, retries."""
+    section = _read(path).get("notify", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"config {str(path)!r}: notify must be a table, got {section!r}")
+    try:
+        return NotifyConfig.from_dict(section)
+    except ValueError as exc:
+        raise ConfigError(f"config {str(path)!r} [notify]: {exc}") from None
+
+
 def load(path: Path | None) -> tuple[DetectorConfig, dict[str, float]]:
     """Read `path` (or defaults) into the detector config and the monitor settings."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config {str(path)!r} is not valid TOML: {exc}") from None
+    raw = _read(path)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(
