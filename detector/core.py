@@ -14,7 +14,7 @@ from detector.features import compute_features
 from detector.filters import StreamingFilter, design_sos
 from detector.model import QuantileThreshold, make_scorer, model_features
 from detector.rules import MESSAGES, evaluate_rules
-from detector.types import Alert, Block, Output, StreamMeta, WindowScore
+from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
 from detector.windows import Window, WindowBuffer
 
 #: Channel quality reported per window when a rule flags the channel.
@@ -139,6 +139,55 @@ class Detector:
             detected_at=at,
             score=float(silent_for),
             message=MESSAGES["signal_lost"].format(**evidence),
+            evidence=evidence,
+        )
+        return Output(alerts=[alert])
+
+    def report(
+        self,
+        kind: str,
+        active: bool,
+        at: float,
+        message: str,
+        evidence: dict[str, float] | None = None,
+    ) -> Output:
+        """Raise, update or clear a condition observed outside the signal (e.g. `recording_failed`).
+
+        It joins the stream's other alerts (same ids, states and severities), so
+        it is journaled and published like them. Clearing a condition that is
+        not active, or re-reporting one with the same message and evidence,
+        changes nothing.
+
+        Examples
+        --------
+        >>> from detector import Detector, StreamMeta
+        >>> det = Detector(StreamMeta("ward-3", "amp-17", ("C3",), 256.0))
+        >>> out = det.report("recording_failed", True, 10.0, "Disk full.", {"errno": 28.0})
+        >>> [(a.id, a.severity, a.state, a.onset) for a in out.alerts]
+        [('recording_failed-1', 'high', 'active', 10.0)]
+        >>> det.report("recording_failed", True, 11.0, "Disk full.", {"errno": 28.0}).alerts
+        []
+        >>> out = det.report("recording_failed", False, 30.0, "")
+        >>> [(a.state, a.cleared_at) for a in out.alerts]
+        [('cleared', 30.0)]
+        """
+        if kind not in SEVERITY:
+            raise ValueError(f"unknown alert kind {kind!r}; known: {', '.join(SEVERITY)}")
+        if not math.isfinite(at):
+            raise ValueError(f"at must be a finite time, got {at!r}")
+        current = self._book.current(kind)
+        if not active:
+            return Output() if current is None else Output(alerts=[self._book.clear(kind, at)])
+        evidence = dict(evidence or {})
+        if current is not None and (current.message, current.evidence) == (message, evidence):
+            return Output()
+        alert = self._book.raise_event(
+            kind,
+            [],
+            onset=at if current is None else current.onset,
+            detected_at=at,
+            score=1.0,
+            message=message,
             evidence=evidence,
         )
         return Output(alerts=[alert])
