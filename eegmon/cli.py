@@ -113,6 +113,7 @@ def simulate(
 )
 @click.option("--allow-origin", multiple=True, help="Browser origin allowed on the feed.")
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
+@click.option("--notify", multiple=True, help="Apprise URL notified of every alert (repeatable).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
 @click.option("--stall-timeout", type=float, default=None, help="Silence before signal_lost [2].")
 @click.option("--status-every", type=float, default=None, help="Seconds between status lines [5].")
@@ -127,6 +128,7 @@ def monitor(
     feed_token: str | None,
     allow_origin: tuple[str, ...],
     alerts_path: Path | None,
+    notify: tuple[str, ...],
     config_path: Path | None,
     stall_timeout: float | None,
     status_every: float | None,
@@ -149,6 +151,7 @@ def monitor(
         feed_token=feed_token,
         allow_origins=allow_origin,
         alerts_path=alerts_path,
+        notify_urls=notify,
         config_path=config_path,
         stall_timeout=stall_timeout,
         status_every=status_every,
@@ -195,6 +198,12 @@ def demo(port: int, feed_port: int, scenario: str, alerts_path: Path | None) -> 
         Demo(port=port, feed_port=feed_port, scenario=scenario, alerts_path=alerts_path).run(
             stop, say=say, fail=fail
         )
+
+
+from eegmon.cmd_alerts import ack, alerts  # noqa: E402 (they use fail and say above)
+
+cli.add_command(ack)
+cli.add_command(alerts)
 
 
 def main() -> None:

@@ -12,10 +12,12 @@ from typing import Any, NoReturn
 from detector import Detector
 from eegmon import config as config_file
 from streamer.acquisition import Acquisition, StreamRefused
+from streamer.alert_outlet import AlertOutlet
 from streamer.feed import Feed, check_exposure
 from streamer.journal import AlertJournal
 from streamer.lsl import Selector, StreamNotFound, resolve
-from streamer.monitor import Monitor
+from streamer.monitor import Monitor, Sink
+from streamer.notify import Notifier, check_urls
 
 DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
 
@@ -29,6 +31,7 @@ class MonitorSettings:
     feed_token: str | None = None
     allow_origins: tuple[str, ...] = ()
     alerts_path: Path | None = None
+    notify_urls: tuple[str, ...] = ()
     config_path: Path | None = None
     stall_timeout: float | None = None
     status_every: float | None = None
@@ -41,6 +44,7 @@ def status_line(status: dict[str, Any]) -> str:
     active = status["active_alerts"]
     lag = status["lag_s"]
     p99 = status["latency_p99_s"]
+    failing = status.get("notify", {}).get("failing", [])
     state = "LOST" if not status["connected"] else ("warm-up" if status["warming_up"] else "ok")
     return (
         f"{time.strftime('%H:%M:%S')} {state:7s} rate {status['rate']:7.1f}/s"
@@ -48,6 +52,7 @@ def status_line(status: dict[str, Any]) -> str:
         f"  p99 {'-' if p99 is None else f'{p99 * 1000:.1f} ms'}"
         f"  dropped {status['samples_dropped']}"
         f"  alerts {active['high']} high {active['medium']} medium {active['low']} low"
+        + (f"  NOTIFY FAILING: {', '.join(failing)}" if failing else "")
     )
 
 
@@ -62,6 +67,10 @@ def run_monitor(
     try:
         check_exposure(settings.feed_host, settings.feed_token)
         detector_config, file_settings = config_file.load(settings.config_path)
+        notify_config = config_file.load_notify(settings.config_path).with_urls(
+            settings.notify_urls
+        )
+        check_urls(notify_config.destinations)
         selector = Selector(settings.prop, settings.value)
     except ValueError as exc:
         fail(str(exc))
@@ -90,6 +99,15 @@ def run_monitor(
         except (OSError, ValueError) as exc:
             acquisition.close()
             fail(f"cannot open alert journal {str(settings.alerts_path)!r}: {exc}")
+    sinks: list[Sink] = [AlertOutlet(meta)]
+    notifier = None
+    if notify_config.destinations:
+        try:
+            notifier = Notifier(notify_config, journal=journal)
+        except ValueError as exc:
+            acquisition.close()
+            fail(str(exc))
+        sinks.append(notifier)
     printer = None if settings.quiet else _every(merged["status_every"], say)
     feed_ref: list[Feed] = []
 
@@ -101,6 +119,7 @@ def run_monitor(
         detector,
         publish=publish,
         journal=journal,
+        sinks=sinks,
         stall_timeout=merged["stall_timeout"],
         on_status=printer,
     )
@@ -115,6 +134,8 @@ def run_monitor(
         )
         feed_ref.append(feed)
         feed.start()
+        if notifier is not None:
+            notifier.feed_url = feed.url
     except ValueError as exc:
         acquisition.close()
         fail(str(exc))

@@ -367,6 +367,14 @@ def redact(url: str) -> str:
 # -- the I/O ---------------------------------------------------------------------------
 
 
+def check_urls(urls: Iterable[str]) -> None:
+    """Refuse, before anything starts, a URL apprise cannot send to (naming it, redacted)."""
+    _capture_apprise_errors()
+    for url in urls:
+        if apprise.Apprise.instantiate(url) is None:
+            raise ValueError(f"notification URL {redact(url)!r} is not one apprise can send to")
+
+
 class _AppriseErrors(logging.Handler):
     """Keeps the last error apprise logged on each thread, to journal it with the attempt."""
 

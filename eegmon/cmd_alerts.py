@@ -1,0 +1,181 @@
+"""``eegmon ack`` and ``eegmon alerts``: acknowledge an alert, read the audit journal."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from eegmon.cli import fail, say
+from streamer import protocol
+from streamer.journal import logged_at, read_journal, record_kinds, select
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``30m``, ``2h``, ``1d`` ago, or an ISO date/time (local time unless it says otherwise).
+
+    Examples
+    --------
+    >>> now = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    >>> parse_since("90s", now).isoformat()
+    '2026-01-02T02:58:30+00:00'
+    >>> parse_since("2026-01-01T22:00:00+00:00", now).isoformat()
+    '2026-01-01T22:00:00+00:00'
+    >>> parse_since("yesterday", now)
+    Traceback (most recent call last):
+    ...
+    ValueError: --since 'yesterday': give a duration ago (30m, 2h, 1d) or an ISO date/time
+    """
+    now = now or datetime.now(UTC)
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(seconds=float(relative[1]) * _UNIT_S[relative[2]])
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--since {text!r}: give a duration ago (30m, 2h, 1d) or an ISO date/time"
+        ) from None
+    return when if when.tzinfo is not None else when.astimezone()
+
+
+def _detail(record: dict[str, Any]) -> str:
+    event = record.get("event")
+    if event == "notification":
+        text = f"{record.get('notice')} → {record.get('destination', '-')}: {record.get('outcome')}"
+        if record.get("attempt"):
+            text += f" (attempt {record['attempt']})"
+        if record.get("error"):
+            text += f": {record['error']}"
+        return text
+    alert = record.get("alert") or {}
+    if event == "acknowledged":
+        return f"by {record.get('who') or alert.get('acknowledged_by') or '?'}"
+    if event == "escalated":
+        return f"unacknowledged for {record.get('after_s', 0):.0f} s"
+    return str(alert.get("message", ""))
+
+
+def rows(records: Iterable[dict[str, Any]]) -> list[list[str]]:
+    """One table row per journal record: seq, time, event, kind, severity, channels, id, detail."""
+    table = []
+    for record in records:
+        alert = record.get("alert") or {}
+        at = logged_at(record)
+        table.append(
+            [
+                str(record.get("seq", "")),
+                at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else "?",
+                str(record.get("event", "")),
+                ",".join(record_kinds(record)),
+                str(alert.get("severity") or record.get("severity") or ""),
+                ",".join(alert.get("channels") or []),
+                str(alert.get("id") or ",".join(record.get("alert_ids", []))),
+                _detail(record),
+            ]
+        )
+    return table
+
+
+HEADER = ["seq", "time", "event", "kind", "severity", "channels", "alert", "detail"]
+
+
+def table(body: list[list[str]]) -> str:
+    """Plain aligned columns; the last one (detail) is not padded."""
+    lines = [HEADER, *body]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER) - 1)]
+    return "\n".join(
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]]
+        ).rstrip()
+        for line in lines
+    )
+
+
+@click.command()
+@click.argument("journal", type=click.Path(path_type=Path))
+@click.option("--since", help="Only records since: 30m, 2h, 1d ago, or an ISO date/time.")
+@click.option("--kind", "kinds", multiple=True, help="Only alerts of this kind (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bool) -> None:
+    """Print the history of an alert journal: transitions and notification attempts."""
+    if not journal.is_file():
+        fail(f"alert journal {str(journal)!r} not found")
+    try:
+        since_at = parse_since(since) if since else None
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        chosen = list(select(read_journal(journal), since=since_at, kinds=kinds))
+    except OSError as exc:
+        fail(f"cannot read alert journal {str(journal)!r}: {exc.strerror}")
+    if as_json:
+        for record in chosen:
+            click.echo(json.dumps(record))
+        return
+    click.echo(table(rows(chosen)))
+    say(f"{len(chosen)} record{'s' if len(chosen) != 1 else ''}")
+
+
+@click.command()
+@click.argument("alert_id")
+@click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
+@click.option("--who", default=None, help="Who acknowledges [the login name].")
+@click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="The feed's token, if it has one.")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeout: float) -> None:
+    """Acknowledge an active alert on a monitor; waits until the monitor confirms it."""
+    from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+    from websockets.sync.client import connect
+
+    who = who or getpass.getuser()
+    headers = {"Authorization": f"Bearer {feed_token}"} if feed_token else None
+    deadline = time.monotonic() + timeout
+    try:
+        with connect(
+            feed,
+            open_timeout=timeout,
+            additional_headers=headers,
+            max_size=protocol.MAX_SERVER_MESSAGE,
+        ) as ws:
+            hello = protocol.decode(ws.recv(timeout=timeout))
+            active = {a["id"]: a for a in hello.get("alerts", [])}
+            if alert_id not in active:
+                known = ", ".join(sorted(active)) or "none"
+                fail(f"no active alert {alert_id!r} on {feed} (active: {known})")
+            ws.send(protocol.encode({"type": "ack", "id": alert_id, "who": who}))
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise click.ClickException(
+                        f"{feed} did not confirm the acknowledgement within {timeout:g} s"
+                    )
+                message = json.loads(ws.recv(timeout=remaining))
+                if message.get("type") == "error":
+                    raise click.ClickException(f"{feed} refused it: {message.get('message')}")
+                alert = message.get("alert") or {}
+                if (
+                    message.get("type") == "alert"
+                    and alert.get("id") == alert_id
+                    and alert.get("state") in ("acknowledged", "cleared")
+                ):
+                    break
+    except InvalidURI as exc:
+        fail(f"--feed {feed!r} is not a websocket URL: {exc}")
+    except (OSError, InvalidHandshake, WebSocketException, protocol.ProtocolError) as exc:
+        raise click.ClickException(f"feed {feed}: {exc or type(exc).__name__}") from None
+    first = active[alert_id]
+    say(
+        f"eegmon ack: {alert_id} ({first['kind']}, {first['severity']}) "
+        f"{alert.get('state')} by {alert.get('acknowledged_by') or who}"
+    )
