@@ -154,6 +154,9 @@ class Monitor:
         self.windows = 0
         self.lost = False
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._reports: queue.SimpleQueue[tuple[str, bool, str, dict[str, float]]] = (
+            queue.SimpleQueue()
+        )
         self._raised: set[str] = set()
         self._active: dict[str, dict[str, Any]] = {}
         self._active_lock = threading.Lock()
@@ -193,6 +196,16 @@ class Monitor:
     def acknowledge(self, alert_id: str, who: str) -> None:
         self._acks.put((alert_id, who))
 
+    # -- called from any thread (e.g. a recorder's writer) ------------------------------
+    def report(self, kind: str, active: bool, message: str, evidence: dict[str, float]) -> None:
+        """A condition seen outside the signal (`recording_failed`), raised or cleared.
+
+        Queued and turned into an alert on the monitor's thread by
+        `Detector.report`, so it is journaled, published and sent to sinks like
+        any other alert.
+        """
+        self._reports.put((kind, active, message, dict(evidence)))
+
     # -- the monitor thread ------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Monitor until `stop` is set.
@@ -220,6 +233,7 @@ class Monitor:
         if not blocks and self.acquisition.silent_for() > self.stall_timeout:
             self._stalled()
         self._drain_acks()
+        self._drain_reports()
         now = self.clock()
         if now >= self._next_traces:
             self._next_traces = now + self.traces_interval
@@ -268,6 +282,15 @@ class Monitor:
             alert = self.detector.acknowledge(alert_id, who, at=self.clock())
             if alert is not None:
                 self._emit(alert, "acknowledged", who=who)
+
+    def _drain_reports(self) -> None:
+        while True:
+            try:
+                kind, active, message, evidence = self._reports.get_nowait()
+            except queue.Empty:
+                return
+            output = self.detector.report(kind, active, self.clock(), message, evidence)
+            self._publish_output(output, acquired_at=None)
 
     def _publish_output(self, output: Output, acquired_at: float | None) -> None:
         self.windows += len(output.windows)
