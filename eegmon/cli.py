@@ -118,6 +118,16 @@ def simulate(
 @click.option("--stall-timeout", type=float, default=None, help="Silence before signal_lost [2].")
 @click.option("--status-every", type=float, default=None, help="Seconds between status lines [5].")
 @click.option("--quiet", is_flag=True, help="No status line on the terminal.")
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(path_type=Path),
+    help="Record the stream as received to this EDF+ file (.bdf: BDF+).",
+)
+@click.option("--record-rotate", help="Start a new recording file every 1h, 30m, 90s...")
+@click.option(
+    "--record-range", type=float, help="Recorded physical range +-uV; clipped beyond [3276.7]."
+)
 def monitor(
     name: str | None,
     source_id: str | None,
@@ -133,6 +143,9 @@ def monitor(
     stall_timeout: float | None,
     status_every: float | None,
     quiet: bool,
+    record_path: Path | None,
+    record_rotate: str | None,
+    record_range: float | None,
 ) -> None:
     """Watch one EEG stream live: detect, journal and publish alerts on the feed."""
     from eegmon import compose
@@ -143,6 +156,8 @@ def monitor(
     if len(chosen) > 1:
         fail("choose one of --stream, --source-id or --type")
     prop, value = chosen[0] if chosen else ("type", "EEG")
+    if record_path is None and (record_rotate or record_range is not None):
+        fail("--record-rotate and --record-range need --record FILE")
     settings = compose.MonitorSettings(
         prop=prop,
         value=value,
@@ -157,6 +172,9 @@ def monitor(
         status_every=status_every,
         resolve_timeout=resolve_timeout,
         quiet=quiet,
+        record_path=record_path,
+        record_rotate=record_rotate,
+        record_range_uv=record_range,
     )
     with stop_on_signals() as stop:
         compose.run_monitor(settings, stop, say=say, fail=fail)

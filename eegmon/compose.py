@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from detector import Detector
+from detector import Detector, StreamMeta
 from eegmon import config as config_file
 from streamer.acquisition import Acquisition, StreamRefused
 from streamer.alert_outlet import AlertOutlet
@@ -18,6 +18,7 @@ from streamer.journal import AlertJournal
 from streamer.lsl import Selector, StreamNotFound, resolve
 from streamer.monitor import Monitor, Sink
 from streamer.notify import Notifier, check_urls
+from streamer.recorder import DEFAULT_RANGE_UV, Recorder, parse_duration
 
 DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
 
@@ -37,6 +38,9 @@ class MonitorSettings:
     status_every: float | None = None
     resolve_timeout: float | None = None
     quiet: bool = False
+    record_path: Path | None = None
+    record_rotate: str | None = None
+    record_range_uv: float | None = None
 
 
 def status_line(status: dict[str, Any]) -> str:
@@ -108,6 +112,14 @@ def run_monitor(
             acquisition.close()
             fail(str(exc))
         sinks.append(notifier)
+    recorder = None
+    if settings.record_path is not None:
+        try:
+            recorder = _recorder(settings.record_path, settings, meta)
+        except ValueError as exc:
+            acquisition.close()
+            fail(str(exc))
+        sinks.append(recorder)
     printer = None if settings.quiet else _every(merged["status_every"], say)
     feed_ref: list[Feed] = []
 
@@ -123,6 +135,8 @@ def run_monitor(
         stall_timeout=merged["stall_timeout"],
         on_status=printer,
     )
+    if recorder is not None:
+        recorder.report = runner.report
     try:
         feed = Feed(
             settings.feed_host,
@@ -142,6 +156,8 @@ def run_monitor(
     except OSError as exc:
         acquisition.close()
         fail(f"cannot serve the feed on {settings.feed_host}:{settings.feed_port}: {exc.strerror}")
+    if recorder is not None:
+        say(f"eegmon monitor: {recorder.describe()}")
     say(
         f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
         f"source_id {meta.source_id!r}); feed at {feed.url}"
@@ -155,6 +171,17 @@ def run_monitor(
             sink.close()
         if journal is not None:
             journal.close()
+
+
+def _recorder(path: Path, settings: MonitorSettings, meta: StreamMeta) -> Recorder:
+    """The EDF+/BDF+ recorder sink of ``--record``; ValueError names a bad option."""
+    rotate = None if settings.record_rotate is None else parse_duration(settings.record_rotate)
+    return Recorder(
+        path,
+        meta,
+        range_uv=settings.record_range_uv or DEFAULT_RANGE_UV,
+        rotate_s=rotate,
+    )
 
 
 def _every(seconds: float, say: Callable[[str], None]) -> Callable[[dict[str, Any]], None]:
