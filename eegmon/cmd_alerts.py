@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,38 +13,7 @@ import click
 
 from eegmon.cli import fail, say
 from streamer import protocol
-from streamer.journal import logged_at, read_journal, record_kinds, select
-
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """``30m``, ``2h``, ``1d`` ago, or an ISO date/time (local time unless it says otherwise).
-
-    Examples
-    --------
-    >>> now = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
-    >>> parse_since("90s", now).isoformat()
-    '2026-01-02T02:58:30+00:00'
-    >>> parse_since("2026-01-01T22:00:00+00:00", now).isoformat()
-    '2026-01-01T22:00:00+00:00'
-    >>> parse_since("yesterday", now)
-    Traceback (most recent call last):
-    ...
-    ValueError: --since 'yesterday': give a duration ago (30m, 2h, 1d) or an ISO date/time
-    """
-    now = now or datetime.now(UTC)
-    relative = _RELATIVE.match(text)
-    if relative:
-        return now - timedelta(seconds=float(relative[1]) * _UNIT_S[relative[2]])
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"--since {text!r}: give a duration ago (30m, 2h, 1d) or an ISO date/time"
-        ) from None
-    return when if when.tzinfo is not None else when.astimezone()
+from streamer.journal import logged_at, parse_since, read_journal, record_kinds, select
 
 
 def _detail(record: dict[str, Any]) -> str:
@@ -114,7 +81,7 @@ def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bo
     try:
         since_at = parse_since(since) if since else None
     except ValueError as exc:
-        fail(str(exc))
+        fail(f"--since {exc}")
     try:
         chosen = list(select(read_journal(journal), since=since_at, kinds=kinds))
     except OSError as exc:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Collection, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,34 @@ def select(
         if wanted and not wanted.intersection(record_kinds(record)):
             continue
         yield record
+
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``30m``, ``2h``, ``1d`` ago, or an ISO date/time (local time unless it says otherwise).
+
+    Examples
+    --------
+    >>> now = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    >>> parse_since("90s", now).isoformat()
+    '2026-01-02T02:58:30+00:00'
+    >>> parse_since("2026-01-01T22:00:00+00:00", now).isoformat()
+    '2026-01-01T22:00:00+00:00'
+    >>> parse_since("yesterday", now)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'yesterday': give a duration ago (30m, 2h, 1d) or an ISO date/time
+    """
+    now = now or datetime.now(UTC)
+    problem = f"{text!r}: give a duration ago (30m, 2h, 1d) or an ISO date/time"
+    relative = _RELATIVE.match(text)
+    try:
+        if relative:
+            return now - timedelta(seconds=float(relative[1]) * _UNIT_S[relative[2]])
+        when = datetime.fromisoformat(text.strip())
+        return when if when.tzinfo is not None else when.astimezone()
+    except (ValueError, OverflowError):
+        raise ValueError(problem) from None

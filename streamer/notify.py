@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 SEVERITIES = ("high", "medium", "low")
 #: Routes: one per severity, and the second route escalations also go to.
 ROUTES = (*SEVERITIES, "escalate")
+#: Alert events waiting for the dispatcher; it drains them every tick, so this is never near.
+EVENT_BACKLOG = 10_000
 NOTIFY_TYPE = {
     "high": apprise.NotifyType.FAILURE,
     "medium": apprise.NotifyType.WARNING,
@@ -543,12 +545,21 @@ class Destination:
             log.error("alert journal cannot be written: %s", exc)
 
 
+def _event_time(alert: Mapping[str, Any], now: float) -> float:
+    """When a raise happened: its ``detected_at`` (the monitor's clock), never later than now."""
+    detected = alert.get("detected_at")
+    if isinstance(detected, int | float) and math.isfinite(detected) and detected > 0:
+        return min(float(detected), now)
+    return now
+
+
 class Notifier:
     """The monitor's sink that turns alert events into notifications.
 
     `alert()` only queues the event (the monitor's thread never waits); a
-    dispatcher thread runs the `Policy` every `tick_s` on `clock` (the
-    monitor's clock) and hands notices to each destination's worker.
+    dispatcher thread runs the `Policy` every `tick_s` on `clock`, which must
+    be the monitor's clock (an alert's ``detected_at`` is its time of
+    raising), and hands notices to each destination's worker.
     Escalations are written to the journal as alert transitions
     (``escalated``), every delivery attempt as a ``notification`` line.
     """
@@ -591,7 +602,7 @@ class Notifier:
 
     def alert(self, event: str, alert: dict[str, Any]) -> None:
         with self._cond:
-            if len(self._events) >= self.config.queue_size:
+            if len(self._events) >= EVENT_BACKLOG:
                 self.lost_events += 1
                 log.error("notification queue full: %s %s not notified", event, alert.get("id"))
                 return
@@ -633,7 +644,9 @@ class Notifier:
                 stopping = self._stopping
             try:
                 for event, alert in events:
-                    self._dispatch(self.policy.event(event, alert, self.clock()))
+                    self._dispatch(
+                        self.policy.event(event, alert, _event_time(alert, self.clock()))
+                    )
                 self._dispatch(self.policy.tick(self.clock()))
             except Exception:  # the dispatcher must outlive one odd alert
                 log.exception("notification dispatch failed")
