@@ -223,6 +223,11 @@ from eegmon.cmd_alerts import ack, alerts  # noqa: E402 (they use fail and say a
 cli.add_command(ack)
 cli.add_command(alerts)
 
+from eegmon.cmd_files import replay, scan  # noqa: E402 (they use fail and say above)
+
+cli.add_command(replay)
+cli.add_command(scan)
+
 
 def main() -> None:
     """Entry point: one line and exit 2 for bad input, never a traceback."""

@@ -34,7 +34,20 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from streamer.lsl import UNIT_TO_UV
+#: Voltage units of EDF/XDF channels (lower case) and their factor to microvolts.
+UNIT_TO_UV = {
+    "uv": 1.0,
+    "µv": 1.0,
+    "μv": 1.0,
+    "microvolts": 1.0,
+    "microvolt": 1.0,
+    "mv": 1e3,
+    "millivolts": 1e3,
+    "v": 1e6,
+    "volts": 1e6,
+    "nv": 1e-3,
+    "nanovolts": 1e-3,
+}
 
 EDF_SUFFIXES = (".edf", ".bdf")
 #: Formats handed to MNE (``.eeg`` alone is Nihon Kohden; BrainVision is opened by ``.vhdr``).
@@ -657,7 +670,7 @@ def _open_xdf(path: Path) -> Recording:
     for i in range(n):
         ch = channels[i] if i < len(channels) else {}
         labels.append(_xdf_text(ch, "label") or f"Ch{i + 1}")
-        scales.append(UNIT_TO_UV.get(_xdf_text(ch, "unit").lower(), 1.0))
+        scales.append(UNIT_TO_UV.get(_xdf_text(ch, "unit").lower(), 1.0))  # none given: µV
         kind = _xdf_text(ch, "type").upper() or "EEG"
         types.append(kind if kind in KEPT_TYPES else "EEG")
     data = (
