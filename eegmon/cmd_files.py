@@ -144,6 +144,8 @@ def scan(
             except ValueError as exc:  # e.g. a rate the detector's windows cannot use
                 problem(f"{target}: {exc}")
                 continue
+            except BrokenPipeError:
+                raise
             except OSError as exc:
                 problem(f"{target}: read failed ({exc.strerror or exc})")
                 continue
