@@ -1,17 +1,31 @@
 """Alert state machine: from per-window flags to debounced, stable alerts.
 
-Pure bookkeeping, no signal processing. Per kind and per channel, a channel
-enters a condition when `raise_k` of its last `raise_n` windows are flagged
-and leaves it after `clear_m` consecutive clean windows; a single alert per
-kind carries the channels currently in that condition. States only move
-forward: active -> acknowledged -> cleared, or active -> cleared. Callers get
-snapshots, so an alert already handed out (journaled, sent) never changes
-under them.
+Pure bookkeeping, no signal processing; time is the stream time of windows.
+
+- **Debounce**: per kind and per channel, a channel enters a condition when
+  `k` of its last `n` windows are flagged and leaves it after `m`
+  consecutive clean windows (per-kind overrides, e.g. 1 of 1 for a one-off
+  electrode pop, 6 of 8 for a sustained seizure); a single alert per kind
+  carries the channels currently in that condition.
+- **Refractory period**: an alert lasts at least `refractory_s` from its
+  detection, so a condition that comes and goes yields at most one alert per
+  period; the alert notes `ended_at` while it waits.
+- **Escalation**: an unacknowledged medium alert whose condition lasts
+  `escalate_after_s` becomes high (`escalated_at`).
+- **Latching**: alerts of the `latch` kinds, and escalated ones, stay until
+  acknowledged even after their condition ends; acknowledging an alert whose
+  condition is over clears it, acknowledging one still present silences it
+  (state ``acknowledged``) without hiding it.
+
+States only move forward: active -> acknowledged -> cleared, or active ->
+cleared. Callers get snapshots, so an alert already handed out (journaled,
+sent) never changes under them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -63,7 +77,7 @@ class _Debounce:
 
 
 class AlertBook:
-    """The alerts of one stream: raising, updating, acknowledging, clearing.
+    """The alerts of one stream: raising, updating, escalating, acknowledging, clearing.
 
     Parameters
     ----------
@@ -74,6 +88,15 @@ class AlertBook:
         `clear_m` clean ones.
     id_prefix
         Prepended to every alert id, e.g. to keep ids unique across monitors.
+    debounce
+        Per-kind `(k, n, m)` overriding the defaults above.
+    refractory_s
+        Minimum life of an alert, in seconds of stream time (0: none).
+    escalate_after_s
+        A medium alert still active (unacknowledged) after this long becomes
+        high (None: never).
+    latch
+        Kinds whose alerts stay until acknowledged once their condition ends.
 
     Examples
     --------
@@ -96,32 +119,50 @@ class AlertBook:
     """
 
     def __init__(
-        self, stream: StreamMeta, raise_k: int, raise_n: int, clear_m: int, id_prefix: str = ""
+        self,
+        stream: StreamMeta,
+        raise_k: int,
+        raise_n: int,
+        clear_m: int,
+        id_prefix: str = "",
+        debounce: Mapping[str, tuple[int, int, int]] | None = None,
+        refractory_s: float = 0.0,
+        escalate_after_s: float | None = None,
+        latch: Collection[str] = (),
     ) -> None:
         self.stream = stream
         self.raise_k = raise_k
         self.raise_n = raise_n
         self.clear_m = clear_m
         self.id_prefix = id_prefix
+        self.debounce = debounce
+        self.refractory_s = refractory_s
+        self.escalate_after_s = escalate_after_s
+        self.latch = latch
         self._seq = 0
         self._debounce: dict[str, _Debounce] = {}
         self._current: dict[str, Alert] = {}
 
     def observe(self, finding: Finding, start: float, end: float) -> list[Alert]:
         """Feed one window's finding; return the alerts it changed."""
-        deb = self._debounce.get(finding.kind)
+        kind = finding.kind
+        deb = self._debounce.get(kind)
         if deb is None:
-            deb = _Debounce(len(finding.flags), self.raise_k, self.raise_n, self.clear_m)
-            self._debounce[finding.kind] = deb
+            k, n, m = (self.debounce or {}).get(kind, (self.raise_k, self.raise_n, self.clear_m))
+            deb = _Debounce(len(finding.flags), k, n, m)
+            self._debounce[kind] = deb
         deb.step(finding.flags, start)
         units = np.flatnonzero(deb.inside)
-        alert = self._current.get(finding.kind)
+        alert = self._current.get(kind)
         if alert is None and len(units) == 0:
             return []
         if alert is not None and len(units) == 0:
-            return [self.clear(finding.kind, end)]
+            return self._condition_over(alert, end)
         channels = [] if finding.whole_stream else [self.stream.labels[u] for u in units]
-        if alert is not None and channels == alert.channels:
+        resumed = alert is not None and alert.ended_at is not None
+        if alert is not None and resumed:
+            alert.ended_at = None
+        if alert is not None and channels == alert.channels and not resumed:
             return []
         worst = units[np.argmax(finding.score[units])]
         onset = float(deb.onset[units].min()) if alert is None else alert.onset
@@ -181,16 +222,56 @@ class AlertBook:
                 message,
                 evidence,
             )
+            alert.ended_at = None
         return _snapshot(alert)
 
     def clear(self, kind: str, at: float, evidence: dict[str, float] | None = None) -> Alert:
-        """Clear the active alert of `kind`; it never changes again."""
+        """Clear the active alert of `kind` now, whatever its latch; it never changes again."""
         alert = self._current.pop(kind)
         alert.state = "cleared"
         alert.cleared_at = at
+        if alert.ended_at is None:
+            alert.ended_at = at
         if evidence:
             alert.evidence = {**alert.evidence, **evidence}
         return _snapshot(alert)
+
+    def end(self, kind: str, at: float) -> list[Alert]:
+        """The condition of `kind` is over: clear its alert unless latched or refractory."""
+        alert = self._current.get(kind)
+        return [] if alert is None else self._condition_over(alert, at)
+
+    def tick(self, at: float) -> list[Alert]:
+        """Let time pass (once per window): escalate, and clear what waited out its period."""
+        changed: list[Alert] = []
+        for kind, alert in list(self._current.items()):
+            if alert.ended_at is not None:
+                if not self._latched(alert) and at - alert.detected_at >= self.refractory_s:
+                    changed.append(self.clear(kind, alert.ended_at))
+            elif (
+                self.escalate_after_s is not None
+                and alert.severity == "medium"
+                and alert.state == "active"
+                and at - alert.onset >= self.escalate_after_s
+            ):
+                alert.severity = "high"
+                alert.escalated_at = at
+                alert.message = f"{alert.message} Unattended for {at - alert.onset:.0f} s."
+                changed.append(_snapshot(alert))
+        return changed
+
+    def _latched(self, alert: Alert) -> bool:
+        return alert.state == "active" and (
+            alert.kind in self.latch or alert.escalated_at is not None
+        )
+
+    def _condition_over(self, alert: Alert, at: float) -> list[Alert]:
+        if not self._latched(alert) and at - alert.detected_at >= self.refractory_s:
+            return [self.clear(alert.kind, at if alert.ended_at is None else alert.ended_at)]
+        if alert.ended_at is None:
+            alert.ended_at = at
+            return [_snapshot(alert)] if self._latched(alert) else []
+        return []
 
     def current(self, kind: str) -> Alert | None:
         """A snapshot of the active alert of `kind`, if any."""
@@ -198,13 +279,19 @@ class AlertBook:
         return None if alert is None else _snapshot(alert)
 
     def acknowledge(self, alert_id: str, who: str, at: float) -> Alert | None:
-        """Mark an active alert as seen by `who`; None if unknown or cleared."""
-        for alert in self._current.values():
+        """Mark an alert as seen by `who`; None if unknown or cleared.
+
+        A latched alert whose condition is over clears; otherwise the alert
+        stays listed, acknowledged, until its condition ends.
+        """
+        for kind, alert in self._current.items():
             if alert.id == alert_id:
                 if alert.state == "active":
                     alert.state = "acknowledged"
                     alert.acknowledged_by = who
                     alert.acknowledged_at = at
+                    if alert.ended_at is not None and at - alert.detected_at >= self.refractory_s:
+                        return self.clear(kind, alert.ended_at)
                 return _snapshot(alert)
         return None
 

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from detector.types import SEVERITY
+
 ModelName = Literal["deviation", "hst"]
 
 
@@ -53,14 +55,56 @@ class DetectorConfig:
         Share of the unfiltered power within 1 Hz of 50 or 60 Hz above which
         mains interference dominates a channel (0.5; realistic EEG measures
         below 0.05).
+    pop_step_uv
+        A level change of at least this many µV that happens within 10 ms and
+        lasts 50 ms is an electrode pop (150.0; the steepest physiological
+        waves, K-complexes and spikes, either rise more slowly or do not last:
+        they measured below 60 on simulated nights).
+    artifact_ptp_uv
+        A raw peak-to-peak above this (µV) within one window, without a
+        dominant rhythm, is a movement artifact (500.0; slow waves are
+        75-250 µV, and simulated nights with eye movements and K-complexes
+        peaked at 440).
+    muscle_uv
+        RMS (µV) of the filtered signal above 30 Hz, mains excluded, above
+        which a channel carries a muscle artifact (15.0; EEG above 30 Hz is a
+        few µV, muscle bursts tens).
     raise_k, raise_n
         A channel enters a condition when `raise_k` of its last `raise_n`
-        windows are flagged (2 of 3).
+        windows are flagged (2 of 3). An electrode pop, a one-off event,
+        raises on its first window.
     clear_m
         A channel leaves a condition after `clear_m` consecutive clean windows (3).
+    refractory_s
+        An alert lasts at least this long (s), so a condition that comes and
+        goes gives at most one alert per period (10.0).
+    escalate_after_s
+        An unacknowledged medium alert whose condition lasts this long (s)
+        becomes high and latches (300.0). None disables escalation.
+    latch
+        Kinds whose alerts stay until acknowledged after their condition ends
+        (("seizure_suspect",); escalated alerts latch too). `signal_lost` is
+        not latched: the stream's return clears it, and the gap stays in the
+        journal.
+    seizure_peak_share
+        Share of the (whitened) 1-30 Hz power in the dominant 2-20 Hz rhythm
+        and its harmonic above which a channel is rhythmic (0.5; background
+        EEG measured about 0.4 at the median).
+    seizure_amplitude_ratio
+        RMS over the channel's learned baseline RMS above which rhythmic
+        activity is high-amplitude (2.0).
+    seizure_k, seizure_n
+        `seizure_suspect` is raised when a channel is rhythmic and
+        high-amplitude in `seizure_k` of its last `seizure_n` windows (6 of 8:
+        3 s of a 4 s span at the default hop), and clears after `clear_m`
+        windows without.
+    baseline_halflife_s
+        Half-life (s) of each channel's learned amplitude baseline and of the
+        model's running statistics, so both follow sleep stages (300.0).
     warmup_windows
-        Windows the model learns from before it may raise `anomaly` (60, i.e.
-        30 s at the default hop).
+        Windows learned before the model may raise `anomaly` and before
+        `seizure_suspect` (whose amplitude test needs a baseline) may be
+        raised (60, i.e. 30 s at the default hop).
     model
         Anomaly scorer: "deviation" (per-feature robust z-scores, the default:
         it separated seizures from healthy EEG best on the Bonn set) or "hst"
@@ -88,9 +132,20 @@ class DetectorConfig:
     saturation_min_uv: float = 200.0
     rail_uv: float = 3000.0
     line_noise_ratio: float = 0.5
+    pop_step_uv: float = 150.0
+    artifact_ptp_uv: float = 500.0
+    muscle_uv: float = 15.0
     raise_k: int = 2
     raise_n: int = 3
     clear_m: int = 3
+    refractory_s: float = 10.0
+    escalate_after_s: float | None = 300.0
+    latch: tuple[str, ...] = ("seizure_suspect",)
+    seizure_peak_share: float = 0.5
+    seizure_amplitude_ratio: float = 2.0
+    seizure_k: int = 6
+    seizure_n: int = 8
+    baseline_halflife_s: float = 300.0
     warmup_windows: int = 60
     model: ModelName = "deviation"
     anomaly_quantile: float = 0.99
@@ -98,17 +153,40 @@ class DetectorConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "anomaly_margin"):
+        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "anomaly_margin", "escalate_after_s"):
             value = getattr(self, name)
             if value is not None:
                 _positive(name, value)
-        for name in ("window_s", "hop_s", "flatline_uv", "saturation_min_uv", "rail_uv"):
+        for name in (
+            "window_s",
+            "hop_s",
+            "flatline_uv",
+            "saturation_min_uv",
+            "rail_uv",
+            "pop_step_uv",
+            "artifact_ptp_uv",
+            "muscle_uv",
+            "seizure_amplitude_ratio",
+            "baseline_halflife_s",
+        ):
             _positive(name, getattr(self, name))
-        for name in ("saturation_fraction", "line_noise_ratio", "anomaly_quantile"):
+        if not (_is_number(self.refractory_s) and 0 <= self.refractory_s < math.inf):
+            raise ValueError(f"refractory_s must be a number >= 0, got {self.refractory_s!r}")
+        unknown = (
+            [k for k in self.latch if k not in SEVERITY] if isinstance(self.latch, tuple) else 0
+        )
+        if not isinstance(self.latch, tuple) or unknown:
+            raise ValueError(f"latch must list alert kinds, got {self.latch!r}")
+        for name in (
+            "saturation_fraction",
+            "line_noise_ratio",
+            "anomaly_quantile",
+            "seizure_peak_share",
+        ):
             value = getattr(self, name)
             if not (_is_number(value) and 0.0 < value < 1.0):
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
-        for name in ("filter_order", "raise_k", "raise_n", "clear_m"):
+        for name in ("filter_order", "raise_k", "raise_n", "clear_m", "seizure_k", "seizure_n"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -118,6 +196,10 @@ class DetectorConfig:
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if self.raise_k > self.raise_n:
             raise ValueError(f"raise_k ({self.raise_k!r}) cannot exceed raise_n ({self.raise_n!r})")
+        if self.seizure_k > self.seizure_n:
+            raise ValueError(
+                f"seizure_k ({self.seizure_k!r}) cannot exceed seizure_n ({self.seizure_n!r})"
+            )
         if self.hop_s > self.window_s:
             raise ValueError(
                 f"hop_s ({self.hop_s!r}) cannot exceed window_s ({self.window_s!r}): "
@@ -143,6 +225,8 @@ class DetectorConfig:
         for key in d:
             if key not in known:
                 raise ValueError(f"unknown detector setting {key!r}")
+        if isinstance(d.get("latch"), list):  # TOML arrays arrive as lists
+            d = {**d, "latch": tuple(d["latch"])}
         return cls(**d)
 
     def margin(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -14,11 +15,21 @@ from detector.features import compute_features
 from detector.filters import StreamingFilter, design_sos
 from detector.model import QuantileThreshold, make_scorer, model_features
 from detector.rules import MESSAGES, evaluate_rules
+from detector.seizure import AmplitudeBaseline, seizure_finding
 from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
 from detector.windows import Window, WindowBuffer
 
 #: Channel quality reported per window when a rule flags the channel.
-_QUALITY = {"bad_values": 0.0, "saturation": 0.0, "flatline": 0.0, "line_noise": 0.5}
+_QUALITY = {
+    "bad_values": 0.0,
+    "saturation": 0.0,
+    "flatline": 0.0,
+    "line_noise": 0.5,
+    "artifact": 0.5,
+    "electrode_pop": 0.5,
+}
+#: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
+MODEL_STATE_VERSION = 1
 
 
 class Detector:
@@ -76,9 +87,25 @@ class Detector:
         )
         self._filter = StreamingFilter(sos, stream.n_channels)
         self._buffer = WindowBuffer(stream.n_channels, size, hop)
-        self._book = AlertBook(stream, cfg.raise_k, cfg.raise_n, cfg.clear_m, id_prefix)
-        self._scorer: Any = make_scorer(cfg.model, cfg.seed)
+        self._book = AlertBook(
+            stream,
+            cfg.raise_k,
+            cfg.raise_n,
+            cfg.clear_m,
+            id_prefix,
+            debounce={
+                "electrode_pop": (1, 1, cfg.clear_m),
+                "seizure_suspect": (cfg.seizure_k, cfg.seizure_n, cfg.clear_m),
+            },
+            refractory_s=cfg.refractory_s,
+            escalate_after_s=cfg.escalate_after_s,
+            latch=cfg.latch,
+        )
+        halflife = cfg.baseline_halflife_s / cfg.hop_s
+        self._scorer: Any = make_scorer(cfg.model, cfg.seed, halflife)
         self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.margin())
+        self._baseline = AmplitudeBaseline(stream.n_channels, halflife)
+        self._onset_hz = np.full(stream.n_channels, np.nan)
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)
         self._expected_index: int | None = None
@@ -98,6 +125,62 @@ class Detector:
     def clone(self) -> Detector:
         """A fresh detector with the same parameters and no learned state."""
         return Detector(self.stream, self.config, id_prefix=self.id_prefix)
+
+    def model_state(self) -> dict[str, Any]:
+        """What the detector learned about this patient, as a picklable dict.
+
+        The model, its threshold and each channel's amplitude baseline; not
+        the alerts or filters (a restart begins with a clean signal path).
+        Saving it is the caller's business (I/O); `load_model_state` takes it
+        back so a restarted monitor does not start from nothing.
+        """
+        return copy.deepcopy(
+            {
+                "version": MODEL_STATE_VERSION,
+                "source_id": self.stream.source_id,
+                "labels": list(self.stream.labels),
+                "rate": self.stream.rate,
+                "model": self.config.model,
+                "learned": self._learned,
+                "scorer": self._scorer,
+                "threshold": self._threshold,
+                "baseline": self._baseline,
+            }
+        )
+
+    def load_model_state(self, state: dict[str, Any]) -> None:
+        """Continue from a `model_state` of the same patient and montage.
+
+        Raises ValueError, naming the difference, when the state belongs to
+        another source, channel list, rate, model or version; the detector is
+        unchanged then.
+
+        Examples
+        --------
+        >>> from detector import Detector, StreamMeta
+        >>> state = Detector(StreamMeta("bed-1", "amp-17", ("C3", "C4"), 256.0)).model_state()
+        >>> Detector(StreamMeta("bed-2", "amp-99", ("C3", "C4"), 256.0)).load_model_state(state)
+        Traceback (most recent call last):
+        ...
+        ValueError: the model state is for source_id 'amp-17', not 'amp-99'
+        """
+        expected = {
+            "version": MODEL_STATE_VERSION,
+            "source_id": self.stream.source_id,
+            "labels": list(self.stream.labels),
+            "rate": self.stream.rate,
+            "model": self.config.model,
+        }
+        if not isinstance(state, dict):
+            raise ValueError(f"a model state is a dict, got {type(state).__name__}")
+        for key, value in expected.items():
+            if state.get(key) != value:
+                raise ValueError(f"the model state is for {key} {state.get(key)!r}, not {value!r}")
+        state = copy.deepcopy(state)
+        self._scorer = state["scorer"]
+        self._threshold = state["threshold"]
+        self._baseline = state["baseline"]
+        self._learned = int(state["learned"])
 
     def process(self, block: Block) -> Output:
         """Analyse a block: gap check, masking, filters, windows, features, rules, model, alerts."""
@@ -245,10 +328,22 @@ class Detector:
         cfg = self.config
         features = compute_features(window.raw, window.filtered, self.stream.rate)
         findings = evaluate_rules(features, window, cfg)
+        technical = np.zeros(self.stream.n_channels, dtype=bool)
+        for finding in findings:
+            technical |= finding.flags
+        warming = self.warming_up
+        seizure = seizure_finding(
+            features,
+            self._baseline,
+            cfg,
+            ready=not warming,
+            excluded=technical,
+            onset_peak_hz=self._onset_hz,
+        )
+        findings.append(seizure)
         x = model_features(features)
         score = float(self._scorer.score_one(x))
         threshold = self._threshold.get()
-        warming = self.warming_up
         anomalous = not warming and score >= threshold
         findings.append(
             Finding(
@@ -265,17 +360,33 @@ class Detector:
             alerts.extend(self._book.observe(finding, window.start, window.end))
 
         self._windows_since_gap += 1
-        if (
-            self._windows_since_gap >= cfg.clear_m
-            and self._book.current("samples_dropped") is not None
-        ):
-            alerts.append(self._book.clear("samples_dropped", window.end))
+        if self._windows_since_gap == cfg.clear_m:
+            alerts.extend(self._book.end("samples_dropped", window.end))
+        alerts.extend(self._book.tick(window.end))
 
-        flagged = any(f.flags.any() for f in findings)
-        if not flagged and not self._book.active():
+        in_seizure = self._book.current("seizure_suspect") is not None
+        self._onset_hz = np.where(
+            seizure.flags,
+            np.where(np.isnan(self._onset_hz), features.peak_hz, self._onset_hz),
+            self._onset_hz if in_seizure else np.nan,
+        )
+        # Protection: nothing under suspicion is learned, so a long seizure or
+        # a drifting fault never becomes this patient's normal.
+        suspicious = bool(
+            anomalous
+            or in_seizure
+            or seizure.flags.any()
+            or self._book.current("anomaly") is not None
+        )
+        # Samples made up for NaNs are not EEG; other faults on a minority of
+        # channels barely move the medians the model sees.
+        made_up = findings[0].flags.any()
+        if not suspicious and not made_up and technical.mean() < 0.25:
             self._scorer.learn_one(x)
             self._threshold.update(score)
             self._learned += 1
+        if not suspicious:
+            self._baseline.learn(features.rms, ~technical)
 
         quality = np.ones(self.stream.n_channels)
         for finding in findings:

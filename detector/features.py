@@ -1,8 +1,9 @@
-"""Per-channel features of one window, computed once and shared by rules and model.
+"""Per-channel features of one window, computed once and shared by rules, model and display.
 
 Everything is vectorized across channels: one FFT per window for all band
-powers, and plain moments for the rest, so a window of 64 channels costs
-well under a millisecond.
+powers, the spectral edge and the dominant peak, cumulative sums for the
+step detector, and plain moments for the rest, so a window of 64 channels
+costs about a millisecond.
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ BANDS: dict[str, tuple[float, float]] = {
     "beta": (16.0, 30.0),
     "gamma": (30.0, 45.0),
 }
+#: Range (Hz) where the total power of relative band powers and the spectral edge is taken.
+TOTAL_BAND = (0.5, 45.0)
+#: Range (Hz) searched for a dominant rhythm (seizure discharges are 2-20 Hz at onset).
+PEAK_BAND = (2.0, 20.0)
+#: Power above this (Hz), in the filtered signal, is muscle rather than brain.
+HIGH_FREQUENCY_HZ = 30.0
+#: Spectral edge: the frequency below which this share of the total power lies.
+EDGE_SHARE = 0.95
+#: The step detector compares the mean level over this long (s) before and after each sample,
+STEP_LEVEL_S = 0.05
+#: and requires the change to happen within this long (s): a step, not a slow swing.
+STEP_RISE_S = 0.01
 MAINS_HZ = (50.0, 60.0)
 MAINS_HALF_WIDTH_HZ = 1.0
 #: Added before taking logs, in µV²: keeps flat channels finite.
@@ -37,6 +50,11 @@ class _SpectralPlan:
     bands: dict[str, tuple[int, int]]  # bin slices
     mains: tuple[tuple[int, int], ...]
     above_drift: int  # first bin at or above 1 Hz
+    total: tuple[int, int]
+    peak: tuple[int, int]
+    high: int  # first bin at or above HIGH_FREQUENCY_HZ
+    whitened: tuple[int, int]  # bins of 1-30 Hz, where the whitened total is taken
+    freqs: Array
 
 
 @lru_cache(maxsize=16)
@@ -61,6 +79,11 @@ def _spectral_plan(n: int, rate: float) -> _SpectralPlan:
             for hz in MAINS_HZ
         ),
         above_drift=int(np.searchsorted(freqs, 1.0, "left")),
+        total=bins(*TOTAL_BAND),
+        peak=bins(*PEAK_BAND),
+        high=int(np.searchsorted(freqs, HIGH_FREQUENCY_HZ, "left")),
+        whitened=bins(1.0, 30.0),
+        freqs=np.asarray(freqs, dtype=np.float64),
     )
 
 
@@ -80,6 +103,15 @@ class Features:
     band_power: dict[str, Array]  # log10 µV², filtered signal, one entry per BANDS key
     mains_ratio: Array  # share of unnotched power within 1 Hz of 50 or 60 Hz
     kurtosis: Array  # excess kurtosis of the filtered signal (0 for Gaussian)
+    relative_power: dict[str, Array]  # share of TOTAL_BAND power, one entry per BANDS key
+    hjorth_mobility: Array  # sqrt(var(x') / var(x)), in units of the rate: a mean frequency
+    hjorth_complexity: Array  # mobility of x' over mobility of x (1 for a pure sine)
+    zero_crossings: Array  # sign changes of the filtered signal per second
+    spectral_edge: Array  # Hz below which EDGE_SHARE of the TOTAL_BAND power lies
+    peak_hz: Array  # frequency of the largest spectral peak within PEAK_BAND
+    peak_share: Array  # whitened power near that peak and its 2nd harmonic, over 1-30 Hz
+    high_rms: Array  # µV, filtered power above HIGH_FREQUENCY_HZ (muscle)
+    step: Array  # µV, the largest sudden and lasting level change (electrode pop)
 
     @property
     def n_channels(self) -> int:
@@ -99,6 +131,13 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
     ([7.07, 70.71], [0.0, 1.0])
     >>> int(np.argmax([f.band_power[b][0] for b in BANDS]))  # 10 Hz is alpha
     2
+    >>> float(f.peak_hz[0]), round(float(f.peak_share[0]), 2)
+    (10.0, 1.0)
+    >>> round(float(f.hjorth_complexity[0]), 1)  # a pure sine
+    1.0
+    >>> step = np.where(t < 0.5, 0.0, 300.0)[None, :]
+    >>> round(float(compute_features(step, step, 256.0).step[0]))
+    300
     """
     n = raw_window.shape[1]
     plan = _spectral_plan(n, float(rate))
@@ -115,6 +154,29 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
         for name, (lo, hi) in plan.bands.items()
     }
 
+    total_power = spec[:, plan.total[0] : plan.total[1]].sum(axis=1)
+    safe_total = np.where(total_power > 0, total_power, 1.0)
+    relative = {
+        name: spec[:, lo:hi].sum(axis=1) / safe_total for name, (lo, hi) in plan.bands.items()
+    }
+    cumulative = np.cumsum(spec[:, plan.total[0] : plan.total[1]], axis=1)
+    edge_bin = (cumulative < EDGE_SHARE * cumulative[:, -1:]).sum(axis=1)
+    spectral_edge = plan.freqs[plan.total[0] + np.minimum(edge_bin, cumulative.shape[1] - 1)]
+    peak_hz, peak_share = _dominant_peak(spec, plan)
+    high = spec[:, plan.high :].copy()
+    for lo, hi in plan.mains:  # mains is line_noise, not muscle
+        high[:, max(lo - plan.high, 0) : max(hi - plan.high, 0)] = 0.0
+    high_rms = np.sqrt(high.sum(axis=1))
+
+    diff = np.diff(centred, axis=1)
+    diff_var = (diff * diff).mean(axis=1)
+    diff2 = np.diff(diff, axis=1)
+    mobility = np.sqrt(diff_var / safe_var)
+    mobility_diff = np.sqrt((diff2 * diff2).mean(axis=1) / np.where(diff_var > 0, diff_var, 1.0))
+    complexity = np.where(mobility > 0, mobility_diff / np.where(mobility > 0, mobility, 1.0), 0.0)
+    signs = np.signbit(centred)
+    crossings = (signs[:, 1:] != signs[:, :-1]).sum(axis=1) * (rate / n)
+
     raw_mean = raw_window.mean(axis=1, keepdims=True)
     raw_centred = raw_window - raw_mean
     raw_spec = _power(raw_centred * plan.taper)
@@ -130,4 +192,65 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
         band_power=bands,
         mains_ratio=ratio,
         kurtosis=kurt,
+        relative_power=relative,
+        hjorth_mobility=np.where(var > 0, mobility * rate / (2 * np.pi), 0.0),
+        hjorth_complexity=np.where(var > 0, complexity, 0.0),
+        zero_crossings=crossings.astype(np.float64),
+        spectral_edge=np.where(total_power > 0, spectral_edge, 0.0),
+        peak_hz=peak_hz,
+        peak_share=peak_share,
+        high_rms=high_rms,
+        step=_largest_step(raw_window, rate),
     )
+
+
+def _dominant_peak(spec: Array, plan: _SpectralPlan) -> tuple[Array, Array]:
+    """Frequency of the most prominent rhythm within PEAK_BAND, and its share of the power.
+
+    The spectrum is whitened (times f) so the 1/f slope of background EEG has
+    no peak; the share counts one bin either side of the peak and of its
+    second harmonic over the whitened power of 1-30 Hz, so a spike-and-wave
+    discharge (a rhythm with sharp harmonics) scores like a sine while
+    broadband EEG spreads over many bins. A maximum at the band's lower edge
+    is the tail of slower activity, not a rhythm: its share is 0.
+    """
+    lo, hi = plan.peak
+    if hi - lo < 2:
+        zeros = np.zeros(spec.shape[0])
+        return zeros, zeros
+    white = spec * plan.freqs[None, :]
+    w_lo, w_hi = plan.whitened
+    total = white[:, w_lo:w_hi].sum(axis=1)
+    peak = lo + np.argmax(white[:, lo:hi], axis=1)
+    padded = np.pad(white, ((0, 0), (1, 1)))
+    rows = np.arange(spec.shape[0])[:, None]
+    around = padded[rows, peak[:, None] + np.arange(3)[None, :]].sum(axis=1)
+    harmonic = np.minimum(2 * peak, spec.shape[1] - 1)
+    around += padded[rows, harmonic[:, None] + np.arange(3)[None, :]].sum(axis=1)
+    share = np.where(total > 0, around / np.where(total > 0, total, 1.0), 0.0)
+    share = np.where(peak > lo, np.minimum(share, 1.0), 0.0)
+    return plan.freqs[peak], share
+
+
+def _largest_step(raw: Array, rate: float) -> Array:
+    """The largest change of level that is both sudden and lasting, per channel (µV).
+
+    At each sample, the mean over the next STEP_LEVEL_S minus the mean over the
+    previous STEP_LEVEL_S (lasting) is compared with the change over STEP_RISE_S
+    around it (sudden); the smaller of the two, when they agree in sign, is the
+    step. A slow swing fails the first test, a spike or a sharp wave the second.
+    """
+    n = raw.shape[1]
+    w = max(1, round(STEP_LEVEL_S * rate))
+    h = max(1, round(STEP_RISE_S * rate / 2))
+    if n < 2 * w + 1:
+        return np.zeros(raw.shape[0])
+    csum = np.concatenate([np.zeros((raw.shape[0], 1)), np.cumsum(raw, axis=1)], axis=1)
+    at = np.arange(w, n - w + 1)  # the step happens between samples at-1 and at
+    before = (csum[:, at] - csum[:, at - w]) / w
+    after = (csum[:, at + w] - csum[:, at]) / w
+    level = after - before
+    rise = raw[:, np.minimum(at + h - 1, n - 1)] - raw[:, np.maximum(at - h, 0)]
+    agree = np.sign(level) == np.sign(rise)
+    step = np.where(agree, np.minimum(np.abs(level), np.abs(rise)), 0.0)
+    return np.asarray(step.max(axis=1))

@@ -23,6 +23,7 @@ leaves as the largest normal ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,16 +58,21 @@ def model_features(features: Features) -> dict[str, float]:
 
 
 class FeatureDeviation:
-    """Mean absolute z-score of the features against their running mean and variance.
+    """Mean absolute z-score of the features against their exponentially weighted mean and variance.
 
-    The multivariate form of river's `StandardAbsoluteDeviation`: each feature
-    keeps a running mean and variance, and the score is the mean over features
-    of |x - mean| / std. Scores are 0 until `grace_period` vectors were learned.
+    The multivariate, forgetting form of river's `StandardAbsoluteDeviation`:
+    each feature keeps a mean and variance that weigh the last `halflife`
+    learned vectors most (a plain running average until then), so what is
+    normal follows the patient from one sleep stage to the next; the score is
+    the mean over features of |x - mean| / std. Scores are 0 until
+    `grace_period` vectors were learned.
 
     Parameters
     ----------
     grace_period
         Vectors to learn before scoring (10).
+    halflife
+        Learned vectors after which an old one weighs half (None: never forget).
 
     Examples
     --------
@@ -76,27 +82,73 @@ class FeatureDeviation:
     >>> round(scorer.score_one({"a": 2.0, "b": -2.0}), 3)
     0.0
     >>> round(scorer.score_one({"a": 5.0, "b": -5.0}), 3)
-    3.0
+    3.674
     """
 
-    def __init__(self, grace_period: int = 10) -> None:
+    def __init__(self, grace_period: int = 10, halflife: float | None = None) -> None:
         self.grace_period = grace_period
-        self._stats: dict[str, stats.Var] = {}
+        self.halflife = halflife
+        self._alpha = 0.0 if halflife is None else 1.0 - 0.5 ** (1.0 / halflife)
+        self._mean: dict[str, float] = {}
+        self._var: dict[str, float] = {}
         self._n = 0
 
     def learn_one(self, x: dict[str, float]) -> None:
-        for name, value in x.items():
-            self._stats.setdefault(name, stats.Var()).update(value)
         self._n += 1
+        weight = max(self._alpha, 1.0 / self._n)
+        for name, value in x.items():
+            mean = self._mean.get(name, value)
+            diff = value - mean
+            step = weight * diff
+            self._mean[name] = mean + step
+            self._var[name] = (1.0 - weight) * (self._var.get(name, 0.0) + diff * step)
 
     def score_one(self, x: dict[str, float]) -> float:
         if self._n < self.grace_period:
             return 0.0
         total = 0.0
         for name, value in x.items():
-            var = self._stats[name]
-            total += abs(value - var.mean.get()) / (math.sqrt(var.get()) + 1e-9)
+            total += abs(value - self._mean[name]) / (math.sqrt(self._var[name]) + 1e-9)
         return total / len(x)
+
+
+class PerFeature:
+    """One univariate river scorer per feature; the score is their mean.
+
+    How river's `GaussianScorer` and `StandardAbsoluteDeviation` (which score
+    one value) are applied to a vector of features.
+
+    Parameters
+    ----------
+    make
+        Builds one univariate scorer (called once per feature name).
+
+    Examples
+    --------
+    >>> from river import anomaly
+    >>> scorer = PerFeature(anomaly.StandardAbsoluteDeviation)
+    >>> for v in (1.0, 2.0, 3.0):
+    ...     scorer.learn_one({"a": v})
+    >>> round(scorer.score_one({"a": 4.0}), 3)
+    2.0
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self._scorers: dict[str, Any] = {}
+
+    def learn_one(self, x: dict[str, float]) -> None:
+        for name, value in x.items():
+            scorer = self._scorers.get(name)
+            if scorer is None:
+                scorer = self._scorers[name] = self.make()
+            scorer.learn_one(None, value)
+
+    def score_one(self, x: dict[str, float]) -> float:
+        if not self._scorers:
+            return 0.0
+        scores = [float(self._scorers[n].score_one(None, v)) for n, v in x.items()]
+        return sum(scores) / len(scores)
 
 
 class QuantileThreshold:
@@ -140,8 +192,20 @@ class QuantileThreshold:
         return math.inf if value is None else self.margin * float(value)
 
 
-def make_scorer(name: str, seed: int) -> Any:
-    """The scorer named in the config, seeded."""
+def _gaussian() -> Any:
+    return anomaly.GaussianScorer(grace_period=10)  # type: ignore[no-untyped-call]
+
+
+def make_scorer(name: str, seed: int, halflife: float | None = None) -> Any:
+    """The scorer named in the config, seeded; `halflife` (vectors) for "deviation"."""
     if name == "hst":
         return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(seed=seed, window_size=50)
-    return FeatureDeviation()
+    if name == "gaussian":
+        return PerFeature(_gaussian)
+    if name == "sad":
+        return PerFeature(anomaly.StandardAbsoluteDeviation)
+    if name == "svm":
+        return preprocessing.StandardScaler() | anomaly.OneClassSVM(nu=0.05)
+    if name == "deviation":
+        return FeatureDeviation(halflife=halflife)
+    raise ValueError(f"unknown model {name!r}")

@@ -25,6 +25,9 @@ MESSAGES = {
     "flatline": "Flat signal on {channels} for {duration:.1f} s: electrode off or amplifier fault.",
     "line_noise": "Mains interference dominates {channels} for {duration:.1f} s: check "
     "electrode contact and grounding.",
+    "electrode_pop": "Sudden {step_uv:.0f} µV step on {channels}: electrode pop (poor contact).",
+    "artifact": "Artifact on {channels} for {duration:.1f} s (movement or muscle): the EEG "
+    "there is not interpretable.",
     "anomaly": "The EEG has been unlike what the model learned for this stream for "
     "{duration:.1f} s (score {score:.2f}).",
     "samples_dropped": "{missing} samples ({missing_s:.2f} s) are missing from the stream; "
@@ -41,7 +44,7 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     >>> import numpy as np
     >>> from detector.features import compute_features
     >>> rng = np.random.default_rng(0)
-    >>> raw = rng.normal(scale=20, size=(3, 256))
+    >>> raw = rng.normal(scale=10, size=(3, 256))
     >>> raw[1] = 0.0
     >>> raw[2, ::4] = 5000.0
     >>> w = Window(raw, raw, np.zeros(raw.shape, dtype=bool), np.arange(256) / 256)
@@ -69,6 +72,13 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     flat_score = np.clip(1.0 - features.std / config.flatline_uv, 0.0, 1.0)
 
     noisy = ~has_bad & ~saturated & ~flat & (features.mains_ratio > config.line_noise_ratio)
+    explained = has_bad | saturated | flat | noisy
+
+    popped = ~explained & (features.step >= config.pop_step_uv)
+    rhythmic = features.peak_share >= config.seizure_peak_share
+    movement = ~rhythmic & (features.ptp >= config.artifact_ptp_uv)
+    muscle = features.high_rms >= config.muscle_uv
+    artifact = ~explained & ~popped & (movement | muscle)
 
     return [
         _finding("bad_values", has_bad, bad_fraction, bad_fraction=bad_fraction),
@@ -77,6 +87,14 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
         ),
         _finding("flatline", flat, flat_score, std_uv=features.std),
         _finding("line_noise", noisy, features.mains_ratio, mains_ratio=features.mains_ratio),
+        _finding("electrode_pop", popped, features.step, step_uv=features.step),
+        _finding(
+            "artifact",
+            artifact,
+            np.maximum(features.ptp / config.artifact_ptp_uv, features.high_rms / config.muscle_uv),
+            ptp_uv=features.ptp,
+            high_rms_uv=features.high_rms,
+        ),
     ]
 
 

@@ -108,6 +108,10 @@ class Alert:
     cleared_at: float | None = None
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
+    #: when the condition ended while the alert stays (latched, or within its refractory period)
+    ended_at: float | None = None
+    #: when a medium alert that lasted became high
+    escalated_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

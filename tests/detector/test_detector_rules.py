@@ -88,7 +88,7 @@ def test_nan_burst_raises_bad_values_and_is_not_learned(meta19, eeg19):
     data = eeg19(50.0)
     data[5, 40 * 256 : 40 * 256 + 77] = np.nan
     data[6, 40 * 256 + 10] = np.inf
-    det = Detector(meta19)
+    det = Detector(meta19, DetectorConfig(refractory_s=0.0))
     hop = 128
     learned_during_bad: list[int] = []
     out = Output()
@@ -118,7 +118,7 @@ def test_nan_burst_raises_bad_values_and_is_not_learned(meta19, eeg19):
 
 def test_index_jump_raises_samples_dropped_with_exact_count(meta19, eeg19, feed_blocks):
     data = eeg19(20.0)
-    det = Detector(meta19)
+    det = Detector(meta19, DetectorConfig(refractory_s=0.0))
     out = feed_blocks(det, data[:, :2560], seed=8)
     out.extend(feed_blocks(det, data[:, 2600:], seed=9, first_index=2600))
     dropped = [a for a in out.alerts if a.kind == "samples_dropped"]
