@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -95,13 +96,8 @@ def scan(
 
     A summary per file goes to stderr: duration, alerts per kind, real-time factor.
     """
-    from eegmon import config as config_file
     from streamer.files import FileProblem, find_recordings, open_recording
 
-    try:
-        detector_config, _ = config_file.load(config_path)
-    except ValueError as exc:
-        fail(str(exc))
     targets: list[str] = []
     problems: list[str] = []
     for given in paths:
@@ -140,6 +136,7 @@ def scan(
             for warning in recording.warnings:
                 click.echo(f"eegmon scan: warning: {target}: {warning}", err=True)
             try:
+                detector_config = _detector_config(config_path)
                 result = _scan_one(recording, target, detector_config, sink, out_dir)
             except ValueError as exc:  # e.g. a rate the detector's windows cannot use
                 problem(f"{target}: {exc}")
@@ -158,6 +155,17 @@ def scan(
             sink.close()
     if problems:
         fail(f"{len(problems)} of {len(targets) + empty_dirs} inputs could not be scanned")
+
+
+@functools.cache
+def _detector_config(path: Path | None) -> DetectorConfig:
+    """Loaded at the first file that opens: a bad file is reported without loading the detector."""
+    from eegmon import config as config_file
+
+    try:
+        return config_file.load(path)[0]
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _scan_one(

@@ -255,7 +255,7 @@ class _EdfHeader:
         fields: dict[str, str] = {}
         pos = 0
         for name, width in _MAIN_FIELDS:
-            fields[name] = raw[pos : pos + width].decode("ascii")
+            fields[name] = raw[pos : pos + width].decode("latin-1")
             pos += width
         self.fields = fields
         ns = self._int(fields["number of signals"], "number of signals")
