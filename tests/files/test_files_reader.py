@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +55,7 @@ def test_blocks_are_the_file_whatever_the_chunk(eegmmidb: Path, chunk: float, st
         pieces = list(rec.blocks(chunk, start=start))
         indices = [first for first, _ in pieces]
         assert indices[0] == start
-        assert all(
-            b - a == pieces[0][1].shape[1] for a, b in zip(indices, indices[1:], strict=False)
-        )
+        assert all(b - a == pieces[0][1].shape[1] for a, b in itertools.pairwise(indices))
         np.testing.assert_array_equal(
             np.concatenate([d for _, d in pieces], axis=1), whole[:, start:]
         )
@@ -109,5 +108,5 @@ def test_directories_are_searched_recursively_by_extension(tmp_path: Path, eegmm
 
 
 def test_a_missing_file_is_a_problem_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(FileProblem, match="nothing.edf: no such file"):
+    with pytest.raises(FileProblem, match=r"nothing\.edf: no such file"):
         open_recording(tmp_path / "nothing.edf")
