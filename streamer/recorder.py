@@ -268,6 +268,7 @@ class Recorder:
         self._t_index0 = 0.0  # stream time of stream index 0 (first timestamp - index/rate)
         self._last_sync = time.monotonic()
         self._failed_at: float | None = None
+        self._reported = False
         self.files: list[Path] = []
         self.clipped = np.zeros(meta.n_channels, dtype=np.int64)
         self.samples_written = 0
@@ -413,6 +414,7 @@ class Recorder:
         self._failed_at = None
         self._close_quietly()
         self._open_next(first_index)  # raises OSError again if it still cannot write
+        self._reported = False
         if self.report is not None:
             self.report("recording_failed", False, "", {})
 
@@ -448,8 +450,9 @@ class Recorder:
             counts = over.sum(axis=1)
             first_clip = (self.clipped == 0) & (counts > 0)
             for ch in np.flatnonzero(first_clip):
+                at = self._position_s() + int(np.argmax(over[ch])) / self.meta.rate
                 self._annotations.append(
-                    (self._position_s(), f"clipping on {self.meta.labels[ch]} at +-{rng:g} uV")
+                    (at, f"clipping on {self.meta.labels[ch]} at +-{rng:g} uV")
                 )
             self.clipped += counts
         values = np.where(bad, 0.0, np.clip(values, -rng, rng))
@@ -542,11 +545,11 @@ class Recorder:
             self._close_file()
 
     def _fail(self, exc: OSError) -> None:
-        first = self._failed_at is None
         self._failed_at = time.monotonic()
         self._pending = self._pending[:, :0]
         self._close_quietly()
-        if first:
+        if not self._reported:  # once per outage, however many retries fail
+            self._reported = True
             where = self._segment_path(max(self._segment, 1))
             reason = exc.strerror or str(exc)
             log.error("recording to %s failed: %s", where, reason)
