@@ -444,12 +444,16 @@ class Destination:
         return len(self._jobs)
 
     def put(self, notice: Notice, title: str, body: str) -> None:
+        """Queue a notice; when the queue is full, the oldest of the least severe goes."""
+        job = _Job(notice, title, body, self.clock())
         with self._cond:
-            if len(self._jobs) >= self.config.queue_size:
-                lost = self._jobs.popleft()
+            self._jobs.append(job)
+            waiting = [queued for queued in self._jobs if queued is not self._in_flight]
+            if len(self._jobs) > self.config.queue_size and waiting:
+                lost = max(waiting, key=lambda queued: SEVERITIES.index(queued.notice.severity))
+                self._jobs.remove(lost)
                 self.dropped += 1
                 self._journal(lost, "dropped", error="queue full")
-            self._jobs.append(_Job(notice, title, body, self.clock()))
             self._cond.notify()
 
     def stop(self, grace: float) -> None:
@@ -502,7 +506,13 @@ class Destination:
                             len(self._jobs),
                         )
                 self._cond.notify_all()
-            self._journal(job, "delivered" if ok else "failed", error=error, elapsed_s=elapsed)
+            self._journal(
+                job,
+                "delivered" if ok else "failed",
+                error=error,
+                elapsed_s=elapsed,
+                queued_s=round(self.clock() - job.queued_at, 3),
+            )
             if not ok:
                 backoff = min(
                     self.config.retry_initial_s * 2 ** (self.consecutive_failures - 1),
@@ -610,7 +620,7 @@ class Notifier:
             self._cond.notify()
 
     def status(self) -> dict[str, Any]:
-        failing = [d.url for d in self.destinations.values() if d.failing_since is not None]
+        failing = [d for d in self.destinations.values() if d.failing_since is not None]
         return {
             "notify": {
                 "destinations": len(self.destinations),
@@ -618,7 +628,8 @@ class Notifier:
                 "delivered": sum(d.delivered for d in self.destinations.values()),
                 "failed_attempts": sum(d.failures for d in self.destinations.values()),
                 "dropped": sum(d.dropped for d in self.destinations.values()) + self.lost_events,
-                "failing": failing,
+                "failing": [d.url for d in failing],
+                "errors": {d.url: d.last_error for d in failing},
                 "waiting_for_ack": len(self.policy.waiting_for_ack),
             }
         }

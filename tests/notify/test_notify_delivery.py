@@ -131,6 +131,26 @@ def test_the_queue_is_bounded_and_a_drop_is_visible(http_receiver, tmp_path: Pat
     assert outcomes.count("undelivered") == 3
 
 
+def test_a_full_queue_gives_up_the_least_severe_first(http_receiver) -> None:
+    bad = http_receiver("fail")
+    routes = [bad.url()]
+    config = fast(high=routes, medium=routes, queue_size=2, refractory_s=0.001)
+    notifier = Notifier(config)
+    try:
+        notifier.alert("raised", alert(0, "signal_lost", "high"))
+        wait_for(lambda: bad.refused, 5, "the first attempt")
+        notifier.alert("raised", alert(1, "flatline"))
+        notifier.alert("raised", alert(2, "saturation"))  # full: the older medium goes
+        notifier.alert("raised", alert(3, "seizure_suspect", "high"))  # full: the other medium
+        wait_for(lambda: notifier.status()["notify"]["dropped"] == 2, 5, "two dropped")
+        bad.recover()
+        wait_for(lambda: len(bad.posts) == 2, 5, "what was kept")
+    finally:
+        notifier.close()
+    kept = [p.payload["message"].split(" number")[0] for p in bad.posts]
+    assert kept == ["signal_lost", "seizure_suspect"]
+
+
 def test_escalation_on_the_monitor_clock_and_not_after_ack(http_receiver, tmp_path: Path) -> None:
     receiver = http_receiver()
     clock = FakeClock()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pylsl
 import pytest
 
+from eegmon.config import ConfigError, load_notify
 from streamer.journal import read_journal
 from tests.support import ROOT, FeedClient, wait_for
 
@@ -251,15 +252,19 @@ def test_an_acknowledged_high_alert_is_not_escalated(
     assert not [r for r in records if r["event"] == "escalated"]
 
 
-def test_bad_notification_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_bad_notification_url_is_one_line_and_exit_2_before_resolving() -> None:
     bad_url = run_eegmon("monitor", "--stream", "nothing-here", "--notify", "nosuch://u:pw@h/")
     assert bad_url.returncode == 2
     assert bad_url.stderr.splitlines() == [
         "eegmon: error: notification URL 'nosuch://u:***@h/' is not one apprise can send to"
     ]
+
+
+def test_an_unknown_notify_key_is_named(tmp_path: Path) -> None:
     config = tmp_path / "lab.toml"
     config.write_text('[notify]\nescalate_after_s = 60\nhigh = ["json://127.0.0.1:9/"]\n')
-    bad_key = run_eegmon("monitor", "--stream", "nothing-here", "--config", str(config))
-    assert bad_key.returncode == 2
-    (line,) = bad_key.stderr.splitlines()
-    assert "[notify]: unknown key 'escalate_after_s'" in line
+    with pytest.raises(ConfigError, match=r"\[notify\]: unknown key 'escalate_after_s'"):
+        load_notify(config)
+    config.write_text("notify = 3\n")
+    with pytest.raises(ConfigError, match="notify must be a table"):
+        load_notify(config)
