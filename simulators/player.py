@@ -98,6 +98,8 @@ class FilePlayer:
         self._eeg: pylsl.StreamOutlet | None = None
         self._markers: pylsl.StreamOutlet | None = None
         self.pushed = 0
+        #: Seconds the outlets stay open after the last sample, so inlets receive it.
+        self.linger_s = 2.0
 
     @property
     def markers_name(self) -> str:
@@ -208,6 +210,8 @@ class FilePlayer:
                     passes += 1
                     if self.loop:
                         continue
+                    # Destroying an outlet drops what its inlets have not fetched yet.
+                    stop.wait(self.linger_s)
                 break
             return PlayStats(t0, self.pushed, passes, late)
         finally:
