@@ -1,0 +1,82 @@
+"""Scan and live replay of one real recording raise the same alerts (design.md's contract)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pylsl
+import pytest
+
+from detector import DetectorConfig
+from streamer.files import open_recording
+from streamer.scan import scan_recording
+from tests.files.conftest import Faulty
+from tests.support import wait_for
+
+pytestmark = pytest.mark.slow
+
+HOP = DetectorConfig().hop_s
+
+
+def final_states(journal: Path) -> dict[str, dict]:
+    """The last state of every alert in a monitor's journal."""
+    last: dict[str, dict] = {}
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        if "alert" in record and record.get("event") in ("raised", "updated", "cleared"):
+            last[record["alert"]["id"]] = record["alert"]
+    return last
+
+
+def test_replay_into_a_live_monitor_equals_the_offline_scan(
+    eegmon, unique_name: str, tmp_path: Path, faulty_edf: Faulty
+) -> None:
+    with open_recording(faulty_edf.path) as rec:
+        scanned = scan_recording(rec, str(faulty_edf.path)).alerts
+    player = eegmon("replay", str(faulty_edf.path), "--speed", "10", "--name", unique_name)
+    player.wait_line("waiting for an inlet")
+    found = pylsl.resolve_byprop("name", f"{unique_name}-markers", timeout=10)
+    assert found
+    markers = pylsl.StreamInlet(found[0])
+    markers.open_stream(timeout=5)
+    journal = tmp_path / "alerts.jsonl"
+    monitor = eegmon(
+        "monitor", "--stream", unique_name, "--feed-port", "0", "--alerts", str(journal), "--quiet"
+    )
+    monitor.wait_line("feed at ", timeout=30)
+    sample, stamp = markers.pull_sample(timeout=30)
+    assert sample is not None, "the replay published no annotation"
+    note = json.loads(sample[0])
+    t0 = stamp - note["onset"]  # stream time of the file's first sample
+    wait_for(
+        lambda: (
+            journal.exists()
+            and any(a["kind"] == "signal_lost" for a in final_states(journal).values())
+        ),
+        40,
+        "the end of the replay (signal_lost once the file is over)",
+    )
+    assert monitor.stop() == 0
+    live = [a for a in final_states(journal).values() if a["kind"] != "signal_lost"]
+
+    def grouped(alerts: list[dict], shift: float) -> dict[tuple[str, tuple[str, ...]], list[float]]:
+        groups: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+        for a in alerts:
+            groups.setdefault((a["kind"], tuple(a["channels"])), []).append(a["onset"] - shift)
+        return {k: sorted(v) for k, v in groups.items()}
+
+    offline = grouped(scanned, 0.0)
+    online = grouped(live, t0)
+    assert set(online) == set(offline)
+    for k, onsets in offline.items():
+        assert len(online[k]) == len(onsets), k
+        for live_onset, scan_onset in zip(online[k], onsets, strict=True):
+            assert abs(live_onset - scan_onset) <= HOP, (
+                f"{k}: live {live_onset:.3f} s, scan {scan_onset:.3f} s"
+            )
+    # The injected faults are among them, where they were put.
+    [flat] = offline["flatline", (faulty_edf.flat_channel,)]
+    [clipped] = offline["saturation", (faulty_edf.clipped_channel,)]
+    assert faulty_edf.flat_s[0] - 1.0 <= flat <= faulty_edf.flat_s[0] + 1.0
+    assert faulty_edf.clipped_s[0] - 1.0 <= clipped <= faulty_edf.clipped_s[0] + 1.0
