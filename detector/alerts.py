@@ -205,7 +205,7 @@ class AlertBook:
                 stream=self.stream.name,
                 source_id=self.stream.source_id,
                 kind=kind,
-                severity=SEVERITY[kind],
+                severity=SEVERITY.get(kind, "medium"),
                 channels=channels,
                 onset=onset,
                 detected_at=detected_at,
@@ -270,7 +270,7 @@ class AlertBook:
             return [self.clear(alert.kind, at if alert.ended_at is None else alert.ended_at)]
         if alert.ended_at is None:
             alert.ended_at = at
-            return [_snapshot(alert)] if self._latched(alert) else []
+            return [_snapshot(alert)]
         return []
 
     def current(self, kind: str) -> Alert | None:

@@ -208,6 +208,22 @@ class Detector:
             out.extend(self._analyse(window))
         return out
 
+    def skip(self, block: Block) -> Output:
+        """Account for a block without analysing it (the caller is behind real time).
+
+        The samples count as received (no `samples_dropped`), but filters and
+        windows restart after them, so no window mixes samples from both sides.
+        """
+        out = Output()
+        if block.n_samples == 0:
+            return out
+        out.alerts.extend(self._check_gap(block.first_index, float(block.timestamps[0])))
+        self._expected_index = block.first_index + block.n_samples
+        self._last_ts = float(block.timestamps[-1])
+        self._filter.reset()
+        self._buffer.reset()
+        return out
+
     def stalled(self, at: float, silent_for: float) -> Output:
         """Raise `signal_lost`: no samples arrived for `silent_for` s (idempotent while active)."""
         if not (math.isfinite(silent_for) and silent_for >= 0):

@@ -228,6 +228,10 @@ from eegmon.cmd_files import replay, scan  # noqa: E402 (they use fail and say a
 cli.add_command(replay)
 cli.add_command(scan)
 
+from eegmon.cmd_evaluate import evaluate  # noqa: E402 (it uses fail and say above)
+
+cli.add_command(evaluate)
+
 
 def main() -> None:
     """Entry point: one line and exit 2 for bad input, never a traceback."""

@@ -13,6 +13,7 @@ import math
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -134,6 +135,7 @@ class Monitor:
         traces_interval: float = 0.1,
         on_status: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = pylsl.local_clock,
+        max_backlog_s: float = 2.0,
     ) -> None:
         if stall_timeout <= 0:
             raise ValueError(f"stall timeout must be positive, got {stall_timeout!r}")
@@ -151,6 +153,11 @@ class Monitor:
         self.display = DisplayDecimator(meta.rate, meta.n_channels)
         self.latency = LatencyTracker()
         self.alert_latency = LatencyTracker()
+        #: CPU seconds of detection per analysed window
+        self.work = LatencyTracker()
+        #: beyond this much unanalysed signal, the oldest is skipped: latency stays bounded
+        self.max_backlog_s = max_backlog_s
+        self.skipped_s = 0.0
         self.windows = 0
         self.lost = False
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -228,8 +235,15 @@ class Monitor:
     def _step(self) -> None:
         """One pull, then whatever is due: detection, stall handling, acks, feed."""
         blocks = self.acquisition.read(timeout=0.02)
+        skip = self._backlog(blocks)
         for block in blocks:
-            self._process(block)
+            if skip > 0:  # fallen behind: analyse the newest samples, account for the rest
+                old, block = _split(block, min(skip, block.n_samples))
+                skip -= old.n_samples
+                self.skipped_s += old.n_samples / self.acquisition.meta.rate
+                self._process(old, analyse=False)
+            if block.n_samples:
+                self._process(block)
         if not blocks and self.acquisition.silent_for() > self.stall_timeout:
             self._stalled()
         self._drain_acks()
@@ -244,8 +258,30 @@ class Monitor:
             self._next_status = now + self.status_interval
             self._publish_status(now)
 
-    def _process(self, block: Block) -> None:
-        output = self.detector.process(block)
+    def _backlog(self, blocks: list[Block]) -> int:
+        """Samples of this pull to skip: older than `max_backlog_s`, before its last window.
+
+        The newest window of every pull is always analysed, so even a stream
+        with a wrong clock is never skipped entirely.
+        """
+        if not blocks:
+            return 0
+        rate = self.acquisition.meta.rate
+        total = sum(b.n_samples for b in blocks)
+        keep = round(self.detector.config.window_s * rate)
+        oldest_wanted = self.clock() - self.max_backlog_s
+        stamps = np.concatenate([b.timestamps for b in blocks])
+        too_old = int(np.searchsorted(stamps, oldest_wanted))
+        return max(0, min(too_old, total - keep))
+
+    def _process(self, block: Block, analyse: bool = True) -> None:
+        if analyse:
+            started = time.perf_counter()
+            output = self.detector.process(block)
+            if output.windows:
+                self.work.add((time.perf_counter() - started) / len(output.windows))
+        else:
+            output = self.detector.skip(block)
         self.lost = False
         if block.first_index != self._next_index:
             self.display.reset()
@@ -342,6 +378,7 @@ class Monitor:
         self._samples_at_status, self._last_status = stats.samples, now
         p50, p99 = self.latency.percentiles()
         a50, a99 = self.alert_latency.percentiles()
+        w50, w99 = self.work.percentiles()
         with self._active_lock:
             severities = [a["severity"] for a in self._active.values()]
         status = {
@@ -358,6 +395,9 @@ class Monitor:
             "latency_p99_s": p99,
             "alert_latency_p50_s": a50,
             "alert_latency_p99_s": a99,
+            "work_p50_s": w50,
+            "work_p99_s": w99,
+            "skipped_s": self.skipped_s,
             "windows": self.windows,
             "warming_up": self.detector.warming_up,
             "active_alerts": {s: severities.count(s) for s in ("high", "medium", "low")},
@@ -367,3 +407,10 @@ class Monitor:
         self.publish(finite_or_none(status))
         if self.on_status is not None:
             self.on_status(status)
+
+
+def _split(block: Block, n: int) -> tuple[Block, Block]:
+    """The first `n` samples of a block, and the rest."""
+    first = Block(block.data[:, :n], block.timestamps[:n], block.first_index, block.acquired_at)
+    rest = Block(block.data[:, n:], block.timestamps[n:], block.first_index + n, block.acquired_at)
+    return first, rest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,3 +143,99 @@ def test_snapshots_do_not_change_after_being_handed_out():
     (first,) = book.observe(finding("flatline", [True, False, False]), 0.0, 1.0)
     book.observe(finding("flatline", [True, True, False]), 0.5, 1.5)
     assert first.channels == ["A"]
+
+
+# -- refractory period, escalation, latching ----------------------------------------------
+HOP = 0.5
+
+
+def drive(book: AlertBook, kind: str, flags: list[bool], acks: frozenset[int] = frozenset()):
+    """Windows every HOP s on channel A; acknowledge the current alert at the steps in `acks`."""
+    events = []
+    for i, flag in enumerate(flags):
+        end = i * HOP + 1.0
+        changed = book.observe(finding(kind, [flag, False, False]), i * HOP, end)
+        changed += book.tick(end)
+        if i in acks and (current := book.current(kind)) is not None:
+            acked = book.acknowledge(current.id, "nurse", end)
+            changed += [] if acked is None else [acked]
+        events.extend((end, a) for a in changed)
+    return events
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    flags=st.lists(st.booleans(), min_size=1, max_size=200),
+    refractory=st.sampled_from([0.0, 5.0, 10.0, 30.0]),
+)
+def test_flapping_gives_at_most_one_alert_per_refractory_period(flags, refractory):
+    book = AlertBook(META, 1, 1, 1, refractory_s=refractory)
+    events = drive(book, "flatline", flags)
+    raised = sorted({a.detected_at for _, a in events if a.state == "active"})
+    ids = {a.id for _, a in events}
+    assert len(ids) == len(raised)
+    for earlier, later in itertools.pairwise(raised):
+        assert later - earlier >= refractory
+    for at, alert in events:
+        if alert.state == "cleared":
+            assert at - alert.detected_at >= refractory - 1e-9
+
+
+def test_condition_flapping_at_1_hz_is_one_alert():
+    book = AlertBook(META, 2, 3, 3, refractory_s=10.0)
+    flags = [True, True, False, False] * 60  # 1 Hz at a 0.5 s hop, for 2 minutes
+    events = drive(book, "flatline", flags)
+    assert {a.id for _, a in events} == {"flatline-1"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(on=st.integers(1, 400), after=st.integers(0, 50), escalate=st.sampled_from([5.0, 30.0]))
+def test_a_medium_alert_that_lasts_escalates_once_and_then_latches(on, after, escalate):
+    book = AlertBook(META, 1, 1, 1, escalate_after_s=escalate)
+    events = drive(book, "flatline", [True] * on + [False] * after)
+    escalated = [(at, a) for at, a in events if a.escalated_at is not None]
+    lasted = (on - 1) * HOP  # from the first window's start to the last flagged window's end
+    if lasted + 1.0 < escalate:
+        assert escalated == []
+        assert all(a.severity == "medium" for _, a in events)
+        return
+    first_at, first = escalated[0]
+    assert first.severity == "high"
+    assert first.escalated_at == first_at >= first.onset + escalate
+    assert len({a.escalated_at for _, a in escalated}) == 1
+    # escalated alerts latch: the condition ended, the alert stays until acknowledged
+    assert events[-1][1].state == "active"
+    assert book.current("flatline") is not None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    flags=st.lists(st.booleans(), min_size=1, max_size=120),
+    acks=st.frozensets(st.integers(0, 119), max_size=5),
+)
+def test_latched_alerts_stay_until_acknowledged_and_ack_never_hides(flags, acks):
+    book = AlertBook(META, 1, 1, 1, latch=("seizure_suspect",))
+    events = drive(book, "seizure_suspect", flags, acks)
+    for at, alert in events:
+        if alert.state == "cleared":
+            assert alert.acknowledged_by == "nurse", "a latched alert cleared unacknowledged"
+            assert alert.ended_at is not None
+            assert alert.ended_at <= at
+    current = book.current("seizure_suspect")
+    if current is not None:  # still listed: active, or acknowledged while the condition lasts
+        assert current in book.active()
+        if current.state == "acknowledged":
+            assert current.ended_at is None or current.acknowledged_at < current.ended_at
+    ever_flagged = any(flags)
+    assert ever_flagged == bool(events)
+
+
+def test_acknowledging_a_latched_alert_after_its_condition_clears_it():
+    book = AlertBook(META, 1, 1, 1, latch=("seizure_suspect",))
+    events = drive(book, "seizure_suspect", [True] * 4 + [False] * 10)
+    assert [a.state for _, a in events] == ["active", "active"]
+    assert events[-1][1].ended_at == 3.0
+    cleared = book.acknowledge("seizure_suspect-1", "nurse", 20.0)
+    assert cleared is not None
+    assert (cleared.state, cleared.acknowledged_by, cleared.cleared_at) == ("cleared", "nurse", 3.0)
+    assert book.active() == []

@@ -82,3 +82,54 @@ def test_no_model_alert_while_warming_up(meta19, eeg19, feed_blocks):
 def test_normal_eeg_gives_no_model_alert(meta19, eeg19, feed_blocks):
     out = feed_blocks(Detector(meta19), eeg19(180.0, seed=5), seed=5)
     assert [a for a in out.alerts if a.kind == "anomaly"] == []
+
+
+def test_model_state_round_trip_continues_like_the_original(meta19, eeg19, feed_blocks):
+    det = Detector(meta19, DetectorConfig(warmup_windows=20))
+    feed_blocks(det, eeg19(30.0, seed=31))
+    state = pickle.loads(pickle.dumps(det.model_state()))
+    restarted = Detector(meta19, DetectorConfig(warmup_windows=20))
+    assert restarted.warming_up
+    restarted.load_model_state(state)
+    assert not restarted.warming_up
+    assert restarted.learned_windows == det.learned_windows
+    later = eeg19(20.0, seed=32)
+    a = feed_blocks(det, later, first_index=0)
+    b = feed_blocks(restarted, later, first_index=0)
+    assert [w.score for w in a.windows[8:]] == pytest.approx([w.score for w in b.windows[8:]])
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        (StreamMeta("test-eeg", "other", ("A",) * 19, 256.0), "source_id"),
+        (StreamMeta("test-eeg", "synthetic-1", ("A",) * 19, 256.0), "labels"),
+        (StreamMeta("test-eeg", "synthetic-1", tuple(f"C{i}" for i in range(19)), 128.0), "labels"),
+    ],
+)
+def test_model_state_of_another_stream_is_refused(meta19, meta, message):
+    state = Detector(meta19).model_state()
+    other = Detector(meta)
+    with pytest.raises(ValueError, match=message):
+        other.load_model_state(state)
+    assert other.learned_windows == 0
+
+
+def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, feed_blocks):
+    rate = 256.0
+    background = eeg19(60.0, seed=41)
+    t = np.arange(round(20 * rate)) / rate
+    discharge = 150.0 * np.sin(2 * np.pi * 5.0 * t)
+    data = np.concatenate([background, eeg19(20.0, seed=42)], axis=1)
+    data[[3, 8], round(60 * rate) :] += discharge  # F3 and C3, from 60 s
+    out = feed_blocks(Detector(meta19), data, seed=4)
+    seizure = [a for a in out.alerts if a.kind == "seizure_suspect"]
+    assert seizure, "no seizure_suspect"
+    first = seizure[0]
+    assert first.severity == "high"
+    assert set(first.channels) <= {"F3", "C3"}
+    assert 60.0 <= first.detected_at <= 65.0
+    assert first.evidence["peak_hz"] == 5.0
+    assert first.evidence["amplitude_ratio"] >= DetectorConfig().seizure_amplitude_ratio
+    assert "5.0 Hz rhythm" in first.message
+    assert seizure[-1].state == "active"  # latched until acknowledged

@@ -1,0 +1,317 @@
+"""Event-level evaluation of alerts against labelled events, and the line-length baseline.
+
+Pure: the evaluation command, the tests and the benchmarks read files and
+feed arrays; this module only matches and counts (design.md, "Labelled
+events for evaluation"):
+
+- an event counts as detected when an alert of its kind starts between its
+  onset and its end plus `tolerance_s`;
+- it is localized when that alert names at least one of the event's
+  channels (events without channels, e.g. a seizure on a single-channel
+  recording, are localized by any alert);
+- every alert that overlaps no event of its kind is a false alarm; false
+  alarms per hour are counted over the time outside events;
+- latency is the time from the event's onset to the alert's detection.
+
+`LineLengthBaseline` is the fixed-threshold comparison: per channel, a
+window whose line length exceeds `factor` times the channel's median over
+its first `calibration_s` seconds is flagged, 2 of 3 flagged windows raise.
+It knows no kinds; its alerts may match an event of any kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detector.alerts import AlertBook, Finding
+from detector.filters import StreamingFilter, design_sos
+from detector.types import Alert, Block, StreamMeta
+from detector.windows import WindowBuffer
+
+#: Event labels (BIDS ``trial_type``) that name an alert kind other than their own.
+EVENT_KIND = {"seizure": "seizure_suspect", "pause": "signal_lost"}
+#: The baseline's alerts carry this kind; they match events of any kind.
+ANY_KIND = "line_length"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A labelled event: what should be detected, when, and where."""
+
+    onset: float
+    duration: float
+    kind: str
+    channels: tuple[str, ...] = ()
+
+    @property
+    def end(self) -> float:
+        return self.onset + self.duration
+
+
+@dataclass(frozen=True)
+class Detection:
+    """An alert as the evaluation sees it: kind, channels, onset, detection and end time."""
+
+    kind: str
+    channels: tuple[str, ...]
+    onset: float
+    detected_at: float
+    end: float | None = None
+
+    @classmethod
+    def from_alert(cls, alert: Alert, end: float | None = None) -> Detection:
+        return cls(alert.kind, tuple(alert.channels), alert.onset, alert.detected_at, end)
+
+
+@dataclass
+class KindScore:
+    """The metrics of one kind (or of all kinds, "all")."""
+
+    kind: str
+    events: int = 0
+    detected: int = 0
+    localized: int = 0
+    false_alarms: int = 0
+    latencies: list[float] = field(default_factory=list)
+    hours: float = 0.0  # time outside events, for the false alarm rate
+
+    @property
+    def sensitivity(self) -> float | None:
+        return self.detected / self.events if self.events else None
+
+    @property
+    def localization(self) -> float | None:
+        return self.localized / self.detected if self.detected else None
+
+    @property
+    def false_alarms_per_hour(self) -> float | None:
+        return self.false_alarms / self.hours if self.hours > 0 else None
+
+    @property
+    def latency_median(self) -> float | None:
+        return float(np.median(self.latencies)) if self.latencies else None
+
+    @property
+    def latency_p95(self) -> float | None:
+        return float(np.percentile(self.latencies, 95)) if self.latencies else None
+
+    def merge(self, other: KindScore) -> None:
+        self.events += other.events
+        self.detected += other.detected
+        self.localized += other.localized
+        self.false_alarms += other.false_alarms
+        self.latencies.extend(other.latencies)
+        self.hours += other.hours
+
+    def row(self) -> dict[str, float | int | str | None]:
+        def rounded(v: float | None, digits: int = 3) -> float | None:
+            return None if v is None else round(v, digits)
+
+        return {
+            "kind": self.kind,
+            "events": self.events,
+            "detected": self.detected,
+            "sensitivity": rounded(self.sensitivity),
+            "localization": rounded(self.localization),
+            "false_alarms": self.false_alarms,
+            "false_alarms_per_hour": rounded(self.false_alarms_per_hour),
+            "latency_median_s": rounded(self.latency_median, 2),
+            "latency_p95_s": rounded(self.latency_p95, 2),
+        }
+
+
+def expected_kind(label: str) -> str:
+    """The alert kind an event label asks for (``seizure`` -> ``seizure_suspect``)."""
+    return EVENT_KIND.get(label, label)
+
+
+def score(
+    events: Sequence[Event],
+    detections: Iterable[Detection],
+    duration_s: float,
+    *,
+    tolerance_s: float = 2.0,
+    kinds: Iterable[str] | None = None,
+) -> dict[str, KindScore]:
+    """Match detections to events; one `KindScore` per kind seen (events or alerts).
+
+    `kinds` restricts the false alarm count to those alert kinds (None: all).
+
+    Examples
+    --------
+    >>> events = [Event(10.0, 5.0, "flatline", ("O1",))]
+    >>> found = [Detection("flatline", ("O1",), 10.0, 11.5)]
+    >>> found.append(Detection("flatline", ("C3",), 40.0, 41.0))
+    >>> s = score(events, found, duration_s=3600.0)["flatline"]
+    >>> s.sensitivity, s.localization, s.false_alarms, s.latency_median
+    (1.0, 1.0, 1, 1.5)
+    """
+    detections = list(detections)
+    wanted = None if kinds is None else set(kinds)
+    scores: dict[str, KindScore] = {}
+    for event in events:
+        scores.setdefault(event.kind, KindScore(event.kind)).events += 1
+    for found in detections:
+        if wanted is None or found.kind in wanted:
+            scores.setdefault(found.kind, KindScore(found.kind))
+    everything = list(events)
+    for kind, result in scores.items():
+        mine = [e for e in events if e.kind == kind]
+        outside = duration_s - _covered(everything, duration_s, tolerance_s)
+        result.hours = max(outside, 0.0) / 3600.0
+        candidates = [d for d in detections if d.kind in (kind, ANY_KIND)]
+        for event in mine:
+            hits = [
+                d
+                for d in candidates
+                if event.onset - tolerance_s <= d.onset <= event.end + tolerance_s
+                and d.detected_at <= event.end + tolerance_s
+            ]
+            if not hits:
+                continue
+            result.detected += 1
+            first = min(hits, key=lambda d: d.detected_at)
+            result.latencies.append(max(first.detected_at - event.onset, 0.0))
+            if not event.channels or any(set(d.channels) & set(event.channels) for d in hits):
+                result.localized += 1
+        if wanted is not None and kind not in wanted:
+            continue
+        for d in detections:
+            if d.kind != kind:
+                continue
+            end = d.end if d.end is not None else d.detected_at
+            if not any(
+                d.onset <= e.end + tolerance_s and end >= e.onset - tolerance_s
+                for e in everything
+            ):
+                result.false_alarms += 1
+    return scores
+
+
+def _covered(events: Sequence[Event], duration_s: float, tolerance_s: float) -> float:
+    spans = sorted(
+        (max(e.onset - tolerance_s, 0.0), min(e.end + tolerance_s, duration_s)) for e in events
+    )
+    total, reach = 0.0, 0.0
+    for lo, hi in spans:
+        lo = max(lo, reach)
+        if hi > lo:
+            total += hi - lo
+            reach = hi
+    return total
+
+
+class LineLengthBaseline:
+    """Fixed-threshold line-length detector, the comparison every table prints beside eegmon.
+
+    Parameters
+    ----------
+    stream
+        The stream it watches.
+    factor
+        A window is flagged when its line length exceeds `factor` times the
+        channel's median line length over the first `calibration_s` seconds (3.0).
+    calibration_s
+        Seconds that fix the thresholds (60.0).
+    window_s, hop_s
+        Windows, as the detector's (1.0, 0.5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(scale=10.0, size=(1, 256 * 80)).astype(np.float32)
+    >>> x[0, 256 * 70 :] *= 6.0  # line length rises sixfold after 70 s
+    >>> base = LineLengthBaseline(StreamMeta("s", "s", ("C3",), 256.0))
+    >>> raised = [a for a in base.process(Block(x, np.arange(x.shape[1]) / 256.0, 0))]
+    >>> [(a.kind, a.channels, a.onset) for a in raised]
+    [('line_length', ['C3'], 69.5)]
+    """
+
+    def __init__(
+        self,
+        stream: StreamMeta,
+        factor: float = 3.0,
+        calibration_s: float = 60.0,
+        window_s: float = 1.0,
+        hop_s: float = 0.5,
+    ) -> None:
+        self.stream = stream
+        self.factor = factor
+        self.calibration_s = calibration_s
+        self.window_s = window_s
+        self.hop_s = hop_s
+        rate = stream.rate
+        sos = design_sos(rate, 0.5, None, min(70.0, 0.45 * rate), 4)
+        self._filter = StreamingFilter(sos, stream.n_channels)
+        self._buffer = WindowBuffer(stream.n_channels, round(window_s * rate), round(hop_s * rate))
+        self._book = AlertBook(stream, 2, 3, 3)
+        self._calibration: list[NDArray[np.float64]] = []
+        self._threshold: NDArray[np.float64] | None = None
+        self._first: float | None = None
+
+    def process(self, block: Block) -> list[Alert]:
+        """Alerts raised or cleared by this block (kind ``line_length``)."""
+        data = np.nan_to_num(block.data.astype(np.float64))
+        filtered = self._filter.filter(data)
+        bad = np.zeros(data.shape, dtype=bool)
+        changed: list[Alert] = []
+        for window in self._buffer.push(data, filtered, bad, block.timestamps):
+            length = np.mean(np.abs(np.diff(window.filtered, axis=1)), axis=1)
+            if self._first is None:
+                self._first = window.start
+            if self._threshold is None:
+                self._calibration.append(length)
+                if window.end - self._first >= self.calibration_s:
+                    self._threshold = self.factor * np.median(self._calibration, axis=0)
+                continue
+            flags = length > self._threshold
+            finding = Finding(
+                ANY_KIND,
+                flags,
+                length / self._threshold,
+                "Line length above {score:.1f} times its threshold on {channels}.",
+                {"line_length_uv": length},
+            )
+            changed.extend(self._book.observe(finding, window.start, window.end))
+        return changed
+
+
+def detections(snapshots: Iterable[tuple[Alert, float]]) -> list[Detection]:
+    """Detections from the alert snapshots a detector returned, each with its window's time.
+
+    One detection per episode of a condition: an alert that stays (latched
+    or refractory) after its condition ended and then sees it again counts
+    again from that time. The channels are all those named during the
+    episode; its end is when the condition ended (`ended_at`), not when a
+    latched alert was acknowledged.
+    """
+    open_: dict[str, list[Any]] = {}
+    done: list[Detection] = []
+
+    def close(alert_id: str, end: float | None) -> None:
+        kind, channels, onset, at = open_.pop(alert_id)
+        done.append(Detection(kind, tuple(channels), onset, at, end))
+
+    seen: set[str] = set()
+    for alert, at in snapshots:
+        episode = open_.get(alert.id)
+        if episode is None and alert.ended_at is None and alert.state != "cleared":
+            if alert.id in seen:  # the condition came back
+                episode = open_[alert.id] = [alert.kind, [], at, at]
+            else:
+                episode = open_[alert.id] = [alert.kind, [], alert.onset, alert.detected_at]
+        seen.add(alert.id)
+        if episode is None:
+            continue
+        episode[1].extend(ch for ch in alert.channels if ch not in episode[1])
+        if alert.ended_at is not None or alert.state == "cleared":
+            close(alert.id, alert.ended_at if alert.ended_at is not None else alert.cleared_at)
+    for alert_id in list(open_):
+        close(alert_id, None)
+    return sorted(done, key=lambda d: d.detected_at)

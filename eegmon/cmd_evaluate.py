@@ -1,0 +1,179 @@
+"""``eegmon evaluate``: event-level quality of the detector on labelled recordings.
+
+Each file goes through the same `Detector` as ``eegmon scan`` (and the live
+monitor), and through the fixed-threshold line-length baseline; both sets
+of alerts are matched to the labelled events (BIDS ``*_events.tsv`` or the
+file's EDF+ annotations) by `detector.evaluation.score`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from eegmon.cli import fail, say
+
+
+def read_events_tsv(path: Path) -> list[Any]:
+    """BIDS events: onset, duration, trial_type and optional channels (comma-separated)."""
+    from detector.evaluation import Event, expected_kind
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+    except OSError as exc:
+        fail(f"cannot read events {str(path)!r}: {exc.strerror}")
+    events = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            onset, duration = float(row["onset"]), float(row.get("duration") or 0.0)
+            label = (row.get("trial_type") or "").strip()
+        except (KeyError, TypeError, ValueError):
+            fail(f"{path}: line {number}: needs numeric 'onset' and 'duration' and a 'trial_type'")
+        if not label:
+            fail(f"{path}: line {number}: empty trial_type")
+        channels = tuple(c.strip() for c in (row.get("channels") or "").split(",") if c.strip())
+        events.append(Event(onset, duration, expected_kind(label), channels))
+    return events
+
+
+def _annotation_events(recording: Any) -> list[Any]:
+    from detector.evaluation import Event, expected_kind
+    from detector.types import SEVERITY
+
+    events = []
+    for note in recording.annotations:
+        kind = expected_kind(note.text.strip())
+        if kind in SEVERITY:
+            events.append(Event(note.onset, note.duration, kind))
+    return events
+
+
+def _events_for(path: Path, given: Path | None, recording: Any) -> list[Any]:
+    if given is not None:
+        return read_events_tsv(given)
+    stem = path.name.split(".")[0]
+    for candidate in (path.with_name(f"{stem}_events.tsv"), path.with_name(f"{stem}.tsv")):
+        if candidate.is_file():
+            return read_events_tsv(candidate)
+    return _annotation_events(recording)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The per-kind table: eegmon and the baseline side by side."""
+    head = (
+        f"{'kind':16s} {'who':9s} {'events':>6s} {'sens':>6s} {'local':>6s} "
+        f"{'FA/h':>7s} {'lat50':>6s} {'lat95':>6s}"
+    )
+    lines = [head]
+
+    def num(v: Any, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
+
+    for r in rows:
+        lines.append(
+            f"{r['kind']:16s} {r['who']:9s} {r['events']:6d} {num(r['sensitivity'], '6.2f')} "
+            f"{num(r['localization'], '6.2f')} {num(r['false_alarms_per_hour'], '7.2f')} "
+            f"{num(r['latency_median_s'], '6.2f')} {num(r['latency_p95_s'], '6.2f')}"
+        )
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option(
+    "--events",
+    "events_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="BIDS *_events.tsv, one per FILE in order [FILE's sibling *_events.tsv, or its EDF+ "
+    "annotations].",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="Write the rows as JSON."
+)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
+@click.option(
+    "--tolerance", type=float, default=2.0, show_default=True, help="Seconds after an event's end."
+)
+def evaluate(
+    files: tuple[str, ...],
+    events_paths: tuple[Path, ...],
+    json_path: Path | None,
+    config_path: Path | None,
+    tolerance: float,
+) -> None:
+    """Sensitivity, false alarms per hour, latency and localization per kind, against labels.
+
+    A fixed-threshold line-length detector is scored beside eegmon on the same events.
+    """
+    import numpy as np
+
+    from detector import Block, StreamMeta
+    from detector.evaluation import Detection, KindScore, LineLengthBaseline, detections, score
+    from eegmon import config as config_file
+    from streamer.files import FileProblem, open_recording
+    from streamer.scan import scan_recording
+
+    if events_paths and len(events_paths) != len(files):
+        fail(f"give one --events per file ({len(files)} files, {len(events_paths)} --events)")
+    if not (tolerance >= 0):
+        fail(f"--tolerance must be >= 0, got {tolerance!r}")
+    try:
+        detector_config, _ = config_file.load(config_path)
+    except ValueError as exc:
+        fail(str(exc))
+    totals: dict[tuple[str, str], KindScore] = {}
+    for number, name in enumerate(files):
+        path = Path(name)
+        try:
+            recording = open_recording(path)
+        except FileProblem as exc:
+            fail(str(exc))
+        with recording:
+            events = _events_for(path, events_paths[number] if events_paths else None, recording)
+            result = scan_recording(recording, name, detector_config)
+            mine = [
+                Detection(a["kind"], tuple(a["channels"]), a["onset"], a["detected_at"], a["end"])
+                for a in result.alerts
+            ]
+            stream = StreamMeta(path.name, path.name, recording.labels, recording.rate)
+            baseline = LineLengthBaseline(stream)
+            raised = []
+            for first, data in recording.blocks():
+                stamps = (first + np.arange(data.shape[1])) / recording.rate
+                raised.extend(baseline.process(Block(data, stamps, first)))
+            kinds = {e.kind for e in events}
+            scored = {
+                "eegmon": score(events, mine, recording.duration, tolerance_s=tolerance),
+                "baseline": score(
+                    events,
+                    detections(raised),
+                    recording.duration,
+                    tolerance_s=tolerance,
+                    kinds=kinds,
+                ),
+            }
+        say(
+            f"{name}: {recording.duration:.1f} s, {len(events)} labelled events, "
+            f"{len(mine)} alerts, {result.realtime_factor:.0f}x real time"
+        )
+        for who, per_kind in scored.items():
+            for kind, s in per_kind.items():
+                totals.setdefault((kind, who), KindScore(kind)).merge(s)
+    rows = [
+        {"who": who, **s.row()}
+        for (kind, who), s in sorted(
+            totals.items(), key=lambda item: (item[0][0], item[0][1] != "eegmon")
+        )
+    ]
+    say(format_table(rows))
+    if json_path is not None:
+        try:
+            json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {str(json_path)!r}: {exc.strerror}")

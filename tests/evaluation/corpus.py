@@ -1,0 +1,280 @@
+"""Evaluation recordings with ground truth: simulated nights and the real recordings.
+
+Each builder returns a `Case`: the stream, its blocks (produced lazily) and the
+labelled events. The tests and ``benchmarks/detector.py`` run the same cases.
+Thresholds were fixed before these were run (see DetectorConfig); nothing
+here is tuned to a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detector import Block, Detector, DetectorConfig, StreamMeta
+from detector.evaluation import (
+    Detection,
+    Event,
+    KindScore,
+    LineLengthBaseline,
+    detections,
+    expected_kind,
+    score,
+)
+from simulators import SleepEEG
+from simulators.effects import Effects
+from simulators.scenario import parse_scenario
+
+BONN_RATE = 173.61
+TECHNICAL = ("flatline", "saturation", "line_noise", "electrode_pop", "artifact", "bad_values")
+SIM_LABELS = ("Fp1", "Fp2", "F3", "F4", "C3", "Cz", "C4", "P3", "P4", "O1", "O2", "T7")
+
+
+@dataclass
+class Case:
+    name: str
+    stream: StreamMeta
+    blocks: Callable[[], Iterator[Block]]
+    events: list[Event]
+    duration_s: float
+
+
+def array_blocks(data: NDArray[np.float64], rate: float, chunk: int = 64) -> Iterator[Block]:
+    for first in range(0, data.shape[1], chunk):
+        part = data[:, first : first + chunk].astype(np.float32)
+        yield Block(part, (first + np.arange(part.shape[1])) / rate, first)
+
+
+def run(
+    case: Case, config: DetectorConfig | None = None
+) -> tuple[list[Detection], list[Detection]]:
+    """The detector's and the baseline's detections on a case."""
+    det = Detector(case.stream, config)
+    base = LineLengthBaseline(case.stream)
+    mine, theirs = [], []
+    for block in case.blocks():
+        at = float(block.timestamps[-1])
+        mine.extend((a, at) for a in det.process(block).alerts)
+        theirs.extend((a, at) for a in base.process(block))
+    return detections(mine), detections(theirs)
+
+
+def evaluate(case: Case, config: DetectorConfig | None = None) -> dict[str, dict[str, KindScore]]:
+    mine, theirs = run(case, config)
+    kinds = {e.kind for e in case.events}
+    return {
+        "eegmon": score(case.events, mine, case.duration_s),
+        "baseline": score(case.events, theirs, case.duration_s, kinds=kinds),
+    }
+
+
+# -- simulated --------------------------------------------------------------------------
+FAULTS_TOML = """
+[[event]]
+kind = "flatline"
+at = {t0}
+duration = 8.0
+channels = ["{a}"]
+[[event]]
+kind = "saturation"
+at = {t1}
+duration = 6.0
+channels = ["{b}"]
+[[event]]
+kind = "line_noise"
+at = {t2}
+duration = 8.0
+channels = ["{c}"]
+frequency_hz = {mains}
+[[event]]
+kind = "electrode_pop"
+at = {t3}
+duration = 2.0
+channels = ["{d}"]
+[[event]]
+kind = "artifact"
+at = {t4}
+duration = 5.0
+channels = ["{e}"]
+type = "muscle"
+[[event]]
+kind = "artifact"
+at = {t5}
+duration = 5.0
+channels = ["{a}", "{b}"]
+type = "movement"
+[[event]]
+kind = "bad_values"
+at = {t6}
+duration = 3.0
+channels = ["{c}"]
+"""
+
+
+def fault_events(labels: tuple[str, ...], start: float, seed: int) -> str:
+    """A TOML scenario with each technical fault once, on channels picked by `seed`."""
+    rng = np.random.default_rng(seed)
+    a, b, c, d, e = rng.choice(labels, 5, replace=False)
+    times = {f"t{i}": start + 20.0 * i for i in range(7)}
+    mains = int(rng.choice([50, 60]))
+    return FAULTS_TOML.format(a=a, b=b, c=c, d=d, e=e, mains=mains, **times)
+
+
+def seizure_event(at: float, channels: list[str], seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    return (
+        f'[[event]]\nkind = "seizure"\nat = {at}\nduration = {rng.uniform(30, 90):.1f}\n'
+        f"channels = {channels!r}\namplitude_uv = {rng.uniform(120, 250):.0f}\n"
+        f"start_hz = {rng.uniform(4, 8):.1f}\nend_hz = {rng.uniform(2.5, 4):.1f}\n"
+    ).replace("'", '"')
+
+
+def simulated(
+    name: str, minutes: float, seed: int, scenario: str = "", rate: float = 128.0
+) -> Case:
+    labels = SIM_LABELS
+    parsed = parse_scenario(scenario or "", source=name)
+    n = round(minutes * 60 * rate)
+    events = [
+        Event(e.at, e.duration, expected_kind(e.kind), tuple(getattr(e, "channels", ())))
+        for e in parsed.events
+    ]
+    for event in events:  # a seizure spreads: its neighbours count as localized too
+        if event.kind == "seizure_suspect":
+            events[events.index(event)] = Event(event.onset, event.duration, event.kind, ())
+
+    def blocks() -> Iterator[Block]:
+        eeg = SleepEEG(labels, rate, seed=seed)
+        effects = Effects(parsed.events, labels, rate, seed)
+        chunk = round(4 * rate)
+        for first in range(0, n, chunk):
+            data = eeg.generate(min(chunk, n - first))
+            effects.apply(data, first)
+            yield Block(data, (first + np.arange(data.shape[1])) / rate, first)
+
+    return Case(name, StreamMeta(name, f"sim-{seed}", labels, rate), blocks, events, n / rate)
+
+
+def simulated_faults(seed: int = 11) -> Case:
+    """20 minutes of sleep; technical faults twice and two seizures, at known times."""
+    toml = fault_events(SIM_LABELS, 120.0, seed) + fault_events(SIM_LABELS, 600.0, seed + 1)
+    toml += seizure_event(360.0, ["F3", "C3"], seed) + seizure_event(900.0, ["P4"], seed + 1)
+    return simulated("sim-faults", 20.0, seed, toml)
+
+
+def simulated_night(hours: float, seed: int = 5) -> Case:
+    """Clean sleep: every stage, no events."""
+    return simulated("sim-night", hours * 60.0, seed)
+
+
+# -- real recordings ------------------------------------------------------------------------
+def _join(segments: list[NDArray[np.float64]], rate: float) -> NDArray[np.float64]:
+    """Concatenate segments, each centred, with a 0.5 s cross-fade so no join is a step."""
+    fade = round(0.5 * rate)
+    ramp = np.linspace(0.0, 1.0, fade)
+    out = segments[0] - segments[0].mean(axis=-1, keepdims=True)
+    for seg in segments[1:]:
+        seg = seg - seg.mean(axis=-1, keepdims=True)
+        mixed = out[..., -fade:] * (1 - ramp) + seg[..., :fade] * ramp
+        out = np.concatenate([out[..., :-fade], mixed, seg[..., fade:]], axis=-1)
+    return out
+
+
+def bonn(folder: Path, normal_set: str) -> Case:
+    """50 normal segments of Z or O; after the first 10, an ictal S segment after every 2."""
+    normal = [np.loadtxt(p) for p in sorted((folder / normal_set).glob("*.txt"))]
+    ictal = [np.loadtxt(p) for p in sorted((folder / "S").glob("*.txt"))]
+    ictal = ictal[:20] if normal_set == "Z" else ictal[20:40]
+    segments: list[NDArray[np.float64]] = []
+    kinds: list[bool] = []
+    for i, seg in enumerate(normal):
+        segments.append(seg)
+        kinds.append(False)
+        if i >= 10 and i % 2 == 0 and ictal:
+            segments.append(ictal.pop(0))
+            kinds.append(True)
+    data = _join(segments, BONN_RATE)[None, :]
+    fade = round(0.5 * BONN_RATE)
+    events, pos = [], 0
+    for seg, is_ictal in zip(segments, kinds, strict=True):
+        if is_ictal:
+            events.append(Event(pos / BONN_RATE, (len(seg) - fade) / BONN_RATE, "seizure_suspect"))
+        pos += len(seg) - fade
+    stream = StreamMeta(f"bonn-{normal_set}", f"bonn-{normal_set}", ("ch",), BONN_RATE)
+    return Case(
+        stream.name,
+        stream,
+        lambda: array_blocks(data, BONN_RATE),
+        events,
+        data.shape[1] / BONN_RATE,
+    )
+
+
+def ombao(folder: Path) -> Case:
+    """One patient, 8 channels at 100 Hz; the seizure fills the second half."""
+    names = ("c3", "c4", "cz", "p3", "p4", "t3", "t4", "t5")
+    data = np.vstack([np.array((folder / n).read_text().split(), float) for n in names])
+    rate = 100.0
+    half = data.shape[1] / 2 / rate
+    stream = StreamMeta("ombao-chung", "ombao-chung", tuple(n.upper() for n in names), rate)
+    events = [Event(half, data.shape[1] / rate - half, "seizure_suspect")]
+    return Case(stream.name, stream, lambda: array_blocks(data, rate), events, data.shape[1] / rate)
+
+
+def yasa(folder: Path) -> list[Case]:
+    """Sleep and rest snippets: no events."""
+    cases = []
+    rem = np.load(folder / "data_EOGs_REM_256Hz.npz")
+    data = rem["data"].astype(np.float64)
+    if np.abs(data).max() < 1.0:  # stored in volts
+        data = data * 1e6
+    labels = tuple(str(c) for c in rem["chan"])
+    stream = StreamMeta("yasa-rem", "yasa-rem", labels, 256.0)
+    cases.append(
+        Case(stream.name, stream, lambda: array_blocks(data, 256.0), [], data.shape[1] / 256.0)
+    )
+    for name, rate in (
+        ("data_N2_spindles_15sec_200Hz.txt", 200.0),
+        ("data_N3_no-spindles_30sec_100Hz.txt", 100.0),
+    ):
+        x = np.loadtxt(folder / name)[None, :]
+        s = StreamMeta(name, name, ("EEG",), rate)
+        cases.append(
+            Case(name, s, lambda x=x, rate=rate: array_blocks(x, rate), [], x.shape[1] / rate)
+        )
+    return cases
+
+
+def eegmmidb(folder: Path, run_number: int, seed: int) -> Case:
+    """A real 64-channel EDF with the technical faults injected at known times and channels."""
+    import mne
+
+    path = folder / f"S001R{run_number:02d}.edf"
+    raw = mne.io.read_raw_edf(path, verbose="error")
+    rate = float(raw.info["sfreq"])
+    labels = tuple(name.strip(".") for name in raw.ch_names)
+    data = (raw.get_data() * 1e6).astype(np.float32)
+    scenario = parse_scenario(fault_events(labels, 5.0, seed), source=path.name)
+    Effects(scenario.events, labels, rate, seed).apply(data, 0)
+    n = data.shape[1]
+    events = [
+        Event(e.at, e.duration, expected_kind(e.kind), tuple(e.channels))
+        for e in scenario.events
+        if e.at + e.duration <= n / rate
+    ]
+    stream = StreamMeta(path.name, path.name, labels, rate)
+    return Case(
+        stream.name, stream, lambda: array_blocks(data.astype(np.float64), rate), events, n / rate
+    )
+
+
+def total(results: list[dict[str, dict[str, KindScore]]], who: str) -> dict[str, KindScore]:
+    merged: dict[str, KindScore] = {}
+    for result in results:
+        for kind, s in result[who].items():
+            merged.setdefault(kind, KindScore(kind)).merge(s)
+    return merged
