@@ -194,6 +194,11 @@ class _EdfFile:
         self._file.flush()
         os.fsync(self._file.fileno())
 
+    def abandon(self) -> None:
+        """Close after a write error: the count stays -1, so readers count whole records."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+
     def close(self) -> None:
         """Write the real record count (236: its offset in the header) and close."""
         try:
@@ -412,7 +417,6 @@ class Recorder:
 
     def _recover(self, first_index: int) -> None:
         self._failed_at = None
-        self._close_quietly()
         self._open_next(first_index)  # raises OSError again if it still cannot write
         self._reported = False
         if self.report is not None:
@@ -540,14 +544,13 @@ class Recorder:
                 self.layout.range_uv,
             )
 
-    def _close_quietly(self) -> None:
-        with contextlib.suppress(OSError):
-            self._close_file()
-
     def _fail(self, exc: OSError) -> None:
         self._failed_at = time.monotonic()
         self._pending = self._pending[:, :0]
-        self._close_quietly()
+        with self._lock:
+            broken, self._file = self._file, None
+        if broken is not None:
+            broken.abandon()
         if not self._reported:  # once per outage, however many retries fail
             self._reported = True
             where = self._segment_path(max(self._segment, 1))
