@@ -1,0 +1,75 @@
+"""`eegmon scan`: JSON lines with file seconds, summaries, directories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from detector.types import Alert
+from tests.files.conftest import Faulty
+from tests.files.test_bad_input import run_cli
+
+ALERT_FIELDS = set(Alert.__dataclass_fields__)
+
+
+def test_scan_writes_alert_lines_in_file_seconds(
+    faulty_edf: Faulty, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "alerts.jsonl"
+    code, _, err = run_cli(["scan", str(faulty_edf.path), "--jsonl", str(out)], capsys)
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines, "the faults raised nothing"
+    for line in lines:
+        assert set(line) >= ALERT_FIELDS
+        assert line["file"] == str(faulty_edf.path)
+        assert 0.0 <= line["onset"] <= line["detected_at"] <= 60.0
+        assert line["end"] is None or line["onset"] < line["end"] <= 60.0
+        assert line["end"] == (line["cleared_at"] if line["state"] == "cleared" else None)
+    flat = next(a for a in lines if a["kind"] == "flatline")
+    assert flat["channels"] == [faulty_edf.flat_channel]
+    assert faulty_edf.flat_s[0] <= flat["onset"] <= faulty_edf.flat_s[0] + 1.0
+    assert faulty_edf.flat_s[1] <= flat["end"] <= faulty_edf.flat_s[1] + 3.0
+    clip = next(a for a in lines if a["kind"] == "saturation")
+    assert clip["channels"] == [faulty_edf.clipped_channel]
+    [summary] = err.splitlines()
+    kinds = {a["kind"] for a in lines}
+    assert summary.startswith(f"eegmon scan: {faulty_edf.path}: 60.0 s, 64 ch @ 160 Hz; alerts: ")
+    assert all(f"{k} " in summary for k in kinds)
+    assert summary.endswith("x real time")
+
+
+def test_scan_of_a_directory_to_stdout_and_per_file(
+    faulty_edf: Faulty, eegmmidb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "archive" / "2024"
+    folder.mkdir(parents=True)
+    shutil.copy(faulty_edf.path, folder / "bed1.edf")
+    shutil.copy(eegmmidb, tmp_path / "archive" / "bed2.edf")
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(
+        ["scan", str(tmp_path / "archive"), "--jsonl", "-", "--out", str(out_dir)], capsys
+    )
+    assert code == 0, err
+    files = [json.loads(line)["file"] for line in out.splitlines()]
+    assert set(files) == {str(folder / "bed1.edf"), str(tmp_path / "archive" / "bed2.edf")}
+    assert [line.split(":")[1].strip() for line in err.splitlines()] == [
+        str(folder / "bed1.edf"),
+        str(tmp_path / "archive" / "bed2.edf"),
+    ]
+    per_file = (out_dir / "bed1.edf.alerts.jsonl").read_text().splitlines()
+    assert per_file == [line for line in out.splitlines() if "bed1.edf" in line]
+
+
+def test_an_empty_directory_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["scan", str(tmp_path)], capsys)
+    assert code == 2
+    assert (
+        err
+        == f"eegmon: error: {tmp_path}: no recordings found (searched for EDF, BDF, FIF, XDF...)\n"
+    )
