@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import latency, notify, throughput
+from benchmarks import detector, files, latency, notify, throughput
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -22,7 +22,13 @@ RESULTS = Path(__file__).parent / "results"
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     only = set(sys.argv[1:])
-    suites = {"throughput": throughput, "latency": latency, "notify": notify}
+    suites = {
+        "detector": detector,
+        "throughput": throughput,
+        "latency": latency,
+        "notify": notify,
+        "files": files,
+    }
     for name, suite in suites.items():
         if only and name not in only:
             continue
