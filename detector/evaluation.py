@@ -62,6 +62,8 @@ class Detection:
     onset: float
     detected_at: float
     end: float | None = None
+    #: (channel, time) for each channel that joined the alert after it was raised
+    joins: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_alert(cls, alert: Alert, end: float | None = None) -> Detection:
@@ -166,18 +168,22 @@ def score(
         result.hours = max(outside, 0.0) / 3600.0
         candidates = [d for d in detections if d.kind in (kind, ANY_KIND)]
         for event in mine:
-            hits = [
-                d
+            lo, hi = event.onset - tolerance_s, event.end + tolerance_s
+            hits = [d for d in candidates if lo <= d.onset <= hi and d.detected_at <= hi]
+            # an alert already raised on other channels, joined by the event's channel
+            joined = [
+                at
                 for d in candidates
-                if event.onset - tolerance_s <= d.onset <= event.end + tolerance_s
-                and d.detected_at <= event.end + tolerance_s
+                for ch, at in d.joins
+                if ch in event.channels and lo <= at <= hi
             ]
-            if not hits:
+            if not hits and not joined:
                 continue
             result.detected += 1
-            first = min(hits, key=lambda d: d.detected_at)
-            result.latencies.append(max(first.detected_at - event.onset, 0.0))
-            if not event.channels or any(set(d.channels) & set(event.channels) for d in hits):
+            first = min([d.detected_at for d in hits] + joined)
+            result.latencies.append(max(first - event.onset, 0.0))
+            named = any(set(d.channels) & set(event.channels) for d in hits)
+            if not event.channels or named or joined:
                 result.localized += 1
         if wanted is not None and kind not in wanted:
             continue
@@ -186,8 +192,7 @@ def score(
                 continue
             end = d.end if d.end is not None else d.detected_at
             if not any(
-                d.onset <= e.end + tolerance_s and end >= e.onset - tolerance_s
-                for e in everything
+                d.onset <= e.end + tolerance_s and end >= e.onset - tolerance_s for e in everything
             ):
                 result.false_alarms += 1
     return scores
@@ -295,21 +300,25 @@ def detections(snapshots: Iterable[tuple[Alert, float]]) -> list[Detection]:
     done: list[Detection] = []
 
     def close(alert_id: str, end: float | None) -> None:
-        kind, channels, onset, at = open_.pop(alert_id)
-        done.append(Detection(kind, tuple(channels), onset, at, end))
+        kind, channels, onset, at, joins = open_.pop(alert_id)
+        done.append(Detection(kind, tuple(channels), onset, at, end, tuple(joins)))
 
     seen: set[str] = set()
     for alert, at in snapshots:
         episode = open_.get(alert.id)
         if episode is None and alert.ended_at is None and alert.state != "cleared":
             if alert.id in seen:  # the condition came back
-                episode = open_[alert.id] = [alert.kind, [], at, at]
+                episode = open_[alert.id] = [alert.kind, [], at, at, []]
             else:
-                episode = open_[alert.id] = [alert.kind, [], alert.onset, alert.detected_at]
+                first = [alert.kind, list(alert.channels), alert.onset, alert.detected_at, []]
+                episode = open_[alert.id] = first
         seen.add(alert.id)
         if episode is None:
             continue
-        episode[1].extend(ch for ch in alert.channels if ch not in episode[1])
+        for ch in alert.channels:
+            if ch not in episode[1]:
+                episode[1].append(ch)
+                episode[4].append((ch, at))
         if alert.ended_at is not None or alert.state == "cleared":
             close(alert.id, alert.ended_at if alert.ended_at is not None else alert.cleared_at)
     for alert_id in list(open_):

@@ -117,6 +117,12 @@ def simulate(
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
 @click.option("--stall-timeout", type=float, default=None, help="Silence before signal_lost [2].")
 @click.option("--status-every", type=float, default=None, help="Seconds between status lines [5].")
+@click.option(
+    "--model-state",
+    "model_state_path",
+    type=click.Path(path_type=Path),
+    help="Load what the model learned from FILE if it fits the stream; save it there as it goes.",
+)
 @click.option("--quiet", is_flag=True, help="No status line on the terminal.")
 @click.option(
     "--record",
@@ -142,6 +148,7 @@ def monitor(
     config_path: Path | None,
     stall_timeout: float | None,
     status_every: float | None,
+    model_state_path: Path | None,
     quiet: bool,
     record_path: Path | None,
     record_rotate: str | None,
@@ -175,6 +182,7 @@ def monitor(
         record_path=record_path,
         record_rotate=record_rotate,
         record_range_uv=record_range,
+        model_state_path=model_state_path,
     )
     with stop_on_signals() as stop:
         compose.run_monitor(settings, stop, say=say, fail=fail)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from detector import Detector, StreamMeta
+from detector import Block, Detector, StreamMeta
 from eegmon import config as config_file
 from streamer.acquisition import Acquisition, StreamRefused
 from streamer.alert_outlet import AlertOutlet
@@ -19,6 +22,8 @@ from streamer.lsl import Selector, StreamNotFound, resolve
 from streamer.monitor import Monitor, Sink
 from streamer.notify import Notifier, check_urls
 from streamer.recorder import DEFAULT_RANGE_UV, Recorder, parse_duration
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
 
@@ -41,6 +46,7 @@ class MonitorSettings:
     record_path: Path | None = None
     record_rotate: str | None = None
     record_range_uv: float | None = None
+    model_state_path: Path | None = None
 
 
 def status_line(status: dict[str, Any]) -> str:
@@ -120,6 +126,8 @@ def run_monitor(
             acquisition.close()
             fail(str(exc))
         sinks.append(recorder)
+    if settings.model_state_path is not None:
+        sinks.append(ModelStateFile(settings.model_state_path, detector, say))
     printer = None if settings.quiet else _every(merged["status_every"], say)
     feed_ref: list[Feed] = []
 
@@ -171,6 +179,65 @@ def run_monitor(
             sink.close()
         if journal is not None:
             journal.close()
+
+
+class ModelStateFile:
+    """``--model-state``: what the detector learned, loaded at start and saved as it goes.
+
+    A monitor sink, so saving happens on the monitor's thread (the detector
+    is never touched from two threads): every `every_s` seconds and at exit,
+    written to a temporary file then renamed, so a crash never leaves half a
+    state. A file of another stream (source_id, channels, rate or model) or
+    an unreadable one is left alone: the detector starts fresh and says so.
+    The file is a pickle: keep it where only the monitor's user can write.
+    """
+
+    def __init__(
+        self, path: Path, detector: Detector, say: Callable[[str], None], every_s: float = 60.0
+    ) -> None:
+        self.path = path
+        self.detector = detector
+        self.every_s = every_s
+        self.saved_at: float | None = None
+        self.error: str | None = None
+        self._next = time.monotonic() + every_s
+        if path.exists():
+            try:
+                detector.load_model_state(pickle.loads(path.read_bytes()))
+                say(
+                    f"eegmon monitor: model state loaded from {str(path)!r} "
+                    f"({detector.learned_windows} windows learned)"
+                )
+            except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+                say(f"eegmon monitor: model state {str(path)!r} not used ({exc}); starting fresh")
+        else:
+            say(f"eegmon monitor: no model state at {str(path)!r} yet; starting fresh")
+
+    def save(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            tmp.write_bytes(pickle.dumps(self.detector.model_state()))
+            os.replace(tmp, self.path)
+            self.saved_at, self.error = time.time(), None
+        except OSError as exc:  # a full disk must not stop monitoring
+            self.error = f"{exc.strerror or exc}"
+            log.error("model state %s cannot be written: %s", self.path, self.error)
+
+    def block(self, block: Block) -> None:
+        if time.monotonic() >= self._next:
+            self._next = time.monotonic() + self.every_s
+            self.save()
+
+    def alert(self, event: str, alert: dict[str, Any]) -> None:
+        pass
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "model_state": {"path": str(self.path), "saved_at": self.saved_at, "error": self.error}
+        }
+
+    def close(self) -> None:
+        self.save()
 
 
 def _recorder(path: Path, settings: MonitorSettings, meta: StreamMeta) -> Recorder:
