@@ -144,8 +144,9 @@ class NotifyConfig:
 class Notice:
     """One decision of the policy.
 
-    `reason`: ``raised`` (first notice of an alert), ``escalated`` (a high
-    alert unacknowledged after T), ``repeated`` (what a kind did while it was
+    `reason`: ``raised`` (first notice of an alert), ``upgraded`` (the
+    detector made an alert more severe), ``escalated`` (a high alert
+    unacknowledged after T), ``repeated`` (what a kind did while it was
     rate-limited), ``summary`` (low alerts), ``suppressed`` (rate-limited:
     journaled, not sent; `routes` is empty).
     """
@@ -192,8 +193,10 @@ class Policy:
     when the refractory period ends one ``repeated`` notice tells what happened
     meanwhile. A high alert not acknowledged (nor cleared) `escalation_after_s`
     after it was raised is notified again, to its route and the ``escalate``
-    route, once; escalations are never held back. Low alerts are collected and
-    sent as one ``summary`` every `low_summary_s`.
+    route, once; escalations are never held back. An alert the detector makes
+    more severe (``updated`` with a higher severity) is told to its new route
+    at once (``upgraded``), and a high one is then watched like a raised one.
+    Low alerts are collected and sent as one ``summary`` every `low_summary_s`.
 
     Examples
     --------
@@ -221,6 +224,7 @@ class Policy:
         self._watch: dict[str, _Watch] = {}
         self._low: list[dict[str, Any]] = []
         self._low_due = math.inf
+        self._severity: dict[str, str] = {}
 
     @property
     def waiting_for_ack(self) -> list[str]:
@@ -236,13 +240,25 @@ class Policy:
             held.alerts[alert_id] = alert  # the repeated notice tells the latest state
         if event in ("acknowledged", "cleared"):
             self._watch.pop(alert_id, None)
+            if event == "cleared":
+                self._severity.pop(alert_id, None)
             return []
         if event == "updated":
             if alert_id in self._watch:
                 self._watch[alert_id].alert = alert
-            return []
+            was = self._severity.get(alert_id, severity)
+            self._severity[alert_id] = severity
+            if SEVERITIES.index(severity) >= SEVERITIES.index(was):
+                return []
+            # The detector made it more severe (a medium condition that lasts): tell its new
+            # route now, never held back, and wait for its acknowledgement if it is high.
+            if severity == "high":
+                self._watch[alert_id] = _Watch(alert, now + self.escalation_after_s)
+            self._last_sent[kind] = now
+            return [Notice("upgraded", severity, (severity,), (alert,))]
         if event != "raised":
             return []
+        self._severity[alert_id] = severity
         if severity == "high":
             self._watch[alert_id] = _Watch(alert, now + self.escalation_after_s)
         if severity == "low":
@@ -338,6 +354,8 @@ def render(notice: Notice, feed_url: str | None = None) -> tuple[str, str]:
         lines = [f"{where(a)}: {a.get('state', '?')} (alert {a['id']})" for a in notice.alerts]
         return title, "\n".join(lines)
     title = f"eegmon {stream}: {notice.severity.upper()} {where(first)}"
+    if notice.reason == "upgraded":
+        title += ", now more severe"
     if notice.reason == "escalated":
         title = f"ESCALATED {title}, unacknowledged for {notice.after_s:.0f} s"
     channels = ", ".join(first.get("channels") or []) or "whole stream"

@@ -24,6 +24,7 @@ steps = st.lists(
         st.tuples(st.just("raise"), st.sampled_from(sorted(KINDS))),
         st.tuples(st.just("ack"), st.integers(0, 50)),
         st.tuples(st.just("clear"), st.integers(0, 50)),
+        st.tuples(st.just("upgrade"), st.integers(0, 50)),
         st.tuples(
             st.just("wait"),
             st.one_of(st.sampled_from([0.5, REFRACTORY, SUMMARY, T, T + 1]), st.floats(0, 12)),
@@ -38,6 +39,7 @@ class History:
     """What happened, as the test's own bookkeeping (independent of the policy)."""
 
     raised: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (kind, when)
+    upgraded: dict[str, float] = field(default_factory=dict)  # medium id made high -> when
     ended: dict[str, float] = field(default_factory=dict)  # id -> when acked or cleared
     cleared: set[str] = field(default_factory=set)
     sent: list[tuple[float, Notice]] = field(default_factory=list)
@@ -65,6 +67,14 @@ def run(history_steps: list[tuple]) -> tuple[History, Policy, float]:
             history.ended.setdefault(alert_id, now)
             alert = {"id": alert_id, "kind": kind, "severity": KINDS[kind], "state": state}
             notices = policy.event(state, alert, now)
+        elif step == "upgrade" and history.raised:
+            alert_id = sorted(history.raised)[arg % len(history.raised)]
+            kind = history.raised[alert_id][0]
+            if KINDS[kind] != "medium" or alert_id in history.upgraded | history.ended:
+                continue
+            history.upgraded[alert_id] = now
+            alert = {"id": alert_id, "kind": kind, "severity": "high", "state": "active"}
+            notices = policy.event("updated", alert, now)
         elif step == "wait":
             now += arg
         notices += policy.tick(now)
@@ -81,7 +91,7 @@ def test_at_most_one_notice_per_kind_per_refractory_period(history_steps: list[t
         if notice.reason in ("suppressed", "summary"):
             continue
         kind = notice.kinds[0]
-        if notice.reason != "escalated":  # escalations are never held back
+        if notice.reason not in ("escalated", "upgraded"):  # these are never held back
             assert when - last.get(kind, -1e9) >= REFRACTORY, (kind, when, last)
         last[kind] = when
 
@@ -97,13 +107,15 @@ def test_unacknowledged_high_alerts_escalate_once_and_only_they(history_steps: l
     assert len(ids) == len(set(ids)), "escalated twice"
     for when, alert_id, notice in escalated:
         kind, raised_at = history.raised[alert_id]
-        assert KINDS[kind] == "high"
+        raised_at = history.upgraded.get(alert_id, raised_at)
+        assert KINDS[kind] == "high" or alert_id in history.upgraded
         assert when >= raised_at + T
         assert history.ended.get(alert_id, float("inf")) >= when, "escalated after its ack"
         assert set(notice.routes) == {"high", "escalate"}
     for alert_id, (kind, raised_at) in history.raised.items():
+        raised_at = history.upgraded.get(alert_id, raised_at)
         waited_out = raised_at + T <= end and history.ended.get(alert_id, float("inf")) > end
-        if KINDS[kind] == "high" and waited_out:
+        if (KINDS[kind] == "high" or alert_id in history.upgraded) and waited_out:
             assert alert_id in ids, f"{alert_id} waited {end - raised_at} s unacknowledged"
 
 
@@ -135,3 +147,13 @@ def test_summaries_wait_for_their_period(history_steps: list[tuple]) -> None:
             first = min(history.raised[a["id"]][1] for a in notice.alerts)
             assert when >= first + SUMMARY
             assert {a["severity"] for a in notice.alerts} == {"low"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps)
+def test_an_alert_made_high_is_told_to_the_high_route_at_once(history_steps: list[tuple]) -> None:
+    history, _, _ = run(history_steps)
+    upgrades = {
+        n.alerts[0]["id"]: (when, n.routes) for when, n in history.sent if n.reason == "upgraded"
+    }
+    assert {a: (t, ("high",)) for a, t in history.upgraded.items()} == upgrades
