@@ -261,8 +261,10 @@ class Monitor:
     def _backlog(self, blocks: list[Block]) -> int:
         """Samples of this pull to skip: older than `max_backlog_s`, before its last window.
 
-        The newest window of every pull is always analysed, so even a stream
-        with a wrong clock is never skipped entirely.
+        A large pull (half a second or more) that is all older than that is
+        skipped whole: more of the backlog is waiting behind it. Otherwise the
+        newest window of a pull is always analysed, so a stream whose clock is
+        wrong but that arrives in small pulls is never skipped.
         """
         if not blocks:
             return 0
@@ -272,6 +274,8 @@ class Monitor:
         oldest_wanted = self.clock() - self.max_backlog_s
         stamps = np.concatenate([b.timestamps for b in blocks])
         too_old = int(np.searchsorted(stamps, oldest_wanted))
+        if too_old == total and total >= 0.5 * rate:
+            return total
         return max(0, min(too_old, total - keep))
 
     def _process(self, block: Block, analyse: bool = True) -> None:
