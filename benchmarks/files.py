@@ -60,13 +60,18 @@ def scan_rtf(path: Path) -> tuple[float, float]:
 
 
 def child_peak_rss_mb(code: str) -> tuple[float, str]:
-    """Run `code` in a fresh interpreter; its peak RSS (MiB) and its stdout."""
+    """Run `code` in a fresh interpreter; its peak RSS (MiB, VmHWM) and its stdout.
+
+    VmHWM belongs to the new program; getrusage's maxrss would carry the
+    parent's peak over fork and exec.
+    """
+    peak = (
+        "\nfrom pathlib import Path"
+        "\nprint(next(ln.split()[1] for ln in Path('/proc/self/status').read_text().splitlines()"
+        " if ln.startswith('VmHWM')))"
+    )
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
-        ],
+        [sys.executable, "-c", code + peak],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -238,7 +243,8 @@ def run() -> list[dict]:
     if source.exists():
         for speed in ("10", "25", "50", "100", "max"):
             rows.append(replay_without_loss(source, speed))
-    return rows
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    return [{key: row.get(key) for key in columns} for row in rows]
 
 
 def summary(rows: list[dict]) -> str:

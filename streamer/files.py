@@ -643,7 +643,7 @@ def _open_xdf(path: Path) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             streams, _ = pyxdf.load_xdf(
-                str(path), synchronize_clocks=True, dejitter_timeseries=True
+                str(path), synchronize_clocks=True, dejitter_timestamps=True
             )
     except Exception as exc:  # pyxdf raises anything on a damaged file; one line for the user
         raise FileProblem(path, f"cannot be read as XDF ({_first_line(exc)})") from None

@@ -110,3 +110,69 @@ def test_directories_are_searched_recursively_by_extension(tmp_path: Path, eegmm
 def test_a_missing_file_is_a_problem_naming_it(tmp_path: Path) -> None:
     with pytest.raises(FileProblem, match=r"nothing\.edf: no such file"):
         open_recording(tmp_path / "nothing.edf")
+
+
+def xdf_chunk(tag: int, content: bytes) -> bytes:
+    body = tag.to_bytes(2, "little") + content
+    return bytes([8]) + len(body).to_bytes(8, "little") + body
+
+
+def xdf_stream(stream_id: int, xml: str) -> bytes:
+    return xdf_chunk(2, stream_id.to_bytes(4, "little") + xml.encode())
+
+
+def write_xdf(
+    path: Path, eeg: np.ndarray, rate: float, t0: float, notes: list[tuple[float, str]]
+) -> None:
+    """A minimal XDF 1.0 file (spec: github.com/sccn/xdf/wiki/Specifications), EEG in millivolts."""
+    n_ch, n = eeg.shape
+    channels = "".join(
+        f"<channel><label>Ch{i}</label><unit>millivolts</unit><type>EEG</type></channel>"
+        for i in range(n_ch)
+    )
+    out = b"XDF:" + xdf_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+    out += xdf_stream(
+        1,
+        f"<info><name>amp</name><type>EEG</type><channel_count>{n_ch}</channel_count>"
+        f"<nominal_srate>{rate}</nominal_srate><channel_format>float32</channel_format>"
+        f"<created_at>0</created_at><desc><channels>{channels}</channels></desc></info>",
+    )
+    out += xdf_stream(
+        2,
+        "<info><name>amp-markers</name><type>Markers</type><channel_count>1</channel_count>"
+        "<nominal_srate>0</nominal_srate><channel_format>string</channel_format>"
+        "<created_at>0</created_at></info>",
+    )
+    samples = b"".join(
+        b"\x08" + np.float64(t0 + i / rate).tobytes() + eeg[:, i].astype("<f4").tobytes()
+        for i in range(n)
+    )
+    out += xdf_chunk(3, (1).to_bytes(4, "little") + b"\x04" + n.to_bytes(4, "little") + samples)
+    marks = b"".join(
+        b"\x08" + np.float64(t0 + at).tobytes() + b"\x01" + bytes([len(text)]) + text.encode()
+        for at, text in notes
+    )
+    out += xdf_chunk(
+        3, (2).to_bytes(4, "little") + b"\x04" + len(notes).to_bytes(4, "little") + marks
+    )
+    for stream_id, first, last, count in ((1, t0, t0 + (n - 1) / rate, n), (2, t0, t0, len(notes))):
+        footer = (
+            f"<info><first_timestamp>{first}</first_timestamp><last_timestamp>{last}"
+            f"</last_timestamp><sample_count>{count}</sample_count></info>"
+        )
+        out += xdf_chunk(6, stream_id.to_bytes(4, "little") + footer.encode())
+    path.write_bytes(out)
+
+
+def test_xdf_eeg_in_microvolts_with_markers_as_annotations(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    eeg = (rng.standard_normal((3, 500)) * 0.05).astype(np.float32)  # millivolts
+    path = tmp_path / "session.xdf"
+    write_xdf(path, eeg, 100.0, 1000.0, [(1.0, "lights off"), (3.5, "arousal")])
+    with open_recording(path) as rec:
+        assert (rec.format, rec.rate, rec.labels) == ("XDF", 100.0, ("Ch0", "Ch1", "Ch2"))
+        np.testing.assert_allclose(rec.read(0, 500), eeg * 1000, rtol=1e-6)
+        assert [(round(a.onset, 6), a.text) for a in rec.annotations] == [
+            (1.0, "lights off"),
+            (3.5, "arousal"),
+        ]
