@@ -1,8 +1,8 @@
 """Detection → notification delivered, through the real monitor and apprise, on loopback.
 
-A paced outlet sends 19 ch @ 256 Hz in which one channel goes flat for 2 s
-every 5 s (the latency benchmark's signal); each episode raises one
-``flatline`` alert. The monitor runs with the real notifier sink (journal
+A paced outlet sends 19 ch @ 256 Hz of noise in which one channel goes
+flat for FLAT_S of every PERIOD_S; each episode raises one ``flatline``
+alert. The monitor runs with the real notifier sink (journal
 on, fsync per line) posting ``json://`` to an HTTP server in this process.
 For each alert: detected (the alert's ``detected_at``, LSL clock) → the
 webhook's POST received (LSL clock, same machine). The second row adds a
@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
-from benchmarks.latency import play
 from detector import Detector
 from streamer.acquisition import Acquisition
 from streamer.journal import AlertJournal
@@ -31,8 +30,24 @@ from streamer.lsl import Selector, resolve
 from streamer.monitor import Monitor
 from streamer.notify import Notifier, NotifyConfig
 
-EPISODES = 15
+EPISODES = 10
 N_CHANNELS, RATE = 19, 256.0
+PERIOD_S, FLAT_S = 8.0, 2.0
+
+
+def play(outlet: pylsl.StreamOutlet, stop: threading.Event) -> None:
+    """Real-time paced noise; channel 0 flat FLAT_S of every PERIOD_S."""
+    rng = np.random.default_rng(0)
+    t0, sent = pylsl.local_clock(), 0
+    while not stop.is_set():
+        due = int((pylsl.local_clock() - t0) * RATE)
+        if due > sent:
+            index = np.arange(sent, due)
+            chunk = (rng.standard_normal((len(index), N_CHANNELS)) * 20).astype(np.float32)
+            chunk[(index / RATE) % PERIOD_S >= PERIOD_S - FLAT_S, 0] = 0.0
+            outlet.push_chunk(chunk, (t0 + index / RATE).tolist())
+            sent = due
+        stop.wait(0.02)
 
 
 class Receiver:
@@ -96,7 +111,7 @@ def measure(with_hanging_receiver: bool) -> dict:
         stop = threading.Event()
         threads = [
             threading.Thread(target=monitor.run, args=(stop,)),
-            threading.Thread(target=play, args=(outlet, N_CHANNELS, RATE, stop)),
+            threading.Thread(target=play, args=(outlet, stop)),
         ]
         for thread in threads:
             thread.start()
