@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from detector.types import SEVERITY
 
-ModelName = Literal["deviation", "hst"]
+ModelName = Literal["deviation", "hst", "gaussian", "sad", "svm"]
+MODELS: tuple[str, ...] = ("deviation", "hst", "gaussian", "sad", "svm")
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,12 @@ class DetectorConfig:
         `seizure_suspect` (whose amplitude test needs a baseline) may be
         raised (60, i.e. 30 s at the default hop).
     model
-        Anomaly scorer: "deviation" (per-feature robust z-scores, the default:
-        it separated seizures from healthy EEG best on the Bonn set) or "hst"
-        (river's HalfSpaceTrees behind a MinMaxScaler).
+        Anomaly scorer: "deviation" (the default: mean |z| of the features
+        against exponentially weighted statistics, so it follows sleep
+        stages), "hst" (river's HalfSpaceTrees behind a MinMaxScaler, features
+        in [0, 1]), "gaussian" / "sad" (river's GaussianScorer /
+        StandardAbsoluteDeviation per feature, averaged) or "svm" (river's
+        OneClassSVM behind a StandardScaler). The README compares them.
     anomaly_quantile
         Quantile of the scores of learned windows above which a window is
         anomalous, before the margin (0.99).
@@ -205,8 +209,8 @@ class DetectorConfig:
                 f"hop_s ({self.hop_s!r}) cannot exceed window_s ({self.window_s!r}): "
                 "samples between windows would never be analysed"
             )
-        if self.model not in ("deviation", "hst"):
-            raise ValueError(f"model must be 'deviation' or 'hst', got {self.model!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorConfig:

@@ -360,7 +360,7 @@ class Detector:
         x = model_features(features)
         score = float(self._scorer.score_one(x))
         threshold = self._threshold.get()
-        anomalous = not warming and score >= threshold
+        anomalous = not warming and score > threshold
         findings.append(
             Finding(
                 "anomaly",

@@ -82,7 +82,7 @@ def test_config_defaults_are_valid_and_documented():
         ({"raise_k": 4}, r"raise_k \(4\) cannot exceed raise_n \(3\)"),
         ({"hop_s": 2.0}, r"hop_s \(2.0\) cannot exceed window_s \(1.0\)"),
         ({"clear_m": True}, "clear_m must be an integer >= 1, got True"),
-        ({"model": "svm"}, "model must be 'deviation' or 'hst', got 'svm'"),
+        ({"model": "lof"}, "model must be one of deviation, hst, gaussian, sad, svm, got 'lof'"),
         ({"warmup_windows": -1}, "warmup_windows must be an integer >= 0, got -1"),
     ],
 )
