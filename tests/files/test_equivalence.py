@@ -34,7 +34,7 @@ def test_replay_into_a_live_monitor_equals_the_offline_scan(
 ) -> None:
     with open_recording(faulty_edf.path) as rec:
         scanned = scan_recording(rec, str(faulty_edf.path)).alerts
-    player = eegmon("replay", str(faulty_edf.path), "--speed", "10", "--name", unique_name)
+    player = eegmon("replay", str(faulty_edf.path), "--speed", "20", "--name", unique_name)
     player.wait_line("waiting for an inlet")
     found = pylsl.resolve_byprop("name", f"{unique_name}-markers", timeout=10)
     assert found
