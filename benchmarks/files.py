@@ -7,7 +7,8 @@
   through the chunked reader the scan uses;
 - record: samples per second the EDF+ recorder writes (convert, write, fsync);
 - replay: the highest ``eegmon replay --speed`` at which a live ``eegmon monitor``
-  receives every sample of a real 64-channel recording, none dropped.
+  receives and analyses every sample of a real 64-channel recording (none
+  dropped, none skipped to catch up).
 """
 
 from __future__ import annotations
@@ -176,7 +177,10 @@ def replay_without_loss(source: Path, speed: str) -> dict:
             "received": status.get("samples"),
             "of": total,
             "dropped": status.get("samples_dropped"),
-            "lossless": status.get("samples") == total and status.get("samples_dropped") == 0,
+            "skipped_s": status.get("skipped_s"),
+            "lossless": status.get("samples") == total
+            and status.get("samples_dropped") == 0
+            and not status.get("skipped_s"),
         }
     finally:
         for process in (monitor, player):
