@@ -91,4 +91,6 @@ class StreamingFilter:
         if self._zi is None:
             self._zi = self._zi_unit[:, None, :] * x[None, :, 0, None]
         y, self._zi = signal.sosfilt(self.sos, x, axis=-1, zi=self._zi)
+        if not np.isfinite(self._zi).all():  # NaN in (the detector masks them first): restart
+            self._zi = None
         return np.asarray(y, dtype=np.float64)

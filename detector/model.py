@@ -94,6 +94,8 @@ class FeatureDeviation:
         self._n = 0
 
     def learn_one(self, x: dict[str, float]) -> None:
+        if not all(math.isfinite(v) for v in x.values()):
+            return  # one bad vector must not poison the statistics for good
         self._n += 1
         weight = max(self._alpha, 1.0 / self._n)
         for name, value in x.items():
@@ -109,7 +111,8 @@ class FeatureDeviation:
         total = 0.0
         for name, value in x.items():
             total += abs(value - self._mean[name]) / (math.sqrt(self._var[name]) + 1e-9)
-        return total / len(x)
+        score = total / len(x)
+        return score if math.isfinite(score) else math.inf
 
 
 class PerFeature:
@@ -138,6 +141,8 @@ class PerFeature:
         self._scorers: dict[str, Any] = {}
 
     def learn_one(self, x: dict[str, float]) -> None:
+        if not all(math.isfinite(v) for v in x.values()):
+            return
         for name, value in x.items():
             scorer = self._scorers.get(name)
             if scorer is None:
@@ -148,7 +153,8 @@ class PerFeature:
         if not self._scorers:
             return 0.0
         scores = [float(self._scorers[n].score_one(None, v)) for n, v in x.items()]
-        return sum(scores) / len(scores)
+        score = sum(scores) / len(scores)
+        return score if math.isfinite(score) else math.inf
 
 
 class QuantileThreshold:

@@ -59,10 +59,10 @@ class AmplitudeBaseline:
 
     def learn(self, rms: Array, mask: NDArray[np.bool_] | None = None) -> None:
         """Learn one window's RMS, on the channels in `mask` (all by default)."""
-        learned = np.ones(self.n_channels, dtype=bool) if mask is None else mask
+        learned = np.isfinite(rms) if mask is None else mask & np.isfinite(rms)
         self._counts += learned
         weight = np.maximum(self._alpha, 1.0 / np.maximum(self._counts, 1.0))
-        step = weight * (np.log10(rms + 1e-3) - self._log_rms)
+        step = weight * (np.log10(np.where(learned, rms, 1.0) + 1e-3) - self._log_rms)
         self._log_rms += np.where(learned, step, 0.0)
 
     def ratio(self, rms: Array) -> Array:

@@ -8,11 +8,14 @@ import pickle
 
 import numpy as np
 import pytest
+from river import anomaly
 
-from detector import Detector, DetectorConfig, StreamMeta
+from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.alerts import AlertBook
+from detector.evaluation import LineLengthBaseline
 from detector.filters import StreamingFilter, design_sos
-from detector.model import FeatureDeviation, QuantileThreshold
+from detector.model import FeatureDeviation, PerFeature, QuantileThreshold
+from detector.seizure import AmplitudeBaseline
 from detector.windows import WindowBuffer
 
 META = StreamMeta("s", "id", ("A", "B"), 128.0)
@@ -21,8 +24,11 @@ STAGES = [
     WindowBuffer(2, 128, 64),
     FeatureDeviation(grace_period=5),
     QuantileThreshold(q=0.9, margin=1.2),
-    AlertBook(META, 2, 3, 3, "x:"),
+    AlertBook(META, 2, 3, 3, "x:", {"electrode_pop": (1, 1, 3)}, 10.0, 300.0, ("seizure_suspect",)),
     Detector(META, DetectorConfig(seed=7), id_prefix="x:"),
+    PerFeature(anomaly.StandardAbsoluteDeviation),
+    AmplitudeBaseline(2, 100.0),
+    LineLengthBaseline(META, 3.0, 60.0, 1.0, 0.5),
 ]
 
 
@@ -105,3 +111,121 @@ def test_window_too_short_for_rate_is_refused():
 def test_stalled_refuses_negative_silence():
     with pytest.raises(ValueError, match=r"got -1\.0"):
         Detector(META).stalled(at=3.0, silent_for=-1.0)
+
+
+# -- one generic suite over every stage: feed, pickle mid-way, a flat channel, NaN input ----
+def _feed_filter(stage, x):
+    return stage.filter(x)
+
+
+def _feed_buffer(stage, x):
+    bad = ~np.isfinite(x)
+    return [w.raw.copy() for w in stage.push(x, x, bad, np.arange(x.shape[1]) / 128.0)]
+
+
+def _feed_scorer(stage, x):
+    scores = []
+    for column in x.T[::16]:
+        v = {"a": float(column[0]), "b": float(column[1])}
+        scores.append(stage.score_one(v))
+        stage.learn_one(v)
+    return scores
+
+
+def _feed_threshold(stage, x):
+    for v in x[0, ::8]:
+        stage.update(float(v))
+    return stage.get()
+
+
+def _feed_baseline(stage, x):
+    rms = np.sqrt(np.nanmean(x.reshape(2, -1, 64) ** 2, axis=2))
+    out = []
+    for column in rms.T:
+        out.append(stage.ratio(column))
+        stage.learn(column)
+    return out
+
+
+def _feed_detector(stage, x):
+    out = stage.process(Block(x.astype(np.float32), np.arange(x.shape[1]) / 128.0, 0))
+    return [(a.kind, a.state, a.channels) for a in out.alerts], [w.score for w in out.windows]
+
+
+def _feed_line_length(stage, x):
+    alerts = stage.process(Block(x.astype(np.float32), np.arange(x.shape[1]) / 128.0, 0))
+    return [(a.kind, a.state, a.channels) for a in alerts]
+
+
+GENERIC = [
+    (lambda: StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2), _feed_filter),
+    (lambda: WindowBuffer(2, 128, 64), _feed_buffer),
+    (lambda: FeatureDeviation(grace_period=5, halflife=100.0), _feed_scorer),
+    (lambda: PerFeature(anomaly.StandardAbsoluteDeviation), _feed_scorer),
+    (lambda: QuantileThreshold(q=0.9, margin=1.2), _feed_threshold),
+    (lambda: AmplitudeBaseline(2, 100.0), _feed_baseline),
+    (lambda: Detector(META, DetectorConfig(seed=7, warmup_windows=10)), _feed_detector),
+    (lambda: LineLengthBaseline(META, calibration_s=5.0), _feed_line_length),
+]
+GENERIC_IDS = [
+    "StreamingFilter",
+    "WindowBuffer",
+    "FeatureDeviation",
+    "PerFeature",
+    "QuantileThreshold",
+    "AmplitudeBaseline",
+    "Detector",
+    "LineLengthBaseline",
+]
+
+
+def _signal(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(scale=20.0, size=(2, 128 * 20))
+
+
+def _same(a, b) -> bool:
+    return pickle.dumps(a) == pickle.dumps(b) or repr(a) == repr(b)
+
+
+@pytest.mark.parametrize(("make", "feed"), GENERIC, ids=GENERIC_IDS)
+def test_stage_pickled_mid_way_continues_identically(make, feed):
+    x = _signal(1)
+    stage = make()
+    feed(stage, x[:, : x.shape[1] // 2])
+    twin = pickle.loads(pickle.dumps(stage))
+    assert _same(feed(stage, x[:, x.shape[1] // 2 :]), feed(twin, x[:, x.shape[1] // 2 :]))
+
+
+@pytest.mark.parametrize(("make", "feed"), GENERIC, ids=GENERIC_IDS)
+def test_stage_is_deterministic(make, feed):
+    x = _signal(2)
+    assert _same(feed(make(), x), feed(make(), x))
+
+
+@pytest.mark.parametrize(("make", "feed"), GENERIC, ids=GENERIC_IDS)
+def test_stage_takes_a_channel_going_flat(make, feed):
+    x = _signal(3)
+    x[1, x.shape[1] // 3 :] = 7.0
+    result = feed(make(), x)
+    flat = np.asarray(
+        [
+            v
+            for v in np.ravel(np.asarray(result, dtype=object))
+            if isinstance(v, float | np.floating)
+        ]
+    )
+    assert np.isfinite(flat.astype(float)).all()
+
+
+@pytest.mark.parametrize(("make", "feed"), GENERIC, ids=GENERIC_IDS)
+def test_stage_takes_nan_input_without_crashing(make, feed):
+    x = _signal(4)
+    x[0, 300:340] = np.nan
+    x[1, 500] = np.inf
+    stage = make()
+    feed(stage, x)  # must not raise
+    after = feed(stage, _signal(5))  # and must go on, with finite results
+    numbers = [
+        v for v in np.ravel(np.asarray(after, dtype=object)) if isinstance(v, float | np.floating)
+    ]
+    assert np.isfinite(np.asarray(numbers, dtype=float)).all()
