@@ -29,6 +29,8 @@ from websockets.exceptions import WebSocketException
 
 from streamer import protocol
 
+from .trends import NightTrends, TrendSnapshot
+
 log = logging.getLogger(__name__)
 
 #: Seconds without a ``status`` heartbeat after which a connected feed is stale.
@@ -37,8 +39,14 @@ STALE_AFTER_S = 3.0
 BACKOFF_FIRST_S = 0.1
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX_S = 2.0
+#: Seconds of traces kept: the longest page (30 s) plus a margin for the display filter.
+TRACE_WINDOW_S = 40.0
 #: Bounds on what a feed can make us keep.
 MAX_ACTIVE_ALERTS = 1000
+#: Alerts of the night kept (newest state of each), for the history panel.
+MAX_NIGHT_ALERTS = 2000
+#: Status messages used to estimate the offset from the stream clock to the wall clock.
+OFFSET_SAMPLES = 30
 MAX_CHANNELS = 1024
 MAX_DISPLAY_RATE = 4096.0
 
@@ -143,8 +151,13 @@ class TraceRing:
             return math.nan
         return float(self._times[(self._end - 1) % self.capacity])
 
-    def read(self, max_channels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of ``(timestamps, data)`` of the last `window_s` seconds, oldest first."""
+    def read(
+        self, max_channels: int | None = None, after: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``(timestamps, data)`` of the last `window_s` seconds, oldest first.
+
+        With `after`, only the samples newer than that stream time.
+        """
         n_ch = self.n_channels if max_channels is None else min(max_channels, self.n_channels)
         if not self._count:
             return np.zeros(0), np.zeros((n_ch, 0), dtype=np.float32)
@@ -152,6 +165,8 @@ class TraceRing:
         idx = (self._end - self._count + np.arange(self._count)) % cap
         times = self._times[idx]
         keep = times >= times[-1] - self.window_s
+        if after is not None:
+            keep &= times > after
         idx = idx[keep]
         return self._times[idx], self._data[:n_ch, idx]
 
@@ -176,11 +191,17 @@ class FeedSnapshot:
     status: dict[str, Any]  #: the newest ``status`` message
     alerts: tuple[dict[str, Any], ...]  #: active and acknowledged alerts
     history: tuple[dict[str, Any], ...]  #: cleared alerts, newest last
+    night: tuple[dict[str, Any], ...]  #: every alert of the night, newest state; () unless asked
     alerts_version: int  #: grows on every alert change
+    hellos: int  #: grows on every ``hello``: the stream may have changed, traces start over
     trace_times: np.ndarray | None  #: (n,) or None when traces were not asked for
     trace_data: np.ndarray | None  #: (n_channels, n) µV
     traces_version: int  #: grows on every ``traces`` message
+    display_rate: float  #: samples/s of the traces
+    traces_received_wall: float | None  #: `time.time()` when the newest traces arrived
+    wall_offset: float | None  #: add to a stream time to get `time.time()` seconds
     scores: tuple[dict[str, Any], ...]  #: ``{"end", "score", "threshold"}``, oldest first
+    scores_version: int  #: grows on every ``scores`` message
     score_info: dict[str, Any]  #: ``warming_up`` and per-channel ``quality`` of the newest
     messages: int
     protocol_errors: int
@@ -215,6 +236,8 @@ class FeedClient:
         ``ws://host:port`` or ``wss://host:port``, optionally ``?token=...``.
     window_s
         Seconds of traces kept per channel.
+    trends
+        The night trends kept for this feed (`NightTrends` defaults when None).
     history
         Cleared alerts kept.
     max_scores
@@ -228,11 +251,12 @@ class FeedClient:
     def __init__(
         self,
         url: str,
-        window_s: float = 10.0,
+        window_s: float = TRACE_WINDOW_S,
         history: int = 200,
         max_scores: int = 600,
         stale_after_s: float = STALE_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        trends: NightTrends | None = None,
     ) -> None:
         self.url = validate_feed_url(url)
         self.window_s = window_s
@@ -253,10 +277,17 @@ class FeedClient:
         self._status: dict[str, Any] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
         self._history: collections.deque[dict[str, Any]] = collections.deque(maxlen=history)
+        self._night: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self._alerts_version = 0
+        self._hellos = 0
         self._ring = TraceRing(window_s)
         self._traces_version = 0
+        self._display_rate = 0.0
+        self._traces_received_wall: float | None = None
+        self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSET_SAMPLES)
         self._scores: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_scores)
+        self._scores_version = 0
+        self.trends = trends if trends is not None else NightTrends()
         self._scores_meta: dict[str, Any] = {}
         self._messages = 0
         self._protocol_errors = 0
@@ -391,9 +422,19 @@ class FeedClient:
         labels = stream.get("labels") or []
         if not isinstance(labels, list) or len(labels) > MAX_CHANNELS:
             raise protocol.ProtocolError("hello 'labels' must be a list of channel labels")
+        if stream.get("source_id") != self._stream.get("source_id") or len(labels) != len(
+            self._labels
+        ):
+            # Another device or patient on this feed: nothing of the previous one is kept.
+            self.trends.reset()
+            self._night.clear()
+            self._history.clear()
+            self._scores.clear()
+        self._offsets.clear()  # perhaps another monitor host, another clock
         self._stream = dict(stream)
         self._labels = tuple(str(label) for label in labels)
         self._ring.clear()
+        self._hellos += 1
         self._traces_version += 1
         self._alerts = {}
         for alert in message.get("alerts") or []:
@@ -411,7 +452,13 @@ class FeedClient:
         if not 0 < rate <= MAX_DISPLAY_RATE or data.shape[0] > MAX_CHANNELS:
             raise protocol.ProtocolError(f"traces rate {rate!r} or channel count out of range")
         self._ring.append(times, data, rate)
+        self.trends.add_samples(times, data, rate)
+        self._display_rate = rate
         self._traces_version += 1
+        wall = time.time()
+        self._traces_received_wall = wall
+        if times.size and not self._offsets:
+            self._offsets.append(wall - float(times[-1]))
 
     def _on_scores(self, message: dict[str, Any], now: float) -> None:
         ends = message.get("end") or []
@@ -419,10 +466,14 @@ class FeedClient:
         thresholds = message.get("threshold") or [None] * len(ends)
         for end, score, threshold in zip(ends, scores, thresholds, strict=False):
             self._scores.append({"end": end, "score": score, "threshold": threshold})
+        quality = message.get("quality")
+        if isinstance(quality, list) and ends:
+            self.trends.add_quality(ends[-1], [q for q in quality if isinstance(q, int | float)])
         self._scores_meta = {
             "warming_up": bool(message.get("warming_up", False)),
-            "quality": message.get("quality"),
+            "quality": quality,
         }
+        self._scores_version += 1
 
     def _on_alert(self, message: dict[str, Any], now: float) -> None:
         alert = message.get("alert")
@@ -435,6 +486,11 @@ class FeedClient:
         alert_id = alert.get("id")
         if not isinstance(alert_id, str) or not alert_id:
             raise protocol.ProtocolError(f"alert without a string 'id': {alert_id!r}")
+        if alert_id not in self._night:
+            self.trends.add_alert(str(alert.get("severity")))
+            if len(self._night) >= MAX_NIGHT_ALERTS:
+                self._night.popitem(last=False)
+        self._night[alert_id] = dict(alert)
         if alert.get("state") == "cleared":
             self._alerts.pop(alert_id, None)
             self._history.append(dict(alert))
@@ -451,21 +507,35 @@ class FeedClient:
     def _on_status(self, message: dict[str, Any], now: float) -> None:
         self._status = dict(message)
         self._last_status_at = now
+        stream_now = message.get("now")
+        if isinstance(stream_now, int | float) and math.isfinite(stream_now):
+            # Transit only delays a status, so the smallest recent difference is the best.
+            self._offsets.append(time.time() - float(stream_now))
 
     def _on_error(self, message: dict[str, Any], now: float) -> None:
         log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))
 
     # -- reading (any thread) ----------------------------------------------------------
 
-    def snapshot(self, traces: bool = True, max_channels: int | None = None) -> FeedSnapshot:
-        """A consistent copy of the state; traces limited to the first `max_channels`."""
+    def snapshot(
+        self,
+        traces: bool = True,
+        max_channels: int | None = None,
+        after: float | None = None,
+        night: bool = False,
+    ) -> FeedSnapshot:
+        """A consistent copy of the state.
+
+        Traces are limited to the first `max_channels` and, with `after`, to the
+        samples newer than that stream time; `night` adds the night's alerts.
+        """
         now = self.clock()
         with self._lock:
             heartbeat = self._last_status_at if self._last_status_at is not None else self._since
             stale = self._connected and now - heartbeat > self.stale_after_s
             times = data = None
             if traces:
-                times, data = self._ring.read(max_channels)
+                times, data = self._ring.read(max_channels, after)
             return FeedSnapshot(
                 url=self.display_url,
                 connected=self._connected,
@@ -479,15 +549,26 @@ class FeedClient:
                 status=dict(self._status),
                 alerts=tuple(dict(a) for a in self._alerts.values()),
                 history=tuple(self._history),
+                night=tuple(dict(a) for a in self._night.values()) if night else (),
                 alerts_version=self._alerts_version,
+                hellos=self._hellos,
                 trace_times=times,
                 trace_data=data,
                 traces_version=self._traces_version,
+                display_rate=self._display_rate,
+                traces_received_wall=self._traces_received_wall,
+                wall_offset=min(self._offsets) if self._offsets else None,
                 scores=tuple(self._scores),
+                scores_version=self._scores_version,
                 score_info=dict(self._scores_meta),
                 messages=self._messages,
                 protocol_errors=self._protocol_errors,
             )
+
+    def trend_snapshot(self, channel: int = 0) -> TrendSnapshot:
+        """The night trends, with the spectra of `channel`."""
+        with self._lock:
+            return self.trends.snapshot(channel)
 
     def ack(self, alert_id: str, who: str = "dashboard") -> bool:
         """Send an ``ack`` for `alert_id`; False when the feed is not connected.

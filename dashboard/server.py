@@ -39,7 +39,7 @@ from bokeh.server.util import bind_sockets, create_hosts_allowlist
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from .app import build_application
+from .app import build_applications
 from .feed_client import FeedClient, validate_feed_url
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class DashboardServer:
         secret = os.environ.get(SECRET_ENV)
         signed = bool(secret) and not is_loopback(self.address)
         tornado_app = BokehTornado(
-            {"/": build_application(self.clients)},
+            build_applications(self.clients),
             extra_websocket_origins=self.websocket_origins(),
             absolute_url=server_url(self.address, self.port),
             websocket_max_message_size_bytes=WEBSOCKET_MAX_MESSAGE,

@@ -1,69 +1,175 @@
-"""At the bedside: real simulator, monitor and dashboard processes, the page in real chromium."""
+"""At the bedside: real simulator, monitor and dashboard processes, the pages in real chromium.
+
+Two beds, each a simulator and a monitor process, one dashboard process: the
+ward shows both; bed A's electrode comes off, its alert reaches the page,
+the technician acknowledges it under her name and the monitor's journal
+records who; the monitor is killed (NOT MONITORING) and restarted on the same
+feed port (monitoring again, without reloading the page). The README's
+screenshots come from this test.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, require_chromium, wait_for
+from tests.support import (
+    BOKEH_MODEL,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    require_chromium,
+    wait_for,
+)
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(120)]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+NEWEST = (
+    f"() => {{ const d = ({BOKEH_MODEL})('traces_source').data;"
+    " return d.t_end.length ? d.t_end[d.t_end.length - 1] : 0; }"
+)
 
-def test_alert_reaches_the_page_and_acknowledge_reaches_the_journal(
+
+def save_screenshot(page, name: str) -> None:
+    """Always into tests/artifacts; into docs/screenshots only when missing or asked for."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+    target = SCREENSHOTS / name
+    if os.environ.get("EEGMON_UPDATE_SCREENSHOTS") == "1" or not target.exists():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, target)
+
+
+def journal_records(path: Path, event: str) -> list[dict]:
+    if not path.exists():
+        return []
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if r["event"] == event]
+
+
+def traces_advance(page, timeout: float = 5_000) -> None:
+    page.wait_for_function(f"() => ({NEWEST})() > 0", timeout=timeout)
+    first = page.evaluate(NEWEST)
+    page.wait_for_function(f"(t) => ({NEWEST})() > t", arg=first, timeout=timeout)
+
+
+def test_two_beds_alert_acknowledge_and_monitor_restart(
     eegmon, unique_name: str, tmp_path: Path
 ) -> None:
     require_chromium()
+    name_a, name_b = f"{unique_name}-a", f"{unique_name}-b"
     scenario = tmp_path / "o1_off.toml"
     scenario.write_text('[[event]]\nkind = "flatline"\nat = 8\nduration = 60\nchannels = ["O1"]\n')
-    journal = tmp_path / "alerts.jsonl"
-    eegmon("simulate", "--name", unique_name, "--scenario", str(scenario)).wait_line("publishing")
-    monitor = eegmon(
-        "monitor", "--stream", unique_name, "--feed-port", "0", "--alerts", str(journal), "--quiet"
-    )
-    feed = monitor.wait_line("feed at ").split("feed at ")[1].strip()
-    dashboard = eegmon("dashboard", "--feed", feed, "--port", "0")
+    journal = tmp_path / "alerts-a.jsonl"
+    port_a, port_b = free_port(), free_port()
+    feed_a, feed_b = f"ws://127.0.0.1:{port_a}", f"ws://127.0.0.1:{port_b}"
+
+    def start_monitor(name: str, port: int, alerts: Path):
+        return eegmon(
+            "monitor",
+            "--stream",
+            name,
+            "--feed-port",
+            str(port),
+            "--alerts",
+            str(alerts),
+            "--quiet",
+        )
+
+    # All at once: the monitors wait for their streams, the dashboard for its feeds.
+    eegmon("simulate", "--name", name_a, "--scenario", str(scenario))
+    eegmon("simulate", "--name", name_b, "--channels", "8", "--seed", "3")
+    monitor_a = start_monitor(name_a, port_a, journal)
+    monitor_b = start_monitor(name_b, port_b, tmp_path / "alerts-b.jsonl")
+    dashboard = eegmon("dashboard", "--feed", feed_a, "--feed", feed_b, "--port", "0")
+    assert monitor_a.wait_line("feed at ").endswith(feed_a)
+    assert monitor_b.wait_line("feed at ").endswith(feed_b)
     url = dashboard.wait_line("dashboard at ").split("dashboard at ")[1].strip()
 
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            expect(page.locator(".eegmon-header")).to_contain_text("Fp1", timeout=15_000)
-            expect(page.locator(".eegmon-banner")).to_contain_text("MONITORING")
-            newest = f"() => ({BOKEH_MODEL})('traces_source').data.t_end[0]"
-            page.wait_for_function(f"() => ({newest})() > 0", timeout=10_000)
-            first = page.evaluate(newest)
-            page.wait_for_function(f"(t) => ({newest})() > t", arg=first, timeout=5_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            row = page.locator(".eegmon-alerts .slick-row", has_text="flatline")
-            expect(row).to_be_visible(timeout=15_000)
-            expect(row).to_contain_text("O1")
-            raised = next(
-                json.loads(line)
-                for line in journal.read_text().splitlines()
-                if json.loads(line)["event"] == "raised"
+            # The ward: both beds, each with its own stream.
+            page.goto(url)
+            tile_a = page.locator('.eegmon-tile[data-bed="0"]')
+            tile_b = page.locator('.eegmon-tile[data-bed="1"]')
+            expect(tile_a).to_contain_text(name_a, timeout=15_000)
+            expect(tile_b).to_contain_text(name_b, timeout=5_000)
+            expect(tile_a).to_contain_text("19 ch")
+            expect(tile_b).to_contain_text("8 ch")
+            expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(
+                0, timeout=10_000
             )
-            row.locator(".slick-cell").first.click()
+
+            # Bed A: its labels, moving traces.
+            tile_a.click()
+            header = page.locator(".eegmon-header")
+            expect(header).to_contain_text(name_a, timeout=15_000)
+            expect(header).to_contain_text("Fp1, Fp2")
+            expect(page.locator(".eegmon-banner")).to_contain_text("MONITORING")
+            traces_advance(page, timeout=10_000)
+
+            # The electrode comes off: the alert is on the page within 2 s of its journal line.
+            wait_for(lambda: journal_records(journal, "raised"), 30, "the flatline alert")
+            row = page.locator(".eegmon-alerts .slick-row", has_text="flatline")
+            expect(row).to_be_visible(timeout=2_000)
+            expect(row).to_contain_text("O1")
+            raised = journal_records(journal, "raised")[0]["alert"]
+            assert raised["kind"] == "flatline"
+            assert raised["channels"] == ["O1"]
+
+            # Acknowledged under the technician's name: the journal records who.
+            page.get_by_placeholder("Your name").fill("Nurse Ada")
+            page.get_by_placeholder("Your name").press("Enter")
+            row.locator(".slick-cell").nth(1).click()
             page.get_by_role("button", name="Acknowledge").click()
-            expect(row).to_contain_text("acknowledged", timeout=5_000)
+            expect(row).to_contain_text("acknowledged by Nurse Ada", timeout=5_000)
+            record = wait_for(
+                lambda: journal_records(journal, "acknowledged"), 5, "the acknowledgement"
+            )[0]
+            assert record["alert"]["id"] == raised["id"]
+            assert record["who"] == "Nurse Ada"
+            assert record["alert"]["acknowledged_by"] == "Nurse Ada"
+            page.evaluate("() => window.scrollTo(0, 0)")
+            save_screenshot(page, "bed.png")
+
+            # The monitor dies: NOT MONITORING within 5 s; back on the same port, no reload.
+            page.evaluate("() => { window.notReloaded = true; }")
+            monitor_a.kill()
+            killed = time.monotonic()
+            expect(page.locator(".eegmon-banner")).to_contain_text("NOT MONITORING", timeout=5_000)
+            assert time.monotonic() - killed < 5.0
+            start_monitor(name_a, port_a, journal)
+            expect(page.locator(".eegmon-banner")).to_have_text(
+                re.compile(r"^\s*MONITORING"), timeout=20_000
+            )
+            traces_advance(page)
+            assert page.evaluate("() => window.notReloaded === true")
+
+            # Back to the ward: both beds monitored, bed A's acknowledged or new alert shown.
+            page.get_by_role("link", name="Ward").click()
+            expect(page.locator(".eegmon-tile")).to_have_count(2, timeout=15_000)
+            expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(0)
+            expect(page.locator('.eegmon-tile[data-bed="0"]')).to_contain_text(
+                "flatline on O1", timeout=10_000
+            )
+            save_screenshot(page, "ward.png")
+            assert not errors, f"JavaScript errors on the page: {errors}"
         finally:
             browser.close()
-
-    def acknowledged() -> dict | None:
-        for line in journal.read_text().splitlines():
-            record = json.loads(line)
-            if record["event"] == "acknowledged":
-                return record
-        return None
-
-    record = wait_for(acknowledged, 5, "the acknowledgement in the journal")
-    assert record["alert"]["id"] == raised["alert"]["id"]
-    assert record["who"] == "dashboard"
-    assert record["alert"]["acknowledged_by"] == "dashboard"

@@ -27,9 +27,10 @@ LABELS = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz"]
 class FakeFeed:
     """A monitor's feed: ``hello``, then ``traces``, ``scores`` and ``status`` every `period`.
 
-    Stream time is ``time.monotonic()`` minus the feed's creation time, so it keeps
-    running across `stop` / `start` like a monitor's LSL clock. Received ``ack``
-    messages are recorded in `acks`.
+    Stream time is ``time.monotonic()`` minus the feed's creation time, times
+    `speed` (an accelerated night for the trends), so it keeps running across
+    `stop` / `start` like a monitor's LSL clock. Received ``ack`` messages are
+    recorded in `acks`.
     """
 
     def __init__(
@@ -38,11 +39,13 @@ class FakeFeed:
         rate: float = 128.0,
         period: float = 0.2,
         name: str = "Bed 7 EEG",
+        speed: float = 1.0,
     ) -> None:
         self.labels = list(labels or LABELS)
         self.rate = rate
         self.period = period
         self.name = name
+        self.speed = speed
         self.port = 0
         self.t0 = time.monotonic()
         self.heartbeat = True  # False: keep sending traces but no status
@@ -62,7 +65,7 @@ class FakeFeed:
         return f"ws://127.0.0.1:{self.port}"
 
     def now(self) -> float:
-        return time.monotonic() - self.t0
+        return (time.monotonic() - self.t0) * self.speed
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class FakeFeed:
             "version": protocol.PROTOCOL_VERSION,
             "stream": {
                 "name": self.name,
-                "source_id": "fake-7",
+                "source_id": f"fake-{self.name}",
                 "stream_type": "EEG",
                 "rate": 256.0,
                 "labels": self.labels,
@@ -157,6 +160,7 @@ class FakeFeed:
                         [
                             round(40 * math.sin(2 * math.pi * (2 + c) * t), 2)
                             + (200 if c == 0 and int(t) % 4 == 0 else 0)
+                            + (30 * math.sin(2 * math.pi * 10 * t) if (t // 600) % 2 else 0)
                             for t in times
                         ]
                         for c in range(len(self.labels))
@@ -241,7 +245,7 @@ class FakeFeed:
         alert = {
             "id": f"alert-{next(self._ids)}",
             "stream": self.name,
-            "source_id": "fake-7",
+            "source_id": f"fake-{self.name}",
             "kind": "flatline",
             "severity": "medium",
             "channels": ["F3"],
