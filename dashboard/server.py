@@ -10,14 +10,14 @@ Security
 The server binds 127.0.0.1 by default and accepts Bokeh websocket connections
 only from pages whose origin is ``{address}:{port}``, ``localhost:{port}`` or
 ``127.0.0.1:{port}`` plus the hosts given in `allow_origin` (``host[:port]``,
-port 80 when omitted). Binding any other address is refused unless the
+port 80 when omitted). Binding any other address is refused unless both the
 ``BOKEH_SECRET_KEY`` environment variable is set (generate one with
-``bokeh secret``); the sessions are then signed with it, so session ids cannot
-be forged. Signed sessions do not authenticate users: anyone who can reach
-the port can watch and acknowledge, so put a non-loopback dashboard behind an
-authenticating, TLS-terminating reverse proxy and list its host in
-`allow_origin`. Browser-to-server websocket messages are limited to
-`WEBSOCKET_MAX_MESSAGE` bytes.
+``bokeh secret``), so Bokeh sessions are signed and cannot be forged, and an
+access `token` is given (see `auth`): every page and websocket then needs the
+signed session cookie that the token buys at ``/login``. A token can guard a
+loopback dashboard too. Serve an exposed dashboard through TLS (a reverse
+proxy), and list the proxy's host in `allow_origin`. Browser-to-server
+websocket messages are limited to `WEBSOCKET_MAX_MESSAGE` bytes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Sequence
 from socket import socket
 from types import TracebackType
+from typing import Any
 
 from bokeh.resources import server_url
 from bokeh.server.server import BaseServer
@@ -40,6 +41,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
 from .app import build_applications
+from .auth import TokenAuth, check_token, cookie_secret
 from .feed_client import FeedClient, validate_feed_url
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,11 @@ def is_loopback(address: str) -> bool:
 
 
 def check_options(
-    feeds: Sequence[str], port: int, address: str, allow_origin: Sequence[str] | None
+    feeds: Sequence[str],
+    port: int,
+    address: str,
+    allow_origin: Sequence[str] | None,
+    token: str | None = None,
 ) -> None:
     """Raise ValueError, quoting the bad value, for unusable server options."""
     if isinstance(feeds, str) or not isinstance(feeds, Sequence):
@@ -81,11 +87,13 @@ def check_options(
         raise ValueError(f"port must be an integer in 0..65535, got {port!r}")
     if not isinstance(address, str) or not address:
         raise ValueError(f"address must be a host name or IP address, got {address!r}")
-    if not is_loopback(address) and not os.environ.get(SECRET_ENV):
+    if token is not None:
+        check_token(token)
+    if not is_loopback(address) and not (os.environ.get(SECRET_ENV) and token):
         raise ValueError(
             f"refusing to serve the dashboard on non-loopback address {address!r} without "
-            f"signed sessions: set {SECRET_ENV} (see `bokeh secret`) and put the dashboard "
-            "behind an authenticating reverse proxy, or bind 127.0.0.1"
+            f"signed sessions and an access token: set {SECRET_ENV} (see `bokeh secret`) and "
+            "give a token (--token or EEGMON_DASHBOARD_TOKEN), or bind 127.0.0.1"
         )
     if allow_origin is not None:
         if isinstance(allow_origin, str):
@@ -108,6 +116,9 @@ class DashboardServer:
         Address to bind; non-loopback needs ``BOKEH_SECRET_KEY`` (module docs).
     allow_origin
         Extra ``host[:port]`` origins allowed to open the Bokeh websocket.
+    token
+        Access token (at least 16 characters) that pages need (see `auth`);
+        required with a non-loopback `address`.
     """
 
     def __init__(
@@ -116,8 +127,10 @@ class DashboardServer:
         port: int = DEFAULT_PORT,
         address: str = DEFAULT_ADDRESS,
         allow_origin: Sequence[str] | None = None,
+        token: str | None = None,
     ) -> None:
-        check_options(feeds, port, address, allow_origin)
+        check_options(feeds, port, address, allow_origin, token)
+        self.auth = TokenAuth(token) if token else None
         self.feeds = list(feeds)
         self.address = address
         self.allow_origin = list(allow_origin or [])
@@ -178,13 +191,18 @@ class DashboardServer:
             sign_sessions=signed,
             secret_key=secret.encode() if signed and secret else None,
             generate_session_ids=True,
-            xsrf_cookies=False,
+            **self._auth_settings(),
         )
         http = HTTPServer(tornado_app, xheaders=False)
         http.add_sockets(self._sockets)
         self._loop = IOLoop.current()
         self._server = BaseServer(self._loop, tornado_app, http)
         self._server.start()
+
+    def _auth_settings(self) -> dict[str, Any]:
+        if self.auth is None:
+            return {"xsrf_cookies": False}
+        return {"auth_provider": self.auth, "xsrf_cookies": True, "cookie_secret": cookie_secret()}
 
     def start(self, timeout: float = 10.0) -> DashboardServer:
         """Start the feed clients and serve in a background thread; returns when listening."""
@@ -306,14 +324,16 @@ def serve(
     address: str = DEFAULT_ADDRESS,
     allow_origin: list[str] | None = None,
     show_url_callback: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> None:
     """Serve the dashboard of `feeds` at ``http://{address}:{port}/`` until Ctrl-C or SIGTERM.
 
     Raises ValueError (message quoting the bad value) for a bad feed URL, port,
-    origin, or a non-loopback `address` without ``BOKEH_SECRET_KEY``; OSError
+    origin, token, or a non-loopback `address` without ``BOKEH_SECRET_KEY`` and
+    a `token`; OSError
     when the port cannot be bound. `show_url_callback(url)` is called once the
     server listens, e.g. to print the URL.
     """
-    DashboardServer(feeds, port=port, address=address, allow_origin=allow_origin).run(
+    DashboardServer(feeds, port=port, address=address, allow_origin=allow_origin, token=token).run(
         show_url_callback
     )

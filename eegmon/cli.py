@@ -193,7 +193,15 @@ def monitor(
 @click.option("--port", type=int, default=5006, show_default=True, help="HTTP port; 0: free.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--allow-origin", multiple=True, help="Extra host[:port] allowed to connect.")
-def dashboard(feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[str, ...]) -> None:
+@click.option(
+    "--token",
+    envvar="EEGMON_DASHBOARD_TOKEN",
+    help="Access token (16+ chars) pages need, via /login; required beyond loopback "
+    "with BOKEH_SECRET_KEY. [env EEGMON_DASHBOARD_TOKEN]",
+)
+def dashboard(
+    feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[str, ...], token: str | None
+) -> None:
     """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
     from dashboard.server import serve
 
@@ -204,6 +212,7 @@ def dashboard(feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[
             address=host,
             allow_origin=list(allow_origin),
             show_url_callback=lambda url: say(f"eegmon dashboard: dashboard at {url}"),
+            token=token,
         )
     except ValueError as exc:
         fail(str(exc))
