@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -12,6 +15,7 @@ from dashboard.server import SECRET_ENV, check_options
 from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
 
 pytestmark = pytest.mark.timeout(30)
+TOKEN = "ward-7-night-shift-token"
 
 
 @pytest.mark.parametrize(
@@ -35,12 +39,60 @@ def test_bad_options_are_refused(monkeypatch, kwargs, message) -> None:
         )
 
 
-def test_non_loopback_needs_a_secret(monkeypatch) -> None:
+def test_non_loopback_needs_a_secret_and_a_token(monkeypatch) -> None:
     monkeypatch.delenv(SECRET_ENV, raising=False)
+    feeds = ["ws://127.0.0.1:8765"]
     with pytest.raises(ValueError, match=SECRET_ENV):
-        DashboardServer(["ws://127.0.0.1:8765"], address="10.1.2.3")
+        DashboardServer(feeds, address="10.1.2.3")
+    with pytest.raises(ValueError, match=SECRET_ENV):
+        DashboardServer(feeds, address="10.1.2.3", token=TOKEN)
     monkeypatch.setenv(SECRET_ENV, "x" * 44)
-    check_options(["ws://127.0.0.1:8765"], 5006, "10.1.2.3", ["ward.example:443"])
+    with pytest.raises(ValueError, match="token"):
+        check_options(feeds, 5006, "10.1.2.3", ["ward.example:443"])
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        check_options(feeds, 5006, "10.1.2.3", None, token="short")
+    check_options(feeds, 5006, "10.1.2.3", ["ward.example:443"], token=TOKEN)
+
+
+def test_a_token_guards_every_page_behind_a_signed_cookie(feed: FakeFeed) -> None:
+    server = DashboardServer([feed.url], port=0, token=TOKEN).start()
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    try:
+        with browser.open(server.url + "bed?bed=0", timeout=5) as response:
+            assert response.url.startswith(server.url + "login?next=")  # sent to sign in
+            page = response.read().decode()
+        assert "bokeh" not in page.lower()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+
+        def sign_in(token: str) -> int:
+            form = urllib.parse.urlencode({"_xsrf": xsrf, "token": token, "next": "/bed?bed=0"})
+            try:
+                with browser.open(server.url + "login", form.encode(), timeout=5) as reply:
+                    return reply.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert sign_in("wrong-token-wrong-token") == 401
+        assert not any(c.name == "eegmon_session" for c in jar)
+        assert sign_in(TOKEN) == 200  # redirected to the bed, now signed in
+        cookie = next(c for c in jar if c.name == "eegmon_session")
+        assert cookie.has_nonstandard_attr("HttpOnly")
+        with browser.open(server.url + "bed?bed=0", timeout=5) as response:
+            assert response.url == server.url + "bed?bed=0"
+            assert b"bokeh" in response.read().lower()
+        # A forged cookie buys nothing; the token in a bookmark does.
+        stranger = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        request = urllib.request.Request(
+            server.url, headers={"Cookie": "eegmon_session=technician"}
+        )
+        with stranger.open(request, timeout=5) as response:
+            assert "/login" in response.url
+        with stranger.open(server.url + "?token=" + TOKEN, timeout=5) as response:
+            assert response.url.startswith(server.url + "?token=")
+            assert "eegmon_session=" in response.headers["Set-Cookie"]
+    finally:
+        server.stop()
 
 
 def test_serves_the_page_and_stops_cleanly(feed: FakeFeed) -> None:
