@@ -28,6 +28,8 @@ _QUALITY = {
     "artifact": 0.5,
     "electrode_pop": 0.5,
 }
+#: Rules after which a channel's signal is not EEG: no seizure is looked for there.
+_BROKEN_SIGNAL = frozenset({"bad_values", "saturation", "flatline", "line_noise"})
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 1
 
@@ -345,15 +347,21 @@ class Detector:
         features = compute_features(window.raw, window.filtered, self.stream.rate)
         findings = evaluate_rules(features, window, cfg)
         technical = np.zeros(self.stream.n_channels, dtype=bool)
+        broken = np.zeros(self.stream.n_channels, dtype=bool)
         for finding in findings:
             technical |= finding.flags
+            if finding.kind in _BROKEN_SIGNAL:
+                broken |= finding.flags
         warming = self.warming_up
+        # A seizure's spikes look like pops and its fast transients like muscle;
+        # only a signal that is not EEG at all (made up, clipped, flat, mains)
+        # keeps a channel out of seizure detection.
         seizure = seizure_finding(
             features,
             self._baseline,
             cfg,
             ready=not warming,
-            excluded=technical,
+            excluded=broken,
             onset_peak_hz=self._onset_hz,
         )
         findings.append(seizure)
