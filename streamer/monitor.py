@@ -250,7 +250,8 @@ class Monitor:
         self._drain_reports()
         now = self.clock()
         if now >= self._next_traces:
-            self._next_traces = now + self.traces_interval
+            # On a fixed schedule (not drifting by each step's lateness); no burst after a stall.
+            self._next_traces = max(self._next_traces + self.traces_interval, now)
             traces = self.display.flush()
             if traces is not None:
                 self.publish(traces)
