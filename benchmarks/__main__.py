@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import detector, files, latency, notify, throughput
+from benchmarks import dashboard, detector, files, latency, notify, throughput
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -28,6 +28,7 @@ def main() -> None:
         "latency": latency,
         "notify": notify,
         "files": files,
+        "dashboard": dashboard,
     }
     for name, suite in suites.items():
         if only and name not in only:

@@ -1,0 +1,400 @@
+"""The dashboard under load: real simulator, monitor and dashboard processes, real chromium.
+
+For each stream size a simulator and a monitor run as processes, a dashboard
+process serves their feed, and headless chromium (Debian's, no GPU: the page
+draws on a canvas) shows the bed view. Measured over `MEASURE_S` seconds:
+
+* feed → browser: the moment the dashboard's feed client received a
+  ``traces`` message (``received`` column) → the moment the browser applied
+  the row that carries it (wall clock, same machine), p50/p99;
+* sample → browser: the newest sample's LSL time → the same moment (LSL's
+  clock is this machine's monotonic clock), which adds the monitor's 0.1 s
+  batching of display samples;
+* browser updates per second (rows streamed into the page) beside the
+  ``traces`` messages per second the monitor's feed sent (counted by a
+  websockets client of the feed), frames painted per second, the dashboard
+  process's CPU share (of one core) and memory.
+
+A last row runs one hour of a 32-channel stream in `NIGHT_S` seconds through
+a synthetic feed (the protocol, 60 times faster than real time; alerts raised
+and cleared every few minutes) with a bed page open, and reports the
+dashboard's memory at the start and end and its growth per hour of stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.server import serve as ws_serve
+from websockets.exceptions import ConnectionClosed
+
+from streamer import protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--enable-precise-memory-info",
+]
+CONFIGS = [(8, 256.0), (32, 256.0), (64, 256.0), (64, 1000.0)]
+WARMUP_S = 6.0
+MEASURE_S = 20.0
+NIGHT_SPEED = 60.0
+NIGHT_S = 60.0
+NIGHT_CHANNELS = 32
+DISPLAY_RATE = 128.0
+
+#: Collects, in the page, one record per row streamed into the traces and the paints.
+PAGE_PROBE = """(offset) => {
+  const src = Bokeh.documents[0].get_model_by_name('traces_source');
+  window.bench = {rows: [], frames: 0, start: performance.now()};
+  src.streaming.connect(() => {
+    const d = src.data, i = d.t_end.length - 1, now = Date.now() / 1000;
+    window.bench.rows.push([now - d.received[i], now - (d.t_end[i] + offset)]);
+  });
+  const frame = () => { window.bench.frames += 1; requestAnimationFrame(frame); };
+  requestAnimationFrame(frame);
+}"""
+
+
+class Process:
+    """An ``eegmon`` subprocess whose output lines are kept."""
+
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.setdefault("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eegmon", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_line(self, needle: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if needle in line:
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"no {needle!r} from eegmon: {self.lines[-10:]}")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def open_bed_page(pw: Any, url: str) -> tuple[Any, Any]:
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "bed?bed=0")
+    page.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents.length > 0"
+        " && Bokeh.documents[0].get_model_by_name('traces_source') !== null"
+        " && Bokeh.documents[0].get_model_by_name('traces_source').data.t_end.length > 0",
+        timeout=60_000,
+    )
+    return browser, page
+
+
+def percentiles(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    p50, p99 = np.percentile(values, [50, 99])
+    return float(p50), float(p99)
+
+
+def measure(n_channels: int, rate: float) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    name = f"bench-dash-{uuid.uuid4().hex[:8]}"
+    started = [
+        Process("simulate", "--name", name, "--channels", str(n_channels), "--rate", str(rate))
+    ]
+    try:
+        monitor = Process("monitor", "--stream", name, "--feed-port", "0", "--quiet")
+        started.append(monitor)
+        feed = monitor.wait_line("feed at ").split("feed at ")[1].strip()
+        dashboard = Process("dashboard", "--feed", feed, "--port", "0")
+        started.append(dashboard)
+        url = dashboard.wait_line("dashboard at ").split("dashboard at ")[1].strip()
+        with sync_playwright() as pw:
+            browser, page = open_bed_page(pw, url)
+            try:
+                time.sleep(WARMUP_S)
+                with FeedCounter(feed) as counter:
+                    page.evaluate(PAGE_PROBE, time.time() - time.monotonic())
+                    cpu0, t0 = dashboard.cpu_seconds(), time.monotonic()
+                    counter.reset()
+                    time.sleep(MEASURE_S)
+                    cpu1, t1 = dashboard.cpu_seconds(), time.monotonic()
+                    feed_rate = counter.traces / (t1 - t0)
+                bench = page.evaluate(
+                    "() => ({rows: window.bench.rows, frames: window.bench.frames,"
+                    " seconds: (performance.now() - window.bench.start) / 1000,"
+                    " heap: performance.memory ? performance.memory.usedJSHeapSize : null})"
+                )
+                backend = page.evaluate(
+                    "() => Bokeh.documents[0].get_model_by_name('traces').output_backend"
+                )
+            finally:
+                browser.close()
+        rows = bench["rows"]
+        feed_p50, feed_p99 = percentiles([r[0] for r in rows])
+        age_p50, age_p99 = percentiles([r[1] for r in rows])
+        return {
+            "channels": n_channels,
+            "rate_hz": rate,
+            "render": backend,
+            "updates_per_s": len(rows) / bench["seconds"],
+            "feed_traces_per_s": feed_rate,
+            "frames_per_s": bench["frames"] / bench["seconds"],
+            "feed_to_browser_p50_ms": 1000 * feed_p50 if feed_p50 is not None else None,
+            "feed_to_browser_p99_ms": 1000 * feed_p99 if feed_p99 is not None else None,
+            "sample_to_browser_p50_ms": 1000 * age_p50 if age_p50 is not None else None,
+            "sample_to_browser_p99_ms": 1000 * age_p99 if age_p99 is not None else None,
+            "server_cpu_share": (cpu1 - cpu0) / (t1 - t0),
+            "server_rss_mb": dashboard.rss_mb(),
+            "browser_heap_mb": bench["heap"] / 2**20 if bench["heap"] else None,
+        }
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+class FeedCounter:
+    """Counts the ``traces`` messages of a feed, on a thread of its own."""
+
+    def __init__(self, url: str) -> None:
+        from websockets.sync.client import connect
+
+        self.traces = 0
+        self._ws = connect(url, open_timeout=10, max_size=protocol.MAX_SERVER_MESSAGE)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        try:
+            for text in self._ws:
+                if '"type":"traces"' in str(text)[:20]:
+                    self.traces += 1
+        except ConnectionClosed:
+            pass
+
+    def reset(self) -> None:
+        self.traces = 0
+
+    def __enter__(self) -> FeedCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ws.close()
+        self._thread.join(5)
+
+
+class AcceleratedFeed:
+    """A feed whose stream clock runs `speed` times faster than the wall clock."""
+
+    def __init__(self, n_channels: int, speed: float) -> None:
+        self.n_channels = n_channels
+        self.speed = speed
+        self.port = 0
+        self.t0 = time.monotonic()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def now(self) -> float:
+        return (time.monotonic() - self.t0) * self.speed
+
+    def start(self) -> AcceleratedFeed:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with ws_serve(self._handle, "127.0.0.1", 0, compression=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _handle(self, ws: Any) -> None:
+        labels = [f"E{i + 1}" for i in range(self.n_channels)]
+        stream = {"name": "night", "source_id": "night", "stream_type": "EEG", "rate": 256.0}
+        await ws.send(
+            protocol.encode({"type": "hello", "version": 1, "stream": stream | {"labels": labels}})
+        )
+        rng = np.random.default_rng(0)
+        sent = self.now()
+        alert_n = 0
+        try:
+            while True:
+                await asyncio.sleep(0.1)
+                now = self.now()
+                n = int((now - sent) * DISPLAY_RATE)
+                if n <= 0:
+                    continue
+                times = sent + np.arange(n) / DISPLAY_RATE
+                sent += n / DISPLAY_RATE
+                data = np.round(30 * rng.standard_normal((self.n_channels, n)), 1)
+                data += np.round(20 * np.sin(2 * np.pi * 10 * times), 1)
+                await ws.send(
+                    protocol.encode(
+                        {
+                            "type": "traces",
+                            "rate": DISPLAY_RATE,
+                            "timestamps": np.round(times, 4).tolist(),
+                            "data": data.tolist(),
+                        }
+                    )
+                )
+                ends = np.arange(math.ceil(times[0] * 2), math.floor(times[-1] * 2) + 1) / 2
+                await ws.send(
+                    protocol.encode(
+                        {
+                            "type": "scores",
+                            "end": ends.tolist(),
+                            "score": rng.random(ends.size).round(3).tolist(),
+                            "threshold": [0.95] * ends.size,
+                            "warming_up": False,
+                            "quality": rng.uniform(0.6, 1, self.n_channels).round(3).tolist(),
+                        }
+                    )
+                )
+                await ws.send(
+                    protocol.encode(
+                        {"type": "status", "now": now, "connected": True, "rate": 256.0}
+                    )
+                )
+                if int(now // 180) > alert_n:  # an alert every 3 stream-minutes, cleared later
+                    alert_n = int(now // 180)
+                    for state in ("active", "cleared"):
+                        alert = {
+                            "id": f"a-{alert_n}",
+                            "kind": "artifact",
+                            "severity": "low",
+                            "channels": [labels[alert_n % self.n_channels]],
+                            "onset": now - 5 + (60 if state == "cleared" else 0),
+                            "cleared_at": now + 60 if state == "cleared" else None,
+                            "message": "Movement.",
+                            "state": state,
+                        }
+                        await ws.send(protocol.encode({"type": "alert", "alert": alert}))
+        except ConnectionClosed:
+            pass
+
+
+def accelerated_night() -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    feed = AcceleratedFeed(NIGHT_CHANNELS, NIGHT_SPEED).start()
+    dashboard = Process("dashboard", "--feed", f"ws://127.0.0.1:{feed.port}", "--port", "0")
+    samples: list[tuple[float, float]] = []
+    try:
+        url = dashboard.wait_line("dashboard at ").split("dashboard at ")[1].strip()
+        with sync_playwright() as pw:
+            browser, page = open_bed_page(pw, url)
+            try:
+                deadline = time.monotonic() + NIGHT_S
+                cpu0, t0 = dashboard.cpu_seconds(), time.monotonic()
+                while time.monotonic() < deadline:
+                    samples.append((feed.now(), dashboard.rss_mb()))
+                    time.sleep(2.0)
+                cpu = (dashboard.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+                heap = page.evaluate(
+                    "() => performance.memory ? performance.memory.usedJSHeapSize : null"
+                )
+            finally:
+                browser.close()
+    finally:
+        dashboard.stop()
+        feed.stop()
+    hours = np.array([s[0] for s in samples]) / 3600
+    rss = np.array([s[1] for s in samples])
+    half = len(samples) // 2
+    slope = float(np.polyfit(hours[half:], rss[half:], 1)[0]) if len(samples) > 4 else None
+    return {
+        "channels": NIGHT_CHANNELS,
+        "rate_hz": DISPLAY_RATE,
+        "render": f"accelerated x{NIGHT_SPEED:g}",
+        "stream_hours": float(hours[-1]),
+        "rss_start_mb": float(rss[min(2, len(rss) - 1)]),
+        "rss_end_mb": float(rss[-1]),
+        "rss_growth_mb_per_h_2nd_half": slope,
+        "server_cpu_share": cpu,
+        "browser_heap_mb": heap / 2**20 if heap else None,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    rows = [measure(n, rate) for n, rate in CONFIGS]
+    rows.append(accelerated_night())
+    return rows
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    live = [r for r in rows if "updates_per_s" in r]
+    target = next((r for r in live if r["channels"] == 32 and r["rate_hz"] == 256.0), None)
+    night = next((r for r in rows if "stream_hours" in r), None)
+    parts = []
+    if target:
+        parts.append(
+            f"32 ch @ 256 Hz: {target['updates_per_s']:.1f} updates/s (target ≥ 10), "
+            f"feed→browser p99 {target['feed_to_browser_p99_ms']:.0f} ms (target ≤ 500)"
+        )
+    worst = max((r["feed_to_browser_p99_ms"] or 0 for r in live), default=0)
+    parts.append(f"worst feed→browser p99 {worst:.0f} ms")
+    if night:
+        parts.append(
+            f"{night['stream_hours']:.2f} h accelerated: RSS {night['rss_start_mb']:.0f} → "
+            f"{night['rss_end_mb']:.0f} MB"
+        )
+    return "; ".join(parts)
