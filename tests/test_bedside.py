@@ -71,7 +71,7 @@ def test_two_beds_alert_acknowledge_and_monitor_restart(
     require_chromium()
     name_a, name_b = f"{unique_name}-a", f"{unique_name}-b"
     scenario = tmp_path / "o1_off.toml"
-    scenario.write_text('[[event]]\nkind = "flatline"\nat = 8\nduration = 60\nchannels = ["O1"]\n')
+    scenario.write_text('[[event]]\nkind = "flatline"\nat = 3\nduration = 60\nchannels = ["O1"]\n')
     journal = tmp_path / "alerts-a.jsonl"
     port_a, port_b = free_port(), free_port()
     feed_a, feed_b = f"ws://127.0.0.1:{port_a}", f"ws://127.0.0.1:{port_b}"
