@@ -9,9 +9,12 @@ channels are ONE ``multi_line`` renderer (WebGL); each refresh streams one
 row holding the new samples of every channel, min/max-decimated to the
 page's pixel columns, with ``rollover`` so the browser keeps one page.
 
-`update` runs from the document's periodic callback (10 per second at most)
-and only reads `FeedClient.snapshot()`; the network stays on the feed
-clients' threads.
+New traces reach the page as soon as they arrive: the feed client's thread
+only schedules `push` on the document's thread (``add_next_tick_callback``,
+at most one pending: one row per feed message, 20 per second at most);
+`update`, the periodic refresh, does the rest. Both only read `FeedClient.snapshot()`; the network
+stays on the feed clients' threads, and the listener is removed when the
+session ends.
 
 Names for tests (``doc.get_model_by_name``): ``header``, ``banner`` (css
 ``eegmon-banner``), ``alarm``, ``traces``, ``traces_source`` (columns ``xs``,
@@ -76,8 +79,12 @@ from .decimate import minmax_decimate
 from .feed_client import FeedClient, FeedSnapshot
 
 RENDERERS = ("webgl", "canvas")
-#: Period of the document's refresh: at most 10 redraws per second.
-UPDATE_PERIOD_MS = 100
+#: Period of the document's refresh of everything (banner, alerts, trends; traces too
+#: when no feed message pushed them).
+UPDATE_PERIOD_MS = 250
+#: New traces are pushed to the page as they arrive (the monitor sends 10 a second),
+#: at most one row per this many seconds.
+MIN_PUSH_S = 0.05
 PAGES_S = (10, 30)
 #: µV per division (a division is the spacing between two channels).
 SENSITIVITIES_UV = (10, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000)
@@ -162,6 +169,9 @@ class BedView:
         self.client = self.clients[index]
         self.render = render
         self.closed = False
+        self.doc: Document | None = None
+        self._push_pending = False
+        self._last_push = -math.inf
         self.origin = float(origin if origin is not None else math.floor(time.time() / 60) * 60)
         self.page_s = float(PAGES_S[0])
         self.sensitivity_uv = float(DEFAULT_SENSITIVITY_UV)
@@ -453,6 +463,31 @@ class BedView:
             c.snapshot(traces=False) if c is not self.client else self._snap for c in self.clients
         ]
 
+    def on_feed_message(self, kind: str) -> None:
+        """Feed thread: schedule `push` on the document's thread when traces arrived."""
+        doc = self.doc
+        if kind != "traces" or doc is None or self.closed or self._push_pending:
+            return
+        now = time.monotonic()
+        if now - self._last_push < MIN_PUSH_S:
+            return  # the next message (or the periodic refresh) brings these samples
+        self._push_pending = True
+        self._last_push = now
+        try:
+            doc.add_next_tick_callback(self.push)
+        except Exception:  # the session is going away
+            self._push_pending = False
+
+    def push(self) -> None:
+        """Draw the newest traces and scores (document thread)."""
+        self._push_pending = False
+        if self.closed:
+            return
+        after = None if self._dirty else self._last_t
+        snap = self.client.snapshot(max_channels=MAX_TRACE_CHANNELS, after=after)
+        self._update_traces(snap, partial=after is not None)
+        self._update_scores(snap)
+
     def update(self) -> None:
         """Refresh every widget from the feed; cheap when nothing changed."""
         if self.closed:
@@ -559,6 +594,9 @@ class BedView:
     def _redraw(self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray) -> None:
         """Draw the whole page again from the ring (new stream, page, sensitivity, filter)."""
         self._dirty = False
+        if snap.wall_offset != self._offset:  # scores drawn on the old clock mapping go too
+            self.scores_source.data = {"x": [], "score": [], "threshold": []}
+            self._scores_version, self._scores_end = -1, -math.inf
         self._offset = snap.wall_offset
         self._rate = snap.display_rate
         self._sos = display_filter(self._rate, self.filter_on)
@@ -588,7 +626,7 @@ class BedView:
         gap = self._last_t is not None and times[0] - self._last_t > 3.0 / self._rate
         self._last_t = float(times[-1])
         row_data = self._row(times, self._filtered(data), connect=not gap)
-        rollover = math.ceil(self.page_s * 1000 / UPDATE_PERIOD_MS) + 60
+        rollover = math.ceil(self.page_s / MIN_PUSH_S) + 60
         self.traces_source.stream(
             {k: [v] for k, v in row_data.items()} | {"received": [snap.traces_received_wall]},
             rollover=rollover,
@@ -862,7 +900,8 @@ def make_bed_document(
     """Fill `doc` with the `BedView` of bed `index`, refreshed every `UPDATE_PERIOD_MS`.
 
     Bokeh removes a session's periodic callbacks when it is destroyed; the view
-    is also marked closed so a callback already queued does nothing.
+    stops listening to its feed then, and is marked closed so a callback
+    already queued does nothing.
     """
     view = BedView(clients, index=index, render=render)
     doc.title = f"eegmon · {view.client.display_url}"
@@ -870,9 +909,12 @@ def make_bed_document(
     view.update()
     browser.install(doc, view.alarm.div, view.mute, view.who, served_render=render)
     doc.add_periodic_callback(view.update, UPDATE_PERIOD_MS)
+    view.doc = doc
+    view.client.add_listener(view.on_feed_message)
 
     def on_destroyed(session_context: Any) -> None:
         view.closed = True
+        view.client.remove_listener(view.on_feed_message)
 
     doc.on_session_destroyed(on_destroyed)
     return view
