@@ -291,6 +291,7 @@ class FeedClient:
         self._scores_meta: dict[str, Any] = {}
         self._messages = 0
         self._protocol_errors = 0
+        self._listeners: list[Callable[[str], None]] = []
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -406,6 +407,7 @@ class FeedClient:
                 self._last_message_at = now
                 self._messages += 1
                 handler(message, now)
+                listeners = list(self._listeners)
         except (protocol.ProtocolError, ValueError, TypeError, KeyError) as exc:
             with self._lock:
                 self._protocol_errors += 1
@@ -414,6 +416,25 @@ class FeedClient:
                 log.warning(
                     "feed %s: ignored a message (%d so far): %s", self.display_url, errors, exc
                 )
+            return
+        for listener in listeners:
+            try:
+                listener(message["type"])
+            except Exception:  # one broken page must not stop the feed
+                log.exception("feed %s: a listener failed", self.display_url)
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(message_type)`` on the feed's thread after each message is stored.
+
+        For pages that hand the work to their own thread at once (Bokeh's
+        ``add_next_tick_callback``); a listener must return quickly.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[str], None]) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def _on_hello(self, message: dict[str, Any], now: float) -> None:
         stream = message.get("stream") or {}
