@@ -64,7 +64,7 @@ class Proc:
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_line(self, needle: str, timeout: float = 20) -> str:
+    def wait_line(self, needle: str, timeout: float = 60) -> str:
         def found() -> str | None:
             if self.process.poll() is not None and not self._reader.is_alive():
                 raise AssertionError(
