@@ -186,3 +186,25 @@ def test_minmax_decimation_keeps_extremes() -> None:
     t2, y2 = break_gaps(np.array([0.0, 0.1, 0.2, 1.0]), np.ones((1, 4)), 0.15)
     assert np.isnan(y2[0, 3])
     assert t2.size == 5
+
+
+def test_listeners_hear_each_message_and_a_broken_one_harms_nothing(feed: FakeFeed) -> None:
+    heard: list[str] = []
+
+    def broken(kind: str) -> None:
+        raise RuntimeError("a page went away badly")
+
+    c = FeedClient(feed.url)
+    c.add_listener(broken)
+    c.add_listener(heard.append)
+    c.start()
+    try:
+        wait_until(lambda: {"hello", "traces", "status"} <= set(heard))
+        assert heard[0] == "hello"
+        c.remove_listener(heard.append)
+        count, messages = len(heard), c.snapshot().messages
+        wait_until(lambda: c.snapshot().messages > messages + 5)
+        assert len(heard) <= count + 1  # at most the message being handled at removal
+        assert c.snapshot().monitoring  # the broken listener did not stop the feed
+    finally:
+        c.stop()
