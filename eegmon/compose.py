@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -12,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from detector import Block, Detector, StreamMeta
+from detector import Detector, StreamMeta
 from eegmon import config as config_file
 from streamer.acquisition import Acquisition, StreamRefused
 from streamer.alert_outlet import AlertOutlet
 from streamer.feed import Feed, check_exposure
 from streamer.journal import AlertJournal
 from streamer.lsl import Selector, StreamNotFound, resolve
+from streamer.model_state import ModelStateFile
 from streamer.monitor import Monitor, Sink
 from streamer.notify import Notifier, check_urls
 from streamer.recorder import DEFAULT_RANGE_UV, Recorder, parse_duration
@@ -91,153 +91,87 @@ def run_monitor(
             if given <= 0:
                 fail(f"--{key.replace('_', '-')} must be positive, got {given!r}")
             merged[key] = given
-    try:
-        info = resolve(selector, timeout=merged["resolve_timeout"])
-        acquisition = Acquisition(info)
-    except (StreamNotFound, StreamRefused) as exc:
-        fail(str(exc))
-    meta = acquisition.meta
-    try:
-        detector = Detector(meta, detector_config, id_prefix=f"{int(time.time())}-")
-    except ValueError as exc:
-        acquisition.close()
-        fail(str(exc))
-    journal = None
-    if settings.alerts_path is not None:
+    # Everything opened is closed in reverse order, on a bad option as after a clean stop:
+    # the feed, then the sinks (which may still journal), the journal, the inlet.
+    with contextlib.ExitStack() as opened:
         try:
-            journal = AlertJournal(settings.alerts_path)
-        except (OSError, ValueError) as exc:
-            acquisition.close()
-            fail(f"cannot open alert journal {str(settings.alerts_path)!r}: {exc}")
-    sinks: list[Sink] = [AlertOutlet(meta)]
-    notifier = None
-    if notify_config.destinations:
-        try:
-            notifier = Notifier(notify_config, journal=journal)
-        except ValueError as exc:
-            acquisition.close()
+            acquisition = Acquisition(resolve(selector, timeout=merged["resolve_timeout"]))
+        except (StreamNotFound, StreamRefused) as exc:
             fail(str(exc))
-        sinks.append(notifier)
-    recorder = None
-    if settings.record_path is not None:
+        opened.callback(acquisition.close)
+        meta = acquisition.meta
         try:
-            recorder = _recorder(settings.record_path, settings, meta)
+            detector = Detector(meta, detector_config, id_prefix=f"{int(time.time())}-")
         except ValueError as exc:
-            acquisition.close()
             fail(str(exc))
-        sinks.append(recorder)
-    if settings.model_state_path is not None:
-        sinks.append(ModelStateFile(settings.model_state_path, detector, say))
-    printer = None if settings.quiet else _every(merged["status_every"], say)
-    feed_ref: list[Feed] = []
+        journal = None
+        if settings.alerts_path is not None:
+            try:
+                journal = AlertJournal(settings.alerts_path)
+            except (OSError, ValueError) as exc:
+                fail(f"cannot open alert journal {str(settings.alerts_path)!r}: {exc}")
+            opened.callback(journal.close)
+        sinks: list[Sink] = [AlertOutlet(meta)]
+        notifier = recorder = None
+        try:
+            if notify_config.destinations:
+                notifier = Notifier(notify_config, journal=journal)
+                sinks.append(notifier)
+            if settings.record_path is not None:
+                recorder = _recorder(settings.record_path, settings, meta)
+                sinks.append(recorder)
+        except ValueError as exc:
+            fail(str(exc))
+        finally:
+            for sink in reversed(sinks):
+                opened.callback(sink.close)
+        if settings.model_state_path is not None:
+            state = ModelStateFile(settings.model_state_path, detector, say)
+            sinks.append(state)
+            opened.callback(state.close)
+        printer = None if settings.quiet else _every(merged["status_every"], say)
+        feed_ref: list[Feed] = []
 
-    def publish(message: dict[str, Any]) -> None:
-        feed_ref[0].publish(message)
+        def publish(message: dict[str, Any]) -> None:
+            feed_ref[0].publish(message)
 
-    runner = Monitor(
-        acquisition,
-        detector,
-        publish=publish,
-        journal=journal,
-        sinks=sinks,
-        stall_timeout=merged["stall_timeout"],
-        on_status=printer,
-    )
-    if recorder is not None:
-        recorder.report = runner.report
-    try:
-        feed = Feed(
-            settings.feed_host,
-            settings.feed_port,
-            hello=runner.hello,
-            on_ack=runner.acknowledge,
-            token=settings.feed_token,
-            allow_origins=settings.allow_origins,
+        runner = Monitor(
+            acquisition,
+            detector,
+            publish=publish,
+            journal=journal,
+            sinks=sinks,
+            stall_timeout=merged["stall_timeout"],
+            on_status=printer,
         )
+        if recorder is not None:
+            recorder.report = runner.report
+        try:
+            feed = Feed(
+                settings.feed_host,
+                settings.feed_port,
+                hello=runner.hello,
+                on_ack=runner.acknowledge,
+                token=settings.feed_token,
+                allow_origins=settings.allow_origins,
+            )
+            feed.start()
+        except ValueError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            where = f"{settings.feed_host}:{settings.feed_port}"
+            fail(f"cannot serve the feed on {where}: {exc.strerror or exc}")
         feed_ref.append(feed)
-        feed.start()
+        opened.callback(feed.stop)
         if notifier is not None:
             notifier.feed_url = feed.url
-    except ValueError as exc:
-        acquisition.close()
-        fail(str(exc))
-    except OSError as exc:
-        acquisition.close()
-        fail(f"cannot serve the feed on {settings.feed_host}:{settings.feed_port}: {exc.strerror}")
-    if recorder is not None:
-        say(f"eegmon monitor: {recorder.describe()}")
-    say(
-        f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
-        f"source_id {meta.source_id!r}); feed at {feed.url}"
-    )
-    try:
+        if recorder is not None:
+            say(f"eegmon monitor: {recorder.describe()}")
+        say(
+            f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
+            f"source_id {meta.source_id!r}); feed at {feed.url}"
+        )
         runner.run(stop)
-    finally:
-        feed.stop()
-        acquisition.close()
-        for sink in runner.sinks:
-            sink.close()
-        if journal is not None:
-            journal.close()
-
-
-class ModelStateFile:
-    """``--model-state``: what the detector learned, loaded at start and saved as it goes.
-
-    A monitor sink, so saving happens on the monitor's thread (the detector
-    is never touched from two threads): every `every_s` seconds and at exit,
-    written to a temporary file then renamed, so a crash never leaves half a
-    state. A file of another stream (source_id, channels, rate or model) or
-    an unreadable one is left alone: the detector starts fresh and says so.
-    The file is a pickle: keep it where only the monitor's user can write.
-    """
-
-    def __init__(
-        self, path: Path, detector: Detector, say: Callable[[str], None], every_s: float = 60.0
-    ) -> None:
-        self.path = path
-        self.detector = detector
-        self.every_s = every_s
-        self.saved_at: float | None = None
-        self.error: str | None = None
-        self._next = time.monotonic() + every_s
-        if path.exists():
-            try:
-                detector.load_model_state(pickle.loads(path.read_bytes()))
-                say(
-                    f"eegmon monitor: model state loaded from {str(path)!r} "
-                    f"({detector.learned_windows} windows learned)"
-                )
-            except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
-                say(f"eegmon monitor: model state {str(path)!r} not used ({exc}); starting fresh")
-        else:
-            say(f"eegmon monitor: no model state at {str(path)!r} yet; starting fresh")
-
-    def save(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            tmp.write_bytes(pickle.dumps(self.detector.model_state()))
-            os.replace(tmp, self.path)
-            self.saved_at, self.error = time.time(), None
-        except OSError as exc:  # a full disk must not stop monitoring
-            self.error = f"{exc.strerror or exc}"
-            log.error("model state %s cannot be written: %s", self.path, self.error)
-
-    def block(self, block: Block) -> None:
-        if time.monotonic() >= self._next:
-            self._next = time.monotonic() + self.every_s
-            self.save()
-
-    def alert(self, event: str, alert: dict[str, Any]) -> None:
-        pass
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "model_state": {"path": str(self.path), "saved_at": self.saved_at, "error": self.error}
-        }
-
-    def close(self) -> None:
-        self.save()
 
 
 def _recorder(path: Path, settings: MonitorSettings, meta: StreamMeta) -> Recorder:
