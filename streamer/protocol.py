@@ -14,8 +14,15 @@ Every message is a JSON object with a `type` field. Server → client:
             "updated" | "acknowledged" | "cleared", "alert": Alert}``.
 ``status``  about once a second, also the application-level heartbeat:
             ``{"type": "status", "now": t, "connected": bool, "rate": samples/s,
-            "lag_s", "buffer_fill", "samples_dropped", "latency_p50_s",
-            "latency_p99_s", "windows", "active_alerts", "warming_up"}``.
+            "lag_s", "samples", "samples_dropped", "gaps", "reconnects",
+            "latency_p50_s", "latency_p99_s" (block acquired → published),
+            "alert_latency_p50_s", "alert_latency_p99_s", "work_p50_s",
+            "work_p99_s" (detector time per block), "skipped_s" (signal skipped
+            to catch up with real time), "windows", "warming_up",
+            "active_alerts": {"high": n, "medium": n, "low": n}}``, plus what
+            the monitor's sinks add: ``"recording"`` (file, state, lost and
+            clipped samples), ``"notify"`` (destinations, pending, failing,
+            delivered, failed), ``"model_state"`` (path, saved_at, error).
 ``error``   a refused client message: ``{"type": "error", "message": "..."}``.
 
 Client → server:
