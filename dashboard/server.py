@@ -23,7 +23,6 @@ websocket messages are limited to `WEBSOCKET_MAX_MESSAGE` bytes.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import signal
@@ -40,6 +39,8 @@ from bokeh.server.util import bind_sockets, create_hosts_allowlist
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
+from streamer.protocol import is_loopback
+
 from .app import build_applications
 from .auth import TokenAuth, check_token, cookie_secret
 from .feed_client import FeedClient, validate_feed_url
@@ -51,22 +52,6 @@ DEFAULT_ADDRESS = "127.0.0.1"
 #: Bytes; the largest message a browser may send to the dashboard.
 WEBSOCKET_MAX_MESSAGE = 1024 * 1024
 SECRET_ENV = "BOKEH_SECRET_KEY"
-
-
-def is_loopback(address: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses.
-
-    Examples
-    --------
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def check_options(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import logging
 import threading
 from collections import deque
@@ -35,18 +34,9 @@ DISPLAY_BACKLOG = 32
 ESSENTIAL_BACKLOG = 10_000
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(host: str, token: str | None) -> None:
     """Refuse to serve beyond loopback without a token."""
-    if not is_loopback(host) and not token:
+    if not protocol.is_loopback(host) and not token:
         raise ValueError(
             f"the feed binds {host!r}, beyond this machine: set a token "
             "(--feed-token or EEGMON_FEED_TOKEN) to expose it"

@@ -35,6 +35,7 @@ object.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from typing import Any
@@ -93,3 +94,19 @@ def finite_or_none(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite_or_none(v) for v in value]
     return value
+
+
+def is_loopback(address: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses: what may be served without a token.
+
+    Examples
+    --------
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
