@@ -83,8 +83,15 @@ def measure(n_channels: int, rate: float) -> dict:
     }
 
 
-def play(outlet: pylsl.StreamOutlet, n_channels: int, rate: float, stop: threading.Event) -> None:
-    """Real-time paced noise; channel 0 flat FLAT_S of every PERIOD_S."""
+def play(
+    outlet: pylsl.StreamOutlet,
+    n_channels: int,
+    rate: float,
+    stop: threading.Event,
+    period_s: float = PERIOD_S,
+    flat_s: float = FLAT_S,
+) -> None:
+    """Real-time paced noise; channel 0 flat `flat_s` of every `period_s`."""
     rng = np.random.default_rng(0)
     t0, sent = pylsl.local_clock(), 0
     while not stop.is_set():
@@ -92,8 +99,7 @@ def play(outlet: pylsl.StreamOutlet, n_channels: int, rate: float, stop: threadi
         if due > sent:
             index = np.arange(sent, due)
             chunk = (rng.standard_normal((len(index), n_channels)) * 20).astype(np.float32)
-            phase = (index / rate) % PERIOD_S
-            chunk[phase >= PERIOD_S - FLAT_S, 0] = 0.0
+            chunk[(index / rate) % period_s >= period_s - flat_s, 0] = 0.0
             outlet.push_chunk(chunk, (t0 + index / rate).tolist())
             sent = due
         stop.wait(0.02)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
+from benchmarks.latency import play
 from detector import Detector
 from streamer.acquisition import Acquisition
 from streamer.journal import AlertJournal
@@ -33,21 +34,6 @@ from streamer.notify import Notifier, NotifyConfig
 EPISODES = 10
 N_CHANNELS, RATE = 19, 256.0
 PERIOD_S, FLAT_S = 8.0, 2.0
-
-
-def play(outlet: pylsl.StreamOutlet, stop: threading.Event) -> None:
-    """Real-time paced noise; channel 0 flat FLAT_S of every PERIOD_S."""
-    rng = np.random.default_rng(0)
-    t0, sent = pylsl.local_clock(), 0
-    while not stop.is_set():
-        due = int((pylsl.local_clock() - t0) * RATE)
-        if due > sent:
-            index = np.arange(sent, due)
-            chunk = (rng.standard_normal((len(index), N_CHANNELS)) * 20).astype(np.float32)
-            chunk[(index / RATE) % PERIOD_S >= PERIOD_S - FLAT_S, 0] = 0.0
-            outlet.push_chunk(chunk, (t0 + index / RATE).tolist())
-            sent = due
-        stop.wait(0.02)
 
 
 class Receiver:
@@ -111,7 +97,7 @@ def measure(with_hanging_receiver: bool) -> dict:
         stop = threading.Event()
         threads = [
             threading.Thread(target=monitor.run, args=(stop,)),
-            threading.Thread(target=play, args=(outlet, stop)),
+            threading.Thread(target=play, args=(outlet, N_CHANNELS, RATE, stop, PERIOD_S, FLAT_S)),
         ]
         for thread in threads:
             thread.start()

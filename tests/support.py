@@ -152,3 +152,26 @@ def require_chromium() -> None:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def replay_into_monitor(
+    start: Callable[..., Proc], source: Path, name: str, replay: list[str], monitor: list[str]
+) -> tuple[Proc, Proc, float]:
+    """``eegmon replay`` a file into ``eegmon monitor``; returns both and the file's t0.
+
+    t0 is the stream time of the file's first sample, read from the player's
+    first annotation marker, so file seconds map exactly onto alert times.
+    """
+    import pylsl
+
+    player = start("replay", str(source), "--name", name, *replay)
+    player.wait_line("waiting for an inlet")
+    found = pylsl.resolve_byprop("name", f"{name}-markers", timeout=10)
+    assert found, f"no markers stream {name}-markers"
+    markers = pylsl.StreamInlet(found[0])
+    markers.open_stream(timeout=5)
+    watcher = start("monitor", "--stream", name, "--feed-port", "0", "--quiet", *monitor)
+    watcher.wait_line("feed at ", timeout=30)
+    sample, stamp = markers.pull_sample(timeout=30)
+    assert sample is not None, "the replay published no annotation"
+    return player, watcher, stamp - json.loads(sample[0])["onset"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pylsl
 import pytest
 
 from detector import DetectorConfig
 from streamer.files import open_recording
 from streamer.scan import scan_recording
 from tests.files.conftest import Faulty
-from tests.support import wait_for
+from tests.support import replay_into_monitor, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,21 +33,10 @@ def test_replay_into_a_live_monitor_equals_the_offline_scan(
 ) -> None:
     with open_recording(faulty_edf.path) as rec:
         scanned = scan_recording(rec, str(faulty_edf.path)).alerts
-    player = eegmon("replay", str(faulty_edf.path), "--speed", "20", "--name", unique_name)
-    player.wait_line("waiting for an inlet")
-    found = pylsl.resolve_byprop("name", f"{unique_name}-markers", timeout=10)
-    assert found
-    markers = pylsl.StreamInlet(found[0])
-    markers.open_stream(timeout=5)
     journal = tmp_path / "alerts.jsonl"
-    monitor = eegmon(
-        "monitor", "--stream", unique_name, "--feed-port", "0", "--alerts", str(journal), "--quiet"
+    _, monitor, t0 = replay_into_monitor(
+        eegmon, faulty_edf.path, unique_name, ["--speed", "20"], ["--alerts", str(journal)]
     )
-    monitor.wait_line("feed at ", timeout=30)
-    sample, stamp = markers.pull_sample(timeout=30)
-    assert sample is not None, "the replay published no annotation"
-    note = json.loads(sample[0])
-    t0 = stamp - note["onset"]  # stream time of the file's first sample
     wait_for(
         lambda: (
             journal.exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -17,7 +16,7 @@ import pylsl
 import pytest
 
 from streamer.files import open_recording
-from tests.support import ROOT, FeedClient, wait_for
+from tests.support import ROOT, FeedClient, replay_into_monitor, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,20 +28,10 @@ def test_kill_9_while_recording_loses_at_most_2_s(
     import mne
 
     source = test_data / "eegmmidb_S001" / "S001R03.edf"
-    player = eegmon("replay", str(source), "--name", unique_name)  # real time
-    player.wait_line("waiting for an inlet")
-    found = pylsl.resolve_byprop("name", f"{unique_name}-markers", timeout=10)
-    assert found
-    markers = pylsl.StreamInlet(found[0])
-    markers.open_stream(timeout=5)
     path = tmp_path / "night.edf"
-    monitor = eegmon(
-        "monitor", "--stream", unique_name, "--feed-port", "0", "--record", str(path), "--quiet"
+    _, monitor, t0 = replay_into_monitor(  # real time
+        eegmon, source, unique_name, [], ["--record", str(path)]
     )
-    monitor.wait_line("feed at ", timeout=30)
-    sample, stamp = markers.pull_sample(timeout=30)
-    assert sample is not None
-    t0 = stamp - json.loads(sample[0])["onset"]  # stream time of the source file's first sample
     header, record = 256 * 66, 64 * 160 * 2 + 512
     wait_for(
         lambda: path.exists() and path.stat().st_size >= header + 4 * record, 30, "4 s recorded"
