@@ -10,7 +10,6 @@ screenshots come from this test.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from streamer.journal import read_journal
 from tests.support import (
     BOKEH_MODEL,
     CHROMIUM,
@@ -55,8 +55,7 @@ def save_screenshot(page, name: str) -> None:
 def journal_records(path: Path, event: str) -> list[dict]:
     if not path.exists():
         return []
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in records if r["event"] == event]
+    return [r for r in read_journal(path) if r["event"] == event]
 
 
 def traces_advance(page, timeout: float = 5_000) -> None:

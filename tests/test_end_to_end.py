@@ -11,6 +11,7 @@ import numpy as np
 import pylsl
 import pytest
 
+from streamer.journal import read_journal
 from tests.support import FeedClient, free_port
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ def test_flatline_is_raised_on_its_channel_and_cleared(
     named = {ch for m in alerts(client) for ch in m["alert"]["channels"]}
     assert named == {"O1"}, f"alerts named other channels: {named}"
     assert mon.process.poll() is None
-    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    records = list(read_journal(journal))
     assert [r["event"] for r in records if r["alert"]["kind"] == "flatline"][:1] == ["raised"]
     assert records[-1]["alert"]["state"] == "cleared"
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from detector import DetectorConfig
 from streamer.files import open_recording
+from streamer.journal import read_journal
 from streamer.scan import scan_recording
 from tests.files.conftest import Faulty
 from tests.support import replay_into_monitor, wait_for
@@ -21,8 +21,7 @@ HOP = DetectorConfig().hop_s
 def final_states(journal: Path) -> dict[str, dict]:
     """The last state of every alert in a monitor's journal."""
     last: dict[str, dict] = {}
-    for line in journal.read_text().splitlines():
-        record = json.loads(line)
+    for record in read_journal(journal):
         if "alert" in record and record.get("event") in ("raised", "updated", "cleared"):
             last[record["alert"]["id"]] = record["alert"]
     return last
