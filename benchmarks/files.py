@@ -208,8 +208,10 @@ def run() -> list[dict]:
         for minutes in (5, 20):
             path = write_sleep_edf(folder / f"long{minutes}.edf", 19, 256.0, minutes * 60.0)
             rss, _ = child_peak_rss_mb(
+                "from streamer.allocator import retain_freed_memory\n"
                 "from streamer.files import open_recording\n"
                 "from streamer.scan import scan_recording\n"
+                "retain_freed_memory()\n"
                 f"rec = open_recording({str(path)!r})\n"
                 f"scan_recording(rec, {str(path)!r})"
             )

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from detector.alerts import AlertBook, Finding
 from detector.config import DetectorConfig
-from detector.features import compute_features
+from detector.features import Features, compute_features_batch
 from detector.filters import StreamingFilter, design_sos
 from detector.model import QuantileThreshold, make_scorer, model_features
 from detector.rules import MESSAGES, evaluate_rules
@@ -30,6 +30,9 @@ _QUALITY = {
 }
 #: Rules after which a channel's signal is not EEG: no seizure is looked for there.
 _BROKEN_SIGNAL = frozenset({"bad_values", "saturation", "flatline", "line_noise"})
+#: Samples (channels x window length x windows) whose features are computed in one call:
+#: enough to amortize NumPy's per-call cost, few enough that a batch stays a few megabytes.
+BATCH_SAMPLES = 1 << 19
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 1
 
@@ -89,6 +92,7 @@ class Detector:
         )
         self._filter = StreamingFilter(sos, stream.n_channels)
         self._buffer = WindowBuffer(stream.n_channels, size, hop)
+        self._batch_windows = max(1, BATCH_SAMPLES // (stream.n_channels * size))
         self._book = AlertBook(
             stream,
             cfg.raise_k,
@@ -206,8 +210,26 @@ class Detector:
             data = self._fill(data, finite)
         self._last_good = data[:, -1].copy()
         filtered = self._filter.filter(data)
+        batch: list[Window] = []
         for window in self._buffer.push(data, filtered, ~finite, block.timestamps):
-            out.extend(self._analyse(window))
+            batch.append(window.copy())  # the buffer's views do not outlive the next push
+            if len(batch) == self._batch_windows:
+                out.extend(self._analyse_batch(batch))
+                batch = []
+        if batch:
+            out.extend(self._analyse_batch(batch))
+        return out
+
+    def _analyse_batch(self, windows: list[Window]) -> Output:
+        """Features of all windows in one call, then each window in order."""
+        features = compute_features_batch(
+            np.stack([w.raw for w in windows]),
+            np.stack([w.filtered for w in windows]),
+            self.stream.rate,
+        )
+        out = Output()
+        for window, window_features in zip(windows, features, strict=True):
+            out.extend(self._analyse(window, window_features))
         return out
 
     def skip(self, block: Block) -> Output:
@@ -342,9 +364,8 @@ class Detector:
         padded = np.concatenate([self._last_good[:, None], np.where(finite, data, 0.0)], axis=1)
         return np.take_along_axis(padded, source, axis=1)
 
-    def _analyse(self, window: Window) -> Output:
+    def _analyse(self, window: Window, features: Features) -> Output:
         cfg = self.config
-        features = compute_features(window.raw, window.filtered, self.stream.rate)
         findings = evaluate_rules(features, window, cfg)
         technical = np.zeros(self.stream.n_channels, dtype=bool)
         broken = np.zeros(self.stream.n_channels, dtype=bool)

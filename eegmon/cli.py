@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 
 import click
 
+from streamer.allocator import retain_freed_memory
+
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 
 
@@ -61,6 +63,7 @@ def cli(verbose: int) -> None:
     """eegmon: real-time EEG monitoring with alerts."""
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="eegmon %(levelname)s %(name)s: %(message)s")
+    retain_freed_memory()  # the detector's per-window arrays stop page-faulting
 
 
 @cli.command()
