@@ -21,49 +21,17 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Sequence
 
-# Row -> (front-back level in 10 % steps from Cz, azimuth of the row's end on the outer ring).
-_ROWS = {
-    "FP": (4, 108.0),
-    "AF": (3, 126.0),
-    "F": (2, 144.0),
-    "FT": (1, 162.0),
-    "FC": (1, 162.0),
-    "T": (0, 180.0),
-    "C": (0, 180.0),
-    "TP": (-1, 198.0),
-    "CP": (-1, 198.0),
-    "P": (-2, 216.0),
-    "PO": (-3, 234.0),
-    "O": (-4, 252.0),
-    "I": (-5, 270.0),
-}
-_ALIASES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
-_LABEL = re.compile(r"^(FP|AF|FT|FC|TP|CP|PO|F|T|C|P|O|I)(Z|\d{1,2})$")
-_RING = 4  # the outer ring (Fpz, T7, Oz, T8) is 4 steps from Cz
+from streamer.positions import RING_STEPS, flat_position
 
 
 def head_position(label: str) -> tuple[float, float] | None:
     """Flat position of a 10-20 label, head radius 1 at the outer ring (x right, y nose)."""
-    key = _ALIASES.get(label.strip().upper(), label.strip().upper())
-    match = _LABEL.match(key)
-    if match is None:
+    position = flat_position(label, inside_ring=True)
+    if position is None:
         return None
-    row, column = match.groups()
-    level, end_azimuth = _ROWS[row]
-    if column == "Z":
-        return 0.0, level / _RING
-    number = int(column)
-    if number == 0:
-        return None
-    lateral = _RING if row in ("FP", "O", "I") else min(_RING, math.ceil(number / 2))
-    azimuth = math.radians(end_azimuth if number % 2 else 180.0 - end_azimuth)
-    frac = lateral / _RING
-    x = frac * math.cos(azimuth)
-    y = (level + frac * (_RING * math.sin(azimuth) - level)) / _RING
-    return round(x, 6), round(y, 6)
+    return round(position[0] / RING_STEPS, 6), round(position[1] / RING_STEPS, 6)
 
 
 def quality_color(quality: float | None, flagged: bool) -> str:

@@ -9,12 +9,12 @@ lateral step, and a spherical head maps both onto the scalp.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from streamer.positions import flat_position
 
 # Channel sets, in the order an amplifier of that size usually sends them.
 _SETS = {
@@ -33,28 +33,6 @@ _SETS = {
 #: Standard channel labels per channel count.
 MONTAGES: dict[int, tuple[str, ...]] = {n: tuple(labels.split()) for n, labels in _SETS.items()}
 
-# Anterior-posterior level of each row, in 10% steps of the nasion-inion arc
-# from Cz, and the azimuth (degrees, 90 = nose, 180 = left ear) of the row's
-# electrode on the Fpz-T7-Oz-T8 ring.
-_ROWS: dict[str, tuple[int, float]] = {
-    "FP": (4, 108.0),
-    "AF": (3, 126.0),
-    "F": (2, 144.0),
-    "FT": (1, 162.0),
-    "FC": (1, 162.0),
-    "T": (0, 180.0),
-    "C": (0, 180.0),
-    "TP": (-1, 198.0),
-    "CP": (-1, 198.0),
-    "P": (-2, 216.0),
-    "PO": (-3, 234.0),
-    "O": (-4, 252.0),
-    "I": (-5, 270.0),
-}
-# Old 10-20 names still found on many amplifiers.
-_ALIASES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
-_LABEL = re.compile(r"^(FP|AF|FT|FC|TP|CP|PO|F|T|C|P|O|I)(Z|\d{1,2})$")
-_RING_STEPS = 4  # the ring through Fpz, T7, Oz, T8 sits 4 steps (72°) from Cz
 _STEP_DEG = 18.0
 
 
@@ -77,24 +55,10 @@ class Montage:
 
 
 def _flat_position(label: str) -> tuple[float, float]:
-    """Azimuthal-equidistant position in 18° steps from Cz (x right, y nose)."""
-    key = _ALIASES.get(label.upper(), label.upper())
-    match = _LABEL.match(key)
-    if match is None:
+    position = flat_position(label)
+    if position is None:
         raise ValueError(f"unknown 10-20 electrode label {label!r}")
-    row, column = match.groups()
-    level, ring_azimuth = _ROWS[row]
-    if column == "Z":
-        return 0.0, float(level)
-    number = int(column)
-    if number == 0:
-        raise ValueError(f"unknown 10-20 electrode label {label!r}")
-    # Fp1/Fp2 and O1/O2 are on the ring; elsewhere 1-2 are next to the midline.
-    lateral = _RING_STEPS if row in ("FP", "O", "I") else math.ceil(number / 2)
-    azimuth = math.radians(ring_azimuth if number % 2 else 180.0 - ring_azimuth)
-    ring = (_RING_STEPS * math.cos(azimuth), _RING_STEPS * math.sin(azimuth))
-    frac = lateral / _RING_STEPS
-    return frac * ring[0], level + frac * (ring[1] - level)
+    return position
 
 
 def positions(labels: tuple[str, ...] | list[str]) -> Montage:
