@@ -7,7 +7,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,8 +17,7 @@ from eegmon.cli import fail, say, stop_on_signals
 
 if TYPE_CHECKING:
     from detector import DetectorConfig
-    from streamer.files import Recording
-    from streamer.scan import FileScan
+    from streamer.archive import Outcome, Progress
 
 
 def _speed(text: str) -> float | None:
@@ -86,17 +85,43 @@ def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--jsonl", help="Write one JSON line per alert to FILE (- for stdout).")
 @click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), help="Write <file>.alerts.jsonl per file."
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Write per file <file>.alerts.jsonl and <file>.html, an index.html, and keep results "
+    "so a rerun scans only what is new.",
 )
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
+@click.option("--scheduler", help="Run on this Dask cluster (tcp://HOST:PORT).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes of the embedded Dask cluster [the cores].",
+)
+@click.option(
+    "--segment-hours",
+    type=click.FloatRange(min=0.01),
+    default=4.0,  # streamer.archive.SEGMENT_S
+    show_default=True,
+    help="Split longer files into segments of about this length.",
+)
 def scan(
-    paths: tuple[str, ...], jsonl: str | None, out_dir: Path | None, config_path: Path | None
+    paths: tuple[str, ...],
+    jsonl: str | None,
+    out_dir: Path | None,
+    config_path: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    segment_hours: float,
 ) -> None:
     """Run the monitor's detector over recorded files or directories, as fast as possible.
 
-    A summary per file goes to stderr: duration, alerts per kind, real-time factor.
+    Files are tasks on a Dask cluster (--scheduler, or an embedded one of
+    --workers processes); a summary per file goes to stderr: duration, alerts
+    per kind, real-time factor.
     """
-    from streamer.files import FileProblem, find_recordings, open_recording
+    from streamer.archive import ResultStore, scan_archive
+    from streamer.files import find_recordings
 
     targets: list[str] = []
     problems: list[str] = []
@@ -105,56 +130,174 @@ def scan(
         if Path(given).is_dir() and not found:
             problems.append(f"{given}: no recordings found (searched for EDF, BDF, FIF, XDF...)")
         targets.extend(str(p) if Path(given).is_dir() else given for p in found)
+    if not targets:
+        fail(problems[0] if len(problems) == 1 else f"no recordings in {', '.join(paths)}")
+    inputs = len(targets) + len(problems)
     sink = _open_jsonl(jsonl)
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             fail(f"cannot create {str(out_dir)!r}: {exc.strerror}")
-
-    def problem(message: str) -> None:
-        if len(targets) + empty_dirs <= 1:
-            fail(message)
-        problems.append(message)
+    config = _detector_config(config_path)
+    for message in problems:
         click.echo(f"eegmon: error: {message}", err=True)
-
-    empty_dirs = len(problems)
-    if not targets:
-        fail(problems[0] if len(problems) == 1 else f"no recordings in {', '.join(paths)}")
-    for message in list(problems):
-        click.echo(f"eegmon: error: {message}", err=True)
+    progress, close_progress = _scan_progress(len(targets))
+    report = _Reporter(sink, out_dir, inputs, progress)
     try:
-        for target in targets:
-            try:
-                recording = open_recording(target)
-            except FileProblem as exc:
-                problem(str(exc))
-                continue
-            except OSError as exc:
-                problem(f"{target}: {exc.strerror or exc}")
-                continue
-            for warning in recording.warnings:
-                click.echo(f"eegmon scan: warning: {target}: {warning}", err=True)
-            try:
-                detector_config = _detector_config(config_path)
-                result = _scan_one(recording, target, detector_config, sink, out_dir)
-            except ValueError as exc:  # e.g. a rate the detector's windows cannot use
-                problem(f"{target}: {exc}")
-                continue
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                problem(f"{target}: read failed ({exc.strerror or exc})")
-                continue
-            click.echo(f"eegmon scan: {result.summary()}", err=True)
+        with stop_on_signals() as stop, _cluster(scheduler, workers, targets) as client:
+            outcomes = scan_archive(
+                targets,
+                config,
+                client=client,
+                store=None if out_dir is None else ResultStore(out_dir, config),
+                segment_s=segment_hours * 3600,
+                on_outcome=report.outcome,
+                on_progress=progress,
+                stop=stop,
+            )
     except BrokenPipeError:  # `eegmon scan ... --jsonl - | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     finally:
+        close_progress()
         if sink is not None and sink is not sys.stdout:
             sink.close()
-    if problems:
-        fail(f"{len(problems)} of {len(targets) + empty_dirs} inputs could not be scanned")
+    if out_dir is not None:
+        report.index(outcomes)
+    if stop.is_set():
+        done = sum(o.scan is not None for o in outcomes)
+        click.echo(f"eegmon scan: stopped after {done} of {len(targets)} files", err=True)
+        sys.exit(1)
+    failed = len(problems) + report.failed
+    if failed:
+        fail(f"{failed} of {inputs} inputs could not be scanned")
+
+
+#: Below this much data a cluster's start-up (several seconds) costs more than it saves.
+IN_PROCESS_BYTES = 32 << 20
+
+
+@contextlib.contextmanager
+def _cluster(scheduler: str | None, workers: int | None, targets: list[str]) -> Iterator[Any]:
+    """A Dask client: of `scheduler`, of an embedded LocalCluster, or None to scan in-process."""
+    import logging
+
+    if scheduler is None:
+        size = sum(os.path.getsize(t) for t in targets if os.path.isfile(t))
+        if workers == 1 or (workers is None and size < IN_PROCESS_BYTES):
+            yield None
+            return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            fail(f"cannot reach the Dask scheduler at {scheduler!r} ({exc})")
+        click.echo(f"eegmon scan: on the Dask cluster at {scheduler}", err=True)
+        with client:
+            yield client
+        return
+    count = workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=count,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        click.echo(f"eegmon scan: on a local Dask cluster of {count} workers", err=True)
+        yield client
+
+
+def _scan_progress(files: int) -> tuple[Callable[[Progress], None] | None, Callable[[], None]]:
+    """A tqdm bar of files, hours of EEG and real-time factor, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=files, unit="file", file=sys.stderr, dynamic_ncols=True)
+
+    def update(progress: Progress) -> None:
+        bar.n = progress.files_done
+        bar.set_postfix_str(
+            f"{progress.signal_s / 3600:.1f} h of EEG, {progress.realtime_factor:.0f}x real time"
+        )
+
+    return update, bar.close
+
+
+class _Reporter:
+    """Writes each file's outcome: stderr lines, JSON lines, per-file report; then the index."""
+
+    def __init__(
+        self,
+        sink: IO[str] | None,
+        out_dir: Path | None,
+        inputs: int,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self.sink = sink
+        self.out_dir = out_dir
+        self.inputs = inputs
+        self.progress = progress
+        self.failed = 0
+        self.names: dict[str, str] = {}  # file -> its name in out_dir
+
+    def echo(self, line: str) -> None:
+        if self.progress is not None:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.scan is None:
+            message = f"{outcome.file}: {outcome.failure}"
+            if self.inputs == 1:
+                fail(message)
+            self.failed += 1
+            self.echo(f"eegmon: error: {message}")
+            return
+        from dashboard.report import render_recording
+
+        result = outcome.scan
+        for warning in result.warnings:
+            self.echo(f"eegmon scan: warning: {outcome.file}: {warning}")
+        lines = [json.dumps(a, allow_nan=False) + "\n" for a in result.alerts]
+        if self.sink is not None:
+            self.sink.writelines(lines)
+            self.sink.flush()
+        if self.out_dir is not None:
+            name = Path(outcome.file).name
+            if name in self.names.values():
+                name = f"{name}-{result.source_id[-8:]}"
+            self.names[outcome.file] = name
+            (self.out_dir / f"{name}.alerts.jsonl").write_text("".join(lines), encoding="utf-8")
+            (self.out_dir / f"{name}.html").write_text(
+                render_recording(result.to_dict()), encoding="utf-8"
+            )
+        self.echo(f"eegmon scan: {result.summary()}" + ("; done before" if outcome.stored else ""))
+
+    def index(self, outcomes: list[Outcome]) -> None:
+        from dashboard.report import render_index
+
+        assert self.out_dir is not None
+        entries = [
+            {
+                "file": o.file,
+                "report": f"{self.names[o.file]}.html" if o.file in self.names else None,
+                "scan": None if o.scan is None else o.scan.to_dict(),
+                "failure": o.failure,
+            }
+            for o in outcomes
+        ]
+        (self.out_dir / "index.html").write_text(render_index(entries), encoding="utf-8")
 
 
 @functools.cache
@@ -166,31 +309,6 @@ def _detector_config(path: Path | None) -> DetectorConfig:
         return config_file.load(path)[0]
     except ValueError as exc:
         fail(str(exc))
-
-
-def _scan_one(
-    recording: Recording,
-    target: str,
-    config: DetectorConfig,
-    sink: IO[str] | None,
-    out_dir: Path | None,
-) -> FileScan:
-    """Scan one opened file; alert lines go to `sink` and ``<out_dir>/<name>.alerts.jsonl``."""
-    from streamer.scan import scan_recording
-
-    with recording, contextlib.ExitStack() as stack:
-        outputs = [] if sink is None else [sink]
-        if out_dir is not None:
-            per_file = out_dir / f"{Path(target).name}.alerts.jsonl"
-            outputs.append(stack.enter_context(open(per_file, "w", encoding="utf-8")))
-
-        def write(line: dict[str, Any]) -> None:
-            text = json.dumps(line, allow_nan=False) + "\n"
-            for out in outputs:
-                out.write(text)
-                out.flush()
-
-        return scan_recording(recording, target, config, on_alert=write)
 
 
 def _open_jsonl(jsonl: str | None) -> IO[str] | None:

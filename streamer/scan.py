@@ -5,27 +5,156 @@ The file is read in chunks (`streamer.files`) and every chunk becomes a
 ``onset`` and ``detected_at`` are file seconds. The detector is the same
 object with the same configuration as live, which is why a scan and a live
 replay of the same file raise the same alerts.
+
+A scan can also cover one span of a file (`Span`), for the archive scan
+(`streamer.archive`) that splits long files: it starts `warmup` seconds
+earlier so filters, model, baseline and alert state are warm at the span's
+start, keeps only the alerts whose onset falls in the span, and runs past
+the span's end until those alerts are final.
+
+Beside the alerts, a scan keeps a `Series` for the report: one point per
+`SERIES_STEP_S` of signal quality per channel, anomaly score, threshold and
+a spectrum, so its size grows with the recording's hours, not its samples.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import welch
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
-from detector.types import Alert
+from detector.types import Alert, WindowScore
 from streamer.files import Recording, content_id
 from streamer.protocol import finite_or_none
+
+#: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
+SERIES_STEP_S = 30.0
+#: Frequencies (Hz) of the report's spectrogram: 1 Hz bins.
+SPECTRUM_HZ = (1.0, 30.0)
+
+
+@dataclass
+class Series:
+    """Decimated per-epoch series of one recording, as plain lists (JSON, the report).
+
+    Epoch `i` covers ``[t[i], t[i] + step_s)`` file seconds. `quality` is the
+    mean per channel of the windows' quality (1 good .. 0 unusable); `score`
+    the largest anomaly score of the epoch, with the threshold then in force
+    (None while warming up); `spectrum` the log10 power (µV²/Hz) averaged over
+    channels at `spectrum_hz`.
+    """
+
+    step_s: float
+    t: list[float] = field(default_factory=list)
+    quality: list[list[float]] = field(default_factory=list)
+    score: list[float | None] = field(default_factory=list)
+    threshold: list[float | None] = field(default_factory=list)
+    spectrum_hz: list[float] = field(default_factory=list)
+    spectrum: list[list[float | None]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Series:
+        return cls(**d)
+
+    def extend(self, other: Series) -> None:
+        """Append a later span's epochs (the archive scan joins its segments)."""
+        self.t += other.t
+        self.quality += other.quality
+        self.score += other.score
+        self.threshold += other.threshold
+        self.spectrum += other.spectrum
+        self.spectrum_hz = self.spectrum_hz or other.spectrum_hz
+
+    def good_fraction(self) -> float | None:
+        """Share of channel-epochs of good signal (quality ≥ 0.75), None without epochs."""
+        if not self.quality:
+            return None
+        q = np.asarray(self.quality)
+        return float((q >= 0.75).mean())
+
+
+class _SeriesBuilder:
+    """Accumulates windows and chunks into epochs; only what falls in ``[begin, end)``."""
+
+    def __init__(self, n_channels: int, rate: float, begin: float, end: float) -> None:
+        self.rate = rate
+        self.begin, self.end = begin, end
+        self.nperseg = max(8, int(rate))
+        freqs = np.fft.rfftfreq(self.nperseg, 1.0 / rate)
+        self.keep = (freqs >= SPECTRUM_HZ[0]) & (freqs <= SPECTRUM_HZ[1])
+        self.series = Series(SERIES_STEP_S, spectrum_hz=freqs[self.keep].round(3).tolist())
+        self.n_channels = n_channels
+        self._epoch: int | None = None
+        self._quality = np.zeros(n_channels)
+        self._windows = 0
+        self._score: float | None = None
+        self._threshold: float | None = None
+        self._power = np.zeros(int(self.keep.sum()))
+        self._chunks = 0
+
+    def _epoch_of(self, t: float) -> int | None:
+        if not (self.begin <= t < self.end):
+            return None
+        return math.floor(t / SERIES_STEP_S)
+
+    def _move_to(self, epoch: int) -> None:
+        if self._epoch is not None and epoch != self._epoch:
+            self._flush()
+        self._epoch = epoch
+
+    def window(self, w: WindowScore) -> None:
+        epoch = self._epoch_of(w.end)
+        if epoch is None:
+            return
+        self._move_to(epoch)
+        self._quality += w.quality
+        self._windows += 1
+        if not w.warming_up and math.isfinite(w.score):
+            if self._score is None or w.score > self._score:
+                self._score = w.score
+            self._threshold = w.threshold if math.isfinite(w.threshold) else None
+
+    def chunk(self, first: int, data: NDArray[np.float32]) -> None:
+        epoch = self._epoch_of(first / self.rate)
+        if epoch is None or data.shape[1] < self.nperseg:
+            return
+        self._move_to(epoch)
+        _, psd = welch(np.nan_to_num(data), fs=self.rate, nperseg=self.nperseg, axis=-1)
+        self._power += psd[:, self.keep].mean(axis=0)
+        self._chunks += 1
+
+    def _flush(self) -> None:
+        s = self.series
+        if self._epoch is not None and self._windows:  # else a tail too short for a window
+            s.t.append(self._epoch * SERIES_STEP_S)
+            s.quality.append((self._quality / self._windows).round(3).tolist())
+            s.score.append(None if self._score is None else round(self._score, 4))
+            s.threshold.append(None if self._threshold is None else round(self._threshold, 4))
+            power = np.log10(self._power / max(self._chunks, 1) + 1e-12).round(3)
+            s.spectrum.append(power.tolist() if self._chunks else [None] * len(power))
+        self._quality = np.zeros(self.n_channels)
+        self._windows = 0
+        self._score = self._threshold = None
+        self._power[:] = 0.0
+        self._chunks = 0
+
+    def finish(self) -> Series:
+        self._flush()
+        self._epoch = None
+        return self.series
 
 
 @dataclass
 class FileScan:
-    """The result of scanning one file."""
+    """The result of scanning one file (or one span of it)."""
 
     file: str  # the path as given
     duration_s: float
@@ -34,6 +163,11 @@ class FileScan:
     wall_s: float
     alerts: list[dict[str, Any]] = field(default_factory=list)
     warnings: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    source_id: str = ""
+    series: Series | None = None
+    #: seconds of signal the detector analysed (more than the span: warm-up and run-on)
+    analysed_s: float = 0.0
 
     @property
     def realtime_factor(self) -> float:
@@ -50,6 +184,19 @@ class FileScan:
             f"alerts: {counts}; {self.realtime_factor:.0f}x real time"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (the archive's result store, the report)."""
+        d = asdict(self)
+        d["warnings"], d["labels"] = list(self.warnings), list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileScan:
+        d = dict(d)
+        d["warnings"], d["labels"] = tuple(d["warnings"]), tuple(d["labels"])
+        d["series"] = None if d.get("series") is None else Series.from_dict(d["series"])
+        return cls(**d)
+
 
 def alert_line(alert: Alert, file: str) -> dict[str, Any]:
     """One ``--jsonl`` line: the Alert fields plus ``file`` and ``end`` (null while active)."""
@@ -59,6 +206,28 @@ def alert_line(alert: Alert, file: str) -> dict[str, Any]:
     return dict(finite_or_none(record))
 
 
+def is_final(alert: Alert, config: DetectorConfig) -> bool:
+    """Whether nothing later in the file can change the alert's onset or end.
+
+    Cleared alerts are final; so are latched ones (a `latch` kind, or
+    escalated) whose condition is over: offline nobody acknowledges them, so
+    they stay active, ``end`` null, to the end of the file.
+    """
+    if alert.state == "cleared":
+        return True
+    latched = alert.kind in config.latch or alert.escalated_at is not None
+    return latched and alert.ended_at is not None
+
+
+@dataclass(frozen=True)
+class Span:
+    """The part of a file a scan answers for, in file seconds: alerts with onset in it."""
+
+    start: float
+    stop: float  # math.inf: to the end of the file
+    warmup: float = 0.0  # seconds analysed before `start` only to warm the detector up
+
+
 def scan_recording(
     recording: Recording,
     file: str,
@@ -66,23 +235,33 @@ def scan_recording(
     *,
     chunk_s: float = 10.0,
     on_alert: Callable[[dict[str, Any]], None] | None = None,
+    span: Span | None = None,
+    source_id: str | None = None,
 ) -> FileScan:
-    """Run the detector over the whole recording; alerts come back in order of onset.
+    """Run the detector over the recording (or a `Span`); alerts come back in order of onset.
 
     `on_alert` receives each alert's line once it is final (cleared, or still
     active at the end of the file), so long files stream their results.
+    `source_id` saves hashing the file again when the caller knows it.
     """
     started = time.perf_counter()
+    config = config if config is not None else DetectorConfig()
+    span = span if span is not None else Span(0.0, math.inf)
+    rate = recording.rate
     meta = StreamMeta(
         name=recording.path.name.split(".")[0],
-        source_id=content_id(recording.path),
+        source_id=source_id if source_id is not None else content_id(recording.path),
         labels=recording.labels,
-        rate=recording.rate,
+        rate=rate,
     )
     detector = Detector(meta, config)
-    rate = recording.rate
+    begin, end = span.start, min(span.stop, recording.duration)
+    series = _SeriesBuilder(recording.n_channels, rate, begin, span.stop)
     latest: dict[str, Alert] = {}
     done: list[dict[str, Any]] = []
+
+    def owned(alert: Alert) -> bool:
+        return begin <= alert.onset < span.stop
 
     def finish(alert: Alert) -> None:
         line = alert_line(alert, file)
@@ -90,9 +269,23 @@ def scan_recording(
         if on_alert is not None:
             on_alert(line)
 
-    for first, data in recording.blocks(chunk_s):
+    # An alert is raised up to k-of-n windows after its onset: run that far past the span.
+    settle = config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
+    first_sample = max(0, round((begin - span.warmup) * rate))
+    analysed = 0
+    for first, data in recording.blocks(chunk_s, start=first_sample):
+        past_end = first / rate >= end + settle
+        if past_end and all(is_final(a, config) for a in latest.values()):
+            break
         stamps = (first + np.arange(data.shape[1])) / rate
-        for alert in detector.process(Block(data, stamps, first)).alerts:
+        analysed += data.shape[1]
+        series.chunk(first, data)
+        out = detector.process(Block(data, stamps, first))
+        for window in out.windows:
+            series.window(window)
+        for alert in out.alerts:
+            if not owned(alert):
+                continue
             latest[alert.id] = alert
             if alert.state == "cleared":
                 finish(latest.pop(alert.id))
@@ -100,10 +293,14 @@ def scan_recording(
         finish(alert)
     return FileScan(
         file=file,
-        duration_s=recording.duration,
+        duration_s=end - begin,
         n_channels=recording.n_channels,
         rate=rate,
         wall_s=time.perf_counter() - started,
         alerts=sorted(done, key=lambda a: (a["onset"], a["id"])),
         warnings=recording.warnings,
+        labels=recording.labels,
+        source_id=meta.source_id,
+        series=series.finish(),
+        analysed_s=analysed / rate,
     )

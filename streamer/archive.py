@@ -1,0 +1,398 @@
+"""Archive scan: many recordings on a Dask cluster, long ones split into segments, resumable.
+
+Every file is a task (`probe`: open it, hash its content), then one task per
+segment of it (`scan_segment`); a file shorter than 1.5 segments is one
+segment. Workers read in 10 s chunks, so a worker's memory does not grow
+with the file (XDF excepted: pyxdf loads a file whole).
+
+**Same alerts split or whole.** The detector is stateful, so a segment
+starts `overlap_s(config)` earlier than its own span to warm up: the filters
+settle, the model and each channel's amplitude baseline learn for four
+half-lives (their weight on anything before the warm-up is 1/16), and alerts
+already running are seen from their start (refractory period, escalation).
+A segment answers for the alerts whose onset falls in its own span
+``[start, stop)`` and runs past `stop` until those alerts are final (cleared,
+or latched with their condition over). `join` then keeps one alert per kind
+where the whole scan would: an alert from a later segment that starts while
+an earlier one of its kind is still active (or latched, end null) is part of
+that earlier alert, whose channels and evidence it updates. Rule kinds
+(flatline, saturation, line noise, bad values, pops, artifacts) come out
+exactly the same. What can differ, and why:
+
+- `anomaly` decisions on windows scored right at the threshold: the
+  quantile threshold never forgets, so a segment's threshold is learned
+  from its warm-up onwards, the whole scan's from the file's start;
+- after a latched alert (a `seizure_suspect`, or any escalated alert) the
+  whole scan stops learning for the rest of the file (nobody acknowledges
+  offline), while the next segments learn again.
+
+**Resumable.** Results are stored under ``DIR/.eegmon-scan/`` keyed by the
+file's content id, the detector configuration and `SCAN_VERSION` (and the
+span, for segments), written atomically; a rerun hashes each file again but
+scans only what is not stored. A file that fails is reported with its reason
+and not stored, so the next run tries it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from detector import DetectorConfig
+from streamer.files import content_id, open_recording
+from streamer.scan import SERIES_STEP_S, FileScan, Series, Span, scan_recording
+
+#: Changes whenever the same file and configuration would give other results.
+SCAN_VERSION = 1
+#: Own span of a segment when a file is split (seconds of signal).
+SEGMENT_S = 4 * 3600.0
+
+
+def overlap_s(config: DetectorConfig) -> float:
+    """Seconds analysed before a segment's span so its detector is warm at the span's start.
+
+    Filters settle in seconds; the model and the amplitude baseline forget
+    with `baseline_halflife_s` (four half-lives leave 1/16 of a difference);
+    the alert state needs the refractory period and the escalation delay.
+    Rounded up to whole 30 s epochs.
+
+    Examples
+    --------
+    >>> overlap_s(DetectorConfig()) / 60
+    25.5
+    """
+    learned = max(config.warmup_windows * config.hop_s, 4 * config.baseline_halflife_s)
+    alerts = max(config.refractory_s, config.escalate_after_s or 0.0)
+    settle = 10.0 + config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
+    return math.ceil((learned + alerts + settle) / SERIES_STEP_S) * SERIES_STEP_S
+
+
+def plan_spans(
+    n_samples: int, rate: float, config: DetectorConfig, segment_s: float = SEGMENT_S
+) -> list[Span]:
+    """Own spans of a file's segments, on whole epochs and whole hops (so windows line up).
+
+    Examples
+    --------
+    >>> [(s.start, s.stop, s.warmup) for s in plan_spans(256 * 3600, 256.0, DetectorConfig())]
+    [(0.0, inf, 0.0)]
+    >>> spans = plan_spans(256 * 10 * 3600, 256.0, DetectorConfig(), segment_s=4 * 3600)
+    >>> [(s.start / 3600, s.stop / 3600) for s in spans]
+    [(0.0, 5.0), (5.0, inf)]
+    """
+    duration = n_samples / rate
+    pieces = max(1, round(duration / segment_s)) if duration >= 1.5 * segment_s else 1
+    hop = max(1, round(config.hop_s * rate))
+    unit = hop * max(1, round(SERIES_STEP_S / config.hop_s))  # samples per epoch, on the hop grid
+    cuts = [round(n_samples * i / pieces / unit) * unit for i in range(pieces)]
+    warmup = overlap_s(config)
+    return [
+        Span(
+            start=cut / rate,
+            stop=cuts[i + 1] / rate if i + 1 < pieces else math.inf,
+            warmup=warmup if cut else 0.0,
+        )
+        for i, cut in enumerate(cuts)
+    ]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the archive scan learns from opening a file: enough to plan its segments."""
+
+    file: str
+    source_id: str
+    n_samples: int
+    rate: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file (or segment) that could not be scanned, and why, in one line."""
+
+    file: str
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    from streamer.files import FileProblem
+
+    if isinstance(exc, FileProblem):
+        return exc.problem
+    if isinstance(exc, OSError):
+        return f"read failed ({exc.strerror or exc})"
+    if isinstance(exc, ValueError):  # e.g. a rate the detector's windows cannot use
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def probe(file: str) -> Probe | Failure:
+    """Open and hash a file (a task: runs on a worker, returns rather than raises).
+
+    `file` is absolute (a worker's working directory is not the client's); results
+    name it as given.
+    """
+    try:
+        with open_recording(file) as recording:
+            return Probe(file, content_id(file), recording.n_samples, recording.rate)
+    except Exception as exc:  # a bad file is a result, never a lost worker
+        return Failure(file, _reason(exc))
+
+
+def scan_segment(
+    path: str, file: str, config: DetectorConfig, span: Span, source_id: str
+) -> FileScan | Failure:
+    """Scan one segment of `path`, named `file` in the results (a task, like `probe`)."""
+    try:
+        with open_recording(path) as recording:
+            return scan_recording(recording, file, config, span=span, source_id=source_id)
+    except Exception as exc:  # e.g. a rate the detector's windows cannot use
+        return Failure(file, _reason(exc))
+
+
+def join(parts: Sequence[FileScan]) -> FileScan:
+    """One file's result from its segments' results, in order (see the module's doc).
+
+    Alert ids are numbered again in order of detection, as one detector would.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    alerts: list[dict[str, Any]] = []
+    last: dict[str, dict[str, Any]] = {}  # kind -> its latest alert, from an earlier segment
+    for part in parts:
+        mine: dict[str, dict[str, Any]] = {}
+        for alert in part.alerts:
+            earlier = last.get(alert["kind"])
+            if earlier is not None and (earlier["end"] is None or earlier["end"] > alert["onset"]):
+                if earlier["end"] is None:  # latched: the whole scan's alert takes the update
+                    for key in ("channels", "score", "message", "evidence"):
+                        earlier[key] = alert[key]
+                continue
+            alerts.append(dict(alert))
+            mine[alert["kind"]] = alerts[-1]
+        last |= mine
+    alerts.sort(key=lambda a: (a["detected_at"], a["onset"]))
+    for number, alert in enumerate(alerts, start=1):
+        alert["id"] = f"{alert['kind']}-{number}"
+    alerts.sort(key=lambda a: (a["onset"], a["id"]))
+    first = parts[0]
+    series = Series(SERIES_STEP_S)
+    for part in parts:
+        if part.series is not None:
+            series.extend(part.series)
+    return replace(
+        first,
+        duration_s=sum(p.duration_s for p in parts),
+        wall_s=sum(p.wall_s for p in parts),
+        analysed_s=sum(p.analysed_s for p in parts),
+        alerts=alerts,
+        series=series,
+    )
+
+
+class ResultStore:
+    """Finished results under ``folder/.eegmon-scan``, keyed by content and configuration."""
+
+    def __init__(self, folder: Path, config: DetectorConfig) -> None:
+        self.folder = folder / ".eegmon-scan"
+        settings = json.dumps({"version": SCAN_VERSION, "config": asdict(config)}, sort_keys=True)
+        self.config_key = hashlib.sha256(settings.encode()).hexdigest()[:12]
+
+    def key(self, source_id: str, span: Span | None = None) -> str:
+        where = "" if span is None else f"-{span.start:.0f}-{span.stop:.0f}-{span.warmup:.0f}"
+        return f"{source_id}-{self.config_key}{where}"
+
+    def get(self, key: str, file: str) -> FileScan | None:
+        try:
+            text = (self.folder / f"{key}.json").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return replace(FileScan.from_dict(json.loads(text)), file=file)
+        except (ValueError, TypeError, KeyError):  # damaged (e.g. a full disk): scan again
+            return None
+
+    def put(self, key: str, result: FileScan) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.json"
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(result.to_dict(), allow_nan=False), encoding="utf-8")
+        os.replace(temporary, path)
+
+
+@dataclass
+class Outcome:
+    """One file's end: its result (`stored`: from an earlier run) or why it failed."""
+
+    file: str
+    scan: FileScan | None = None
+    failure: str | None = None
+    stored: bool = False
+
+
+@dataclass
+class Progress:
+    """Where an archive scan is: files done, signal scanned, time spent."""
+
+    files: int
+    files_done: int = 0
+    signal_s: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.signal_s / max(time.perf_counter() - self.started, 1e-9)
+
+
+class _InProcess:
+    """Runs tasks here, most urgent first: a cluster for a few small files costs more."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[int, int, object, Callable[..., Any], tuple[Any, ...]]] = []
+        self._order = itertools.count()
+
+    def submit(self, token: object, fn: Callable[..., Any], *args: Any, priority: int = 0) -> None:
+        heapq.heappush(self._queue, (-priority, next(self._order), token, fn, args))
+
+    def results(self) -> Iterator[tuple[object, Any]]:
+        while self._queue:
+            _, _, token, fn, args = heapq.heappop(self._queue)
+            yield token, fn(*args)
+
+    def cancel(self) -> None:
+        self._queue.clear()
+
+
+class _OnDask:
+    """Runs tasks on a Dask cluster; a worker lost mid-task is replaced by the scheduler."""
+
+    def __init__(self, client: Any) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self._running = as_completed()
+        self._tokens: dict[Any, object] = {}
+
+    def submit(self, token: object, fn: Callable[..., Any], *args: Any, priority: int = 0) -> None:
+        future = self.client.submit(fn, *args, pure=False, priority=priority)
+        self._tokens[future] = token
+        self._running.add(future)
+
+    def results(self) -> Iterator[tuple[object, Any]]:
+        for future in self._running:
+            token = self._tokens.pop(future)
+            try:
+                value = future.result()
+            except Exception as exc:  # e.g. KilledWorker: the task killed every worker it met
+                value = exc
+            future.release()
+            yield token, value
+
+    def cancel(self) -> None:
+        self.client.cancel(list(self._tokens))
+        self._running.clear()
+
+
+def scan_archive(
+    files: Sequence[str],
+    config: DetectorConfig,
+    *,
+    client: Any = None,
+    store: ResultStore | None = None,
+    segment_s: float = SEGMENT_S,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[Outcome]:
+    """Scan `files` on `client` (a ``distributed.Client``) or here when None.
+
+    `on_outcome` is called once per file, in the order of `files`, as soon
+    as that file and all before it are done; `on_progress` after every task.
+    Setting `stop` ends the scan after the task at hand (what is done stays
+    stored). Returns the outcomes in the order of `files`.
+    """
+    runner: _InProcess | _OnDask = _InProcess() if client is None else _OnDask(client)
+    progress = Progress(len(files))
+    outcomes: list[Outcome | None] = [None] * len(files)
+    parts: dict[int, list[FileScan | None]] = {}
+    plans: dict[int, tuple[Probe, list[Span]]] = {}
+    reported = 0
+
+    def settle(index: int, outcome: Outcome) -> None:
+        nonlocal reported
+        outcomes[index] = outcome
+        progress.files_done += 1
+        while reported < len(files) and (ready := outcomes[reported]) is not None:
+            reported += 1
+            if on_outcome is not None:
+                on_outcome(ready)
+
+    for index in range(len(files)):
+        runner.submit(("probe", index), probe, os.path.abspath(files[index]), priority=-index)
+    for (stage, index, *rest), value in runner.results():
+        file = files[index]
+        if isinstance(value, BaseException):
+            value = Failure(file, _reason(value))
+        if isinstance(value, Failure):
+            if outcomes[index] is None:
+                settle(index, Outcome(file, failure=value.reason))
+        elif stage == "probe":
+            assert isinstance(value, Probe)
+            stored = None if store is None else store.get(store.key(value.source_id), file)
+            if stored is not None:
+                progress.signal_s += stored.duration_s
+                settle(index, Outcome(file, stored, stored=True))
+            else:
+                spans = plan_spans(value.n_samples, value.rate, config, segment_s)
+                plans[index] = (value, spans)
+                parts[index] = [None] * len(spans)
+                for number in reversed(range(len(spans))):
+                    part = None
+                    if store is not None and len(spans) > 1:
+                        part = store.get(store.key(value.source_id, spans[number]), file)
+                    if part is not None:
+                        parts[index][number] = part
+                        progress.signal_s += part.duration_s
+                    else:
+                        runner.submit(
+                            ("segment", index, number),
+                            scan_segment,
+                            value.file,
+                            file,
+                            config,
+                            spans[number],
+                            value.source_id,
+                            priority=-index,
+                        )
+        else:
+            assert isinstance(value, FileScan)
+            probe_result, spans = plans[index]
+            number = rest[0]
+            parts[index][number] = value
+            progress.signal_s += value.duration_s
+            if store is not None and len(spans) > 1:
+                store.put(store.key(probe_result.source_id, spans[number]), value)
+        if index in parts and outcomes[index] is None and all(p is not None for p in parts[index]):
+            result = join([p for p in parts[index] if p is not None])
+            if store is not None:
+                store.put(store.key(plans[index][0].source_id), result)
+            settle(index, Outcome(file, result))
+        if on_progress is not None:
+            on_progress(progress)
+        if stop is not None and stop.is_set():
+            runner.cancel()
+            break
+    return [
+        o if o is not None else Outcome(f, failure="not scanned")
+        for o, f in zip(outcomes, files, strict=True)
+    ]

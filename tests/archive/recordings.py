@@ -1,0 +1,55 @@
+"""Generated sleep recordings with faults and discharges at known times, written as EDF+."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from detector.types import Block, StreamMeta
+from simulators import SleepEEG, montage
+from streamer.recorder import Recorder
+
+#: A detector that forgets within a minute, so a short file holds several warm segments.
+QUICK_CONFIG = {
+    "baseline_halflife_s": 20.0,
+    "warmup_windows": 20,
+    "escalate_after_s": 40.0,
+    "latch": [],
+}
+
+
+def write_night(
+    path: Path, seconds: float, *, seed: int, events: bool = True, n_channels: int = 8
+) -> Path:
+    """Simulated sleep at 128 Hz; every 100 s, in turn: an electrode off, a 5 Hz discharge, a clip.
+
+    A fault of each kind lands on a different channel each time, and some fall
+    on the planned segment borders of the tests.
+    """
+    rate = 128.0
+    labels = montage(n_channels).labels
+    source = SleepEEG(labels, rate, seed=seed)
+    data = np.concatenate(
+        [source.generate(round(10 * rate)) for _ in range(round(seconds / 10))], axis=1
+    )
+    if events:
+        t = np.arange(data.shape[1]) / rate
+        for number, start in enumerate(np.arange(45.0, seconds - 30.0, 100.0)):
+            channel = number % n_channels
+            span = (t >= start) & (t < start + 15.0)
+            kind = number % 3
+            if kind == 0:
+                data[channel, span] = data[channel, span][0]
+            elif kind == 1:
+                rows = [channel, (channel + 1) % n_channels]
+                data[np.ix_(rows, span)] += 300.0 * np.sin(2 * np.pi * 5.0 * t[span])
+            else:
+                data[channel, span] = np.clip(data[channel, span] * 40.0, -1000.0, 1000.0)
+    recorder = Recorder(path, StreamMeta(path.stem, path.stem, labels, rate), queue_blocks=1 << 16)
+    step = round(rate * 10)
+    for first in range(0, data.shape[1], step):
+        chunk = data[:, first : first + step]
+        recorder.block(Block(chunk, (first + np.arange(chunk.shape[1])) / rate, first))
+    recorder.close()
+    return path
