@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,6 +96,13 @@ class Acquisition:
         self._last_sample_clock = clock()
         self._last_correction_clock = -np.inf
         self._uid = info.uid()
+        self._gone = False
+        if not info.source_id():
+            log.warning(
+                "stream %r has no source_id: if it stops, it cannot be told from another "
+                "device and will not be taken back; restart the monitor or give it a source_id",
+                info.name(),
+            )
         self._update_time_correction(timeout=2.0)
 
     def _open(self, info: pylsl.StreamInfo) -> pylsl.StreamInlet:
@@ -119,9 +127,16 @@ class Acquisition:
         A pull that spans missing samples is split at each gap, so every block
         is a run of consecutive samples and its `first_index` is exact.
         """
-        _, timestamps = self._inlet.pull_chunk(
-            timeout=timeout, max_samples=self._capacity, dest_obj=self._buffer, min_samples=1
-        )
+        if self._gone:  # nothing will come from this inlet again: wait like an empty pull
+            time.sleep(timeout)
+            return []
+        try:
+            _, timestamps = self._inlet.pull_chunk(
+                timeout=timeout, max_samples=self._capacity, dest_obj=self._buffer, min_samples=1
+            )
+        except LostError:  # an outlet without source_id went away; the watchdog reports it
+            self._gone = True
+            return []
         n = len(timestamps)
         if n == 0:
             return []
@@ -181,6 +196,7 @@ class Acquisition:
             self._inlet.close_stream()
             self._inlet = self._open(candidate)
             self._uid = candidate.uid()
+            self._gone = False
             self.stats.reconnects += 1
             self._update_time_correction(timeout=1.0)
             return True
