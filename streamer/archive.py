@@ -95,7 +95,7 @@ def plan_spans(
     hop = max(1, round(config.hop_s * rate))
     unit = hop * max(1, round(SERIES_STEP_S / config.hop_s))  # samples per epoch, on the hop grid
     cuts = [round(n_samples * i / pieces / unit) * unit for i in range(pieces)]
-    warmup = overlap_s(config)
+    warmup = math.ceil(overlap_s(config) * rate / unit) * unit / rate  # whole epochs of hops
     return [
         Span(
             start=cut / rate,

@@ -22,7 +22,7 @@ QUICK_CONFIG = {
 def write_night(
     path: Path, seconds: float, *, seed: int, events: bool = True, n_channels: int = 8
 ) -> Path:
-    """Simulated sleep at 128 Hz; every 100 s, in turn: an electrode off, a 5 Hz discharge, a clip.
+    """Simulated sleep at 128 Hz; each minute for 20 s: electrode off, 5 Hz discharge or clipping.
 
     A fault of each kind lands on a different channel each time, and some fall
     on the planned segment borders of the tests.
@@ -35,9 +35,9 @@ def write_night(
     )
     if events:
         t = np.arange(data.shape[1]) / rate
-        for number, start in enumerate(np.arange(45.0, seconds - 30.0, 100.0)):
+        for number, start in enumerate(np.arange(45.0, seconds - 30.0, 60.0)):
             channel = number % n_channels
-            span = (t >= start) & (t < start + 15.0)
+            span = (t >= start) & (t < start + 20.0)
             kind = number % 3
             if kind == 0:
                 data[channel, span] = data[channel, span][0]
