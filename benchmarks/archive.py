@@ -1,0 +1,169 @@
+"""Archive scan on Dask: real-time factor on 1 and 2 workers, scaling, memory per worker.
+
+- rtf: seconds of EEG per wall second of `scan_archive` over a folder of
+  generated 19 ch @ 256 Hz sleep recordings (8 min each, one task per file),
+  in this process (no Dask) and on an embedded LocalCluster of 1 and 2
+  worker processes (started and warmed up before the clock runs); median of
+  `REPEATS` runs. Scaling efficiency = rtf(2) / (2 × rtf(1)).
+- memory: peak RSS (VmHWM) of each of 2 workers after scanning segments at
+  the start and at the end of a 2 GB EDF (57 h), with the default detector
+  (so a 25.5 min warm-up per segment): chunked reading keeps it flat.
+- split cost: extra signal analysed for warm-ups when a 2 GB file is cut into
+  the default 4 h segments.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.files import BIG_BYTES, write_big_edf, write_sleep_edf
+from detector import DetectorConfig
+from streamer.archive import SEGMENT_S, overlap_s, plan_spans, scan_archive, scan_segment
+from streamer.files import content_id, open_recording
+from streamer.scan import Span
+
+FILES, FILE_S, REPEATS = 6, 480.0, 2
+#: Own span of each segment read in the memory run (the warm-up comes on top).
+MEMORY_SPAN_S = 600.0
+
+
+def _peak_rss_mib() -> float:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line.split()[1] for line in status if line.startswith("VmHWM"))) / 1024
+
+
+def _warm(client: object) -> None:
+    """Import the scan on every worker before timing (a fresh worker takes seconds)."""
+    client.run(lambda: __import__("streamer.scan"))  # type: ignore[attr-defined]
+
+
+def _cluster(workers: int) -> tuple[object, object]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster)
+    _warm(client)
+    return cluster, client
+
+
+def _rtf(files: list[str], config: DetectorConfig, client: object) -> float:
+    rates = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        outcomes = scan_archive(files, config, client=client)
+        wall = time.perf_counter() - started
+        assert all(o.scan is not None for o in outcomes), [o.failure for o in outcomes]
+        rates.append(sum(o.scan.duration_s for o in outcomes if o.scan) / wall)
+    return statistics.median(rates)
+
+
+def run() -> list[dict]:
+    config = DetectorConfig()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = [
+            str(write_sleep_edf(folder / f"night{i}.edf", 19, 256.0, FILE_S)) for i in range(FILES)
+        ]
+        eeg_s = FILES * FILE_S
+        in_process = _rtf(files, config, None)
+        rows.append({"what": "rtf", "workers": "in-process", "eeg_s": eeg_s, "rtf": in_process})
+        by_workers = {}
+        for workers in (1, 2):
+            cluster, client = _cluster(workers)
+            try:
+                by_workers[workers] = _rtf(files, config, client)
+            finally:
+                client.close()  # type: ignore[attr-defined]
+                cluster.close()  # type: ignore[attr-defined]
+            rows.append(
+                {"what": "rtf", "workers": workers, "eeg_s": eeg_s, "rtf": by_workers[workers]}
+            )
+        rows.append(
+            {
+                "what": "scaling 1 -> 2 workers",
+                "speedup": by_workers[2] / by_workers[1],
+                "efficiency": by_workers[2] / (2 * by_workers[1]),
+            }
+        )
+
+        big = write_big_edf(folder / "big.edf", BIG_BYTES)
+        with open_recording(big) as recording:
+            n_samples, rate = recording.n_samples, recording.rate
+        duration = n_samples / rate
+        spans = plan_spans(n_samples, rate, config, SEGMENT_S)
+        analysed = sum((min(s.stop, duration) - s.start) + min(s.warmup, s.start) for s in spans)
+        rows.append(
+            {
+                "what": "split 2 GB into segments",
+                "eeg_s": duration,
+                "segments": len(spans),
+                "warmup_s": overlap_s(config),
+                "extra_analysed": analysed / duration - 1,
+            }
+        )
+        source_id = content_id(big)
+        warmup = spans[1].warmup
+        picks = [
+            Span(warmup, warmup + MEMORY_SPAN_S, warmup),
+            Span(duration - MEMORY_SPAN_S, float("inf"), warmup),
+        ]
+        cluster, client = _cluster(2)
+        try:
+            started = time.perf_counter()
+            futures = [
+                client.submit(  # type: ignore[attr-defined]
+                    scan_segment, str(big), str(big), config, span, source_id, pure=False
+                )
+                for span in picks
+            ]
+            results = [f.result() for f in futures]
+            wall = time.perf_counter() - started
+            peaks = client.run(_peak_rss_mib)  # type: ignore[attr-defined]
+        finally:
+            client.close()  # type: ignore[attr-defined]
+            cluster.close()  # type: ignore[attr-defined]
+        analysed_s = sum(r.analysed_s for r in results)
+        rows.append(
+            {
+                "what": "2 GB file: peak RSS per worker",
+                "MB_file": round(big.stat().st_size / 1e6),
+                "eeg_s": duration,
+                "analysed_s": analysed_s,
+                "rtf": analysed_s / wall,
+                "peak_rss_MiB": round(max(peaks.values()), 1),
+                "peak_rss_MiB_each": sorted(round(v, 1) for v in peaks.values()),
+            }
+        )
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    return [
+        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+        | {k: None for k in columns if k not in row}
+        for row in rows
+    ]
+
+
+def summary(rows: list[dict]) -> str:
+    rtf = {r["workers"]: r["rtf"] for r in rows if r["what"] == "rtf"}
+    scaling = next(r for r in rows if r["what"].startswith("scaling"))
+    split = next(r for r in rows if r["what"].startswith("split"))
+    memory = next(r for r in rows if "RSS" in r["what"])
+    archive_s = 5e12 / (19 * 256 * 2)  # 5 TB of 16-bit EDF, 19 ch @ 256 Hz
+    days = archive_s / rtf[2] / 86400
+    return (
+        f"19 ch @ 256 Hz: {rtf['in-process']:.0f}x real time in-process, "
+        f"{rtf[1]:.0f}x on 1 worker, {rtf[2]:.0f}x on 2 (speedup {scaling['speedup']:.2f}, "
+        f"efficiency {scaling['efficiency']:.0%}); 2 GB file: {split['segments']} segments, "
+        f"{split['extra_analysed']:.0%} extra signal for warm-ups, peak "
+        f"{memory['peak_rss_MiB']:g} MiB per worker; 5 TB on 2 workers: {days:.0f} days"
+    )
