@@ -218,9 +218,11 @@ class ResultStore:
         except FileNotFoundError:
             return None
         try:
-            return replace(FileScan.from_dict(json.loads(text)), file=file)
+            result = FileScan.from_dict(json.loads(text))
         except (ValueError, TypeError, KeyError):  # damaged (e.g. a full disk): scan again
             return None
+        # the same content may sit elsewhere now: results name the file as given this time
+        return replace(result, file=file, alerts=[a | {"file": file} for a in result.alerts])
 
     def put(self, key: str, result: FileScan) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,7 @@ QUICK_CONFIG = {
 }
 
 
-def write_night(
-    path: Path, seconds: float, *, seed: int, events: bool = True, n_channels: int = 8
-) -> Path:
+def write_night(path: Path, seconds: float, *, seed: int, n_channels: int = 8) -> Path:
     """Simulated sleep at 128 Hz; each minute for 20 s: electrode off, 5 Hz discharge or clipping.
 
     A fault of each kind lands on a different channel each time, and some fall
@@ -33,19 +31,18 @@ def write_night(
     data = np.concatenate(
         [source.generate(round(10 * rate)) for _ in range(round(seconds / 10))], axis=1
     )
-    if events:
-        t = np.arange(data.shape[1]) / rate
-        for number, start in enumerate(np.arange(45.0, seconds - 30.0, 60.0)):
-            channel = number % n_channels
-            span = (t >= start) & (t < start + 20.0)
-            kind = number % 3
-            if kind == 0:
-                data[channel, span] = data[channel, span][0]
-            elif kind == 1:
-                rows = [channel, (channel + 1) % n_channels]
-                data[np.ix_(rows, span)] += 300.0 * np.sin(2 * np.pi * 5.0 * t[span])
-            else:
-                data[channel, span] = np.clip(data[channel, span] * 40.0, -1000.0, 1000.0)
+    t = np.arange(data.shape[1]) / rate
+    for number, start in enumerate(np.arange(45.0, seconds - 30.0, 60.0)):
+        channel = number % n_channels
+        span = (t >= start) & (t < start + 20.0)
+        kind = number % 3
+        if kind == 0:
+            data[channel, span] = data[channel, span][0]
+        elif kind == 1:
+            rows = [channel, (channel + 1) % n_channels]
+            data[np.ix_(rows, span)] += 300.0 * np.sin(2 * np.pi * 5.0 * t[span])
+        else:
+            data[channel, span] = np.clip(data[channel, span] * 40.0, -1000.0, 1000.0)
     recorder = Recorder(path, StreamMeta(path.stem, path.stem, labels, rate), queue_blocks=1 << 16)
     step = round(rate * 10)
     for first in range(0, data.shape[1], step):
