@@ -278,6 +278,16 @@ class AlertBook:
         alert = self._current.get(kind)
         return None if alert is None else _snapshot(alert)
 
+    def ongoing(self, kind: str) -> bool:
+        """True while the condition of `kind` is present.
+
+        An alert that only stays because it is latched or waits out its
+        refractory period does not count: what the detector learns must not
+        stop for good at an unacknowledged alert.
+        """
+        alert = self._current.get(kind)
+        return alert is not None and alert.ended_at is None
+
     def acknowledge(self, alert_id: str, who: str, at: float) -> Alert | None:
         """Mark an alert as seen by `who`; None if unknown or cleared.
 

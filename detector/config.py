@@ -92,12 +92,19 @@ class DetectorConfig:
         and its harmonic above which a channel is rhythmic (0.5; background
         EEG measured about 0.4 at the median).
     seizure_amplitude_ratio
-        RMS over the channel's learned baseline RMS above which rhythmic
-        activity is high-amplitude (2.0).
+        RMS over the channel's learned baseline RMS above which activity is
+        high-amplitude (2.0).
+    seizure_line_length_ratio
+        Line length over the channel's learned baseline above which
+        high-amplitude activity is sharper than usual, and counts towards a
+        seizure even without one dominant rhythm (2.0: double, like the
+        amplitude; slow-wave sleep doubles the amplitude but not the line
+        length).
     seizure_k, seizure_n
-        `seizure_suspect` is raised when a channel is rhythmic and
-        high-amplitude in `seizure_k` of its last `seizure_n` windows (6 of 8:
-        3 s of a 4 s span at the default hop), and clears after `clear_m`
+        `seizure_suspect` is raised when a channel is high-amplitude and
+        rhythmic or sharper than usual in `seizure_k` of its last `seizure_n`
+        windows (8 of 10: 4 s of a 5 s span at the default hop, longer than
+        spindles, K-complexes and muscle bursts), and clears after `clear_m`
         windows without.
     baseline_halflife_s
         Half-life (s) of each channel's learned amplitude baseline and of the
@@ -147,8 +154,9 @@ class DetectorConfig:
     latch: tuple[str, ...] = ("seizure_suspect",)
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
-    seizure_k: int = 6
-    seizure_n: int = 8
+    seizure_line_length_ratio: float = 2.0
+    seizure_k: int = 8
+    seizure_n: int = 10
     baseline_halflife_s: float = 300.0
     warmup_windows: int = 60
     model: ModelName = "deviation"
@@ -171,6 +179,7 @@ class DetectorConfig:
             "artifact_ptp_uv",
             "muscle_uv",
             "seizure_amplitude_ratio",
+            "seizure_line_length_ratio",
             "baseline_halflife_s",
         ):
             _positive(name, getattr(self, name))

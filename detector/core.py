@@ -15,7 +15,7 @@ from detector.features import Features, compute_features_batch
 from detector.filters import StreamingFilter, design_sos
 from detector.model import QuantileThreshold, make_scorer, model_features
 from detector.rules import MESSAGES, evaluate_rules
-from detector.seizure import AmplitudeBaseline, seizure_finding
+from detector.seizure import ChannelBaseline, seizure_finding
 from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
 from detector.windows import Window, WindowBuffer
 
@@ -34,7 +34,7 @@ _BROKEN_SIGNAL = frozenset({"bad_values", "saturation", "flatline", "line_noise"
 #: enough to amortize NumPy's per-call cost, few enough that a batch stays a few megabytes.
 BATCH_SAMPLES = 1 << 19
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
-MODEL_STATE_VERSION = 1
+MODEL_STATE_VERSION = 2
 
 
 class Detector:
@@ -110,7 +110,7 @@ class Detector:
         halflife = cfg.baseline_halflife_s / cfg.hop_s
         self._scorer: Any = make_scorer(cfg.model, cfg.seed, halflife)
         self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.margin())
-        self._baseline = AmplitudeBaseline(stream.n_channels, halflife)
+        self._baseline = ChannelBaseline(stream.n_channels, halflife)
         self._onset_hz = np.full(stream.n_channels, np.nan)
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)
@@ -409,7 +409,7 @@ class Detector:
             alerts.extend(self._book.end("samples_dropped", window.end))
         alerts.extend(self._book.tick(window.end))
 
-        in_seizure = self._book.current("seizure_suspect") is not None
+        in_seizure = self._book.ongoing("seizure_suspect")
         self._onset_hz = np.where(
             seizure.flags,
             np.where(np.isnan(self._onset_hz), features.peak_hz, self._onset_hz),
@@ -418,10 +418,7 @@ class Detector:
         # Protection: nothing under suspicion is learned, so a long seizure or
         # a drifting fault never becomes this patient's normal.
         suspicious = bool(
-            anomalous
-            or in_seizure
-            or seizure.flags.any()
-            or self._book.current("anomaly") is not None
+            anomalous or in_seizure or seizure.flags.any() or self._book.ongoing("anomaly")
         )
         # Samples made up for NaNs are not EEG; other faults on a minority of
         # channels barely move the medians the model sees.
@@ -431,7 +428,7 @@ class Detector:
             self._threshold.update(score)
             self._learned += 1
         if not suspicious:
-            self._baseline.learn(features.rms, ~technical)
+            self._baseline.learn(features.rms, features.line_length, ~technical)
 
         quality = np.ones(self.stream.n_channels)
         for finding in findings:

@@ -1,12 +1,18 @@
-"""`seizure_suspect`: rhythmic, high-amplitude activity, sustained, on one or more channels.
+"""`seizure_suspect`: sustained high-amplitude activity, rhythmic or sharper than usual.
 
-A channel is suspect in a window when a dominant rhythm (2-20 Hz, with its
-harmonic) carries most of its power (`Features.peak_share`) and its RMS is
-well above what this patient's channel usually shows (`AmplitudeBaseline`,
-learned online from clean windows only). The alert state machine then asks
-for it to be sustained (`seizure_k` of `seizure_n` windows); channels join
-the alert as the discharge spreads, and the evidence names the features that
-drove it, including how the rhythm's frequency evolved since onset.
+A channel is suspect in a window when its RMS is well above what this
+patient's channel usually shows (`ChannelBaseline`, learned online from
+clean windows only) and the activity is either rhythmic (a dominant 2-20 Hz
+rhythm with its harmonic carries most of the power, `Features.peak_share`)
+or sharper than usual (its line length, too, is well above the channel's
+usual). The second branch is why this is not fooled by sleep: slow waves
+raise the amplitude but slow the signal down, so their line length rises
+far less; ictal discharges, spiky or polymorphic as they often are, raise
+both. The alert state machine then asks for it to be sustained
+(`seizure_k` of `seizure_n` windows, 4 s of 5 s by default), which spindles,
+K-complexes and muscle bursts are not; channels join the alert as the
+discharge spreads, and the evidence names the features that drove it,
+including how the rhythm's frequency evolved since onset.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ from detector.features import Features
 Array = NDArray[np.float64]
 
 MESSAGE = (
-    "Possible seizure on {channels} for {duration:.1f} s: a {peak_hz:.1f} Hz rhythm "
-    "at {amplitude_ratio:.1f} times this patient's usual amplitude."
+    "Possible seizure on {channels} for {duration:.1f} s: {amplitude_ratio:.1f} times this "
+    "patient's usual amplitude and {line_length_ratio:.1f} times its usual line length "
+    "(dominant rhythm {peak_hz:.1f} Hz)."
 )
 
 
-class AmplitudeBaseline:
-    """Each channel's usual amplitude: an exponentially weighted mean of log10 RMS.
+class ChannelBaseline:
+    """Each channel's usual amplitude and line length: exponentially weighted means of their logs.
 
     Learns only what the detector calls clean, so a seizure never becomes
     its own baseline; forgets with a half-life (in learned windows) so the
@@ -43,47 +50,52 @@ class AmplitudeBaseline:
     Examples
     --------
     >>> import numpy as np
-    >>> base = AmplitudeBaseline(2, halflife=100.0)
+    >>> base = ChannelBaseline(2, halflife=100.0)
     >>> for _ in range(3):
-    ...     base.learn(np.array([10.0, 20.0]))
-    >>> base.ratio(np.array([30.0, 20.0])).round(2).tolist()
-    [3.0, 1.0]
+    ...     base.learn(np.array([10.0, 20.0]), np.array([2.0, 2.0]))
+    >>> amplitude, line_length = base.ratios(np.array([30.0, 20.0]), np.array([2.0, 8.0]))
+    >>> amplitude.round(2).tolist(), line_length.round(2).tolist()
+    ([3.0, 1.0], [1.0, 4.0])
     """
 
     def __init__(self, n_channels: int, halflife: float) -> None:
         self.n_channels = n_channels
         self.halflife = halflife
         self._alpha = 1.0 - 0.5 ** (1.0 / halflife)
-        self._log_rms = np.zeros(n_channels)
+        self._log = np.zeros((2, n_channels))  # log10 RMS, log10 line length
         self._counts = np.zeros(n_channels)
 
-    def learn(self, rms: Array, mask: NDArray[np.bool_] | None = None) -> None:
-        """Learn one window's RMS, on the channels in `mask` (all by default)."""
-        learned = np.isfinite(rms) if mask is None else mask & np.isfinite(rms)
+    def learn(self, rms: Array, line_length: Array, mask: NDArray[np.bool_] | None = None) -> None:
+        """Learn one window's RMS and line length, on the channels in `mask` (all by default)."""
+        values = np.vstack([rms, line_length])
+        learned = np.isfinite(values).all(axis=0)
+        if mask is not None:
+            learned &= mask
         self._counts += learned
         weight = np.maximum(self._alpha, 1.0 / np.maximum(self._counts, 1.0))
-        step = weight * (np.log10(np.where(learned, rms, 1.0) + 1e-3) - self._log_rms)
-        self._log_rms += np.where(learned, step, 0.0)
+        step = weight * (np.log10(np.where(learned, values, 1.0) + 1e-3) - self._log)
+        self._log += np.where(learned, step, 0.0)
 
-    def ratio(self, rms: Array) -> Array:
-        """Current RMS over the usual one, per channel (1 where nothing was learned yet)."""
-        ratio = 10.0 ** (np.log10(rms + 1e-3) - self._log_rms)
-        return np.asarray(np.where(self._counts > 0, ratio, 1.0))
+    def ratios(self, rms: Array, line_length: Array) -> tuple[Array, Array]:
+        """Current RMS and line length over the usual ones (1 where nothing was learned yet)."""
+        now = np.log10(np.vstack([rms, line_length]) + 1e-3)
+        ratio = np.where(self._counts > 0, 10.0 ** (now - self._log), 1.0)
+        return np.asarray(ratio[0]), np.asarray(ratio[1])
 
     def usual_rms(self) -> Array:
-        return np.asarray(10.0**self._log_rms)
+        return np.asarray(10.0 ** self._log[0])
 
 
 def seizure_finding(
     features: Features,
-    baseline: AmplitudeBaseline,
+    baseline: ChannelBaseline,
     config: DetectorConfig,
     *,
     ready: bool,
     excluded: NDArray[np.bool_],
     onset_peak_hz: Array,
 ) -> Finding:
-    """Flag channels that are rhythmic and high-amplitude in this window.
+    """Flag channels whose activity is high-amplitude and rhythmic or sharp in this window.
 
     `ready` is False until the baseline has been learned long enough;
     `excluded` marks channels a technical rule explains (a clipped or
@@ -98,8 +110,8 @@ def seizure_finding(
     >>> t = np.arange(256) / 256.0
     >>> rng = np.random.default_rng(0)
     >>> x = np.vstack([200 * np.sin(2 * np.pi * 5 * t), 20 * rng.normal(size=256)])
-    >>> base = AmplitudeBaseline(2, 600.0)
-    >>> base.learn(np.array([20.0, 20.0]))
+    >>> base = ChannelBaseline(2, 600.0)
+    >>> base.learn(np.array([20.0, 20.0]), np.array([15.0, 15.0]))
     >>> f = seizure_finding(compute_features(x, x, 256.0), base, DetectorConfig(), ready=True,
     ...                     excluded=np.zeros(2, bool), onset_peak_hz=np.full(2, np.nan))
     >>> f.flags.tolist(), float(f.evidence["peak_hz"][0])
@@ -107,11 +119,12 @@ def seizure_finding(
     >>> round(float(f.evidence["amplitude_ratio"][0]), 1)
     7.1
     """
-    ratio = baseline.ratio(features.rms)
+    amplitude, line_length = baseline.ratios(features.rms, features.line_length)
     rhythmic = features.peak_share >= config.seizure_peak_share
-    strong = ratio >= config.seizure_amplitude_ratio
-    flags = ready & rhythmic & strong & ~excluded
-    score = np.where(rhythmic, ratio * features.peak_share, 0.0)
+    sharper = line_length >= config.seizure_line_length_ratio
+    strong = amplitude >= config.seizure_amplitude_ratio
+    flags = ready & strong & (rhythmic | sharper) & ~excluded
+    score = np.where(rhythmic | sharper, amplitude * np.maximum(line_length, 1.0), 0.0)
     evolution = np.where(np.isnan(onset_peak_hz), 0.0, features.peak_hz - onset_peak_hz)
     return Finding(
         "seizure_suspect",
@@ -121,7 +134,8 @@ def seizure_finding(
         {
             "peak_hz": features.peak_hz,
             "peak_share": features.peak_share,
-            "amplitude_ratio": ratio,
+            "amplitude_ratio": amplitude,
+            "line_length_ratio": line_length,
             "rms_uv": features.rms,
             "line_length_uv": features.line_length,
             "peak_hz_change": evolution,

@@ -15,7 +15,7 @@ from detector.alerts import AlertBook
 from detector.evaluation import LineLengthBaseline
 from detector.filters import StreamingFilter, design_sos
 from detector.model import FeatureDeviation, PerFeature, QuantileThreshold
-from detector.seizure import AmplitudeBaseline
+from detector.seizure import ChannelBaseline
 from detector.windows import WindowBuffer
 
 META = StreamMeta("s", "id", ("A", "B"), 128.0)
@@ -27,7 +27,7 @@ STAGES = [
     AlertBook(META, 2, 3, 3, "x:", {"electrode_pop": (1, 1, 3)}, 10.0, 300.0, ("seizure_suspect",)),
     Detector(META, DetectorConfig(seed=7), id_prefix="x:"),
     PerFeature(anomaly.StandardAbsoluteDeviation),
-    AmplitudeBaseline(2, 100.0),
+    ChannelBaseline(2, 100.0),
     LineLengthBaseline(META, 3.0, 60.0, 1.0, 0.5),
 ]
 
@@ -139,11 +139,13 @@ def _feed_threshold(stage, x):
 
 
 def _feed_baseline(stage, x):
-    rms = np.sqrt(np.nanmean(x.reshape(2, -1, 64) ** 2, axis=2))
+    windows = x.reshape(2, -1, 64)
+    rms = np.sqrt(np.nanmean(windows**2, axis=2))
+    line_length = np.nanmean(np.abs(np.diff(windows, axis=2)), axis=2)
     out = []
-    for column in rms.T:
-        out.append(stage.ratio(column))
-        stage.learn(column)
+    for amplitude, length in zip(rms.T, line_length.T, strict=True):
+        out.append(stage.ratios(amplitude, length))
+        stage.learn(amplitude, length)
     return out
 
 
@@ -163,7 +165,7 @@ GENERIC = [
     (lambda: FeatureDeviation(grace_period=5, halflife=100.0), _feed_scorer),
     (lambda: PerFeature(anomaly.StandardAbsoluteDeviation), _feed_scorer),
     (lambda: QuantileThreshold(q=0.9, margin=1.2), _feed_threshold),
-    (lambda: AmplitudeBaseline(2, 100.0), _feed_baseline),
+    (lambda: ChannelBaseline(2, 100.0), _feed_baseline),
     (lambda: Detector(META, DetectorConfig(seed=7, warmup_windows=10)), _feed_detector),
     (lambda: LineLengthBaseline(META, calibration_s=5.0), _feed_line_length),
 ]
@@ -173,7 +175,7 @@ GENERIC_IDS = [
     "FeatureDeviation",
     "PerFeature",
     "QuantileThreshold",
-    "AmplitudeBaseline",
+    "ChannelBaseline",
     "Detector",
     "LineLengthBaseline",
 ]

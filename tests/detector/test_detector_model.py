@@ -131,5 +131,5 @@ def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, fe
     assert 60.0 <= first.detected_at <= 65.0
     assert first.evidence["peak_hz"] == 5.0
     assert first.evidence["amplitude_ratio"] >= DetectorConfig().seizure_amplitude_ratio
-    assert "5.0 Hz rhythm" in first.message
+    assert "rhythm 5.0 Hz" in first.message
     assert seizure[-1].state == "active"  # latched until acknowledged
