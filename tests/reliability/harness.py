@@ -55,7 +55,7 @@ Tamper = Callable[[np.ndarray, np.ndarray], np.ndarray]
 class CounterOutlet:
     """An EEG outlet paced by the wall clock (times `speed`) on a thread of its own.
 
-    Sample ``i`` is stamped ``t0 + i / rate`` (plus `clock_offset`), channel 0
+    Sample ``i`` is stamped ``t0 + i / rate`` (move `t0` for a clock jump), channel 0
     carries ``i``; the index follows the wall clock even while the outlet is
     stopped, so a restart after an outage continues where a real amplifier
     would be, and the samples not sent are exactly the gap.
@@ -75,7 +75,6 @@ class CounterOutlet:
         self.name, self.source_id = name, source_id
         self.n_channels, self.rate, self.speed, self.chunk = n_channels, rate, speed, chunk
         self.tamper = tamper
-        self.clock_offset = 0.0
         self.clock_rate = 1.0
         self._drift_from = 0
         self.labels = montage(n_channels).labels
@@ -107,7 +106,7 @@ class CounterOutlet:
 
     def stamps(self, index: np.ndarray) -> np.ndarray:
         drifted = np.maximum(index - self._drift_from, 0) * (self.clock_rate - 1.0)
-        return self.t0 + self.clock_offset + (index + drifted) / self.rate
+        return self.t0 + (index + drifted) / self.rate
 
     def due(self) -> int:
         """The index the stream has reached by now."""

@@ -1,0 +1,118 @@
+"""Chaos: amplifiers unplugged and plugged back at random while monitors run.
+
+Every outage must give exactly one ``signal_lost`` and one clear, and the
+monitor processes must not accumulate threads, open files or memory.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.reliability.harness import (
+    CounterOutlet,
+    alerts,
+    gauge,
+    growth,
+    samples,
+    scaled,
+)
+from tests.support import wait_for
+
+pytestmark = pytest.mark.slow
+
+STALL_S = 1.0
+
+
+def unplug_at_random(
+    outlet: CounterOutlet, rng: random.Random, until: float, outages: list[float]
+) -> None:
+    """Stop and restart `outlet` at random until `until` (monotonic); log each outage."""
+    while time.monotonic() < until:
+        outlet.wait_consumer(30)
+        time.sleep(rng.uniform(1.0, 3.0))
+        outlet.stop()
+        down = rng.uniform(STALL_S + 1.5, STALL_S + 3.0)
+        time.sleep(down)
+        outlet.start()
+        outages.append(down)
+
+
+def test_outlets_start_and_stop_at_random(monitor, unique_name: str, figures) -> None:
+    """Beds whose amplifiers come and go at random times: one alert and one clear each time."""
+    beds = int(scaled(2, 4))
+    seconds = scaled(30, 300)
+    figures.fault = (
+        f"outlets destroyed and recreated at random (up 1-3 s, down 2.5-4 s), {seconds:g} s"
+    )
+    figures.load = f"{beds} monitors, 8 ch × 256 Hz each, real time, stall timeout {STALL_S:g} s"
+    rng = random.Random(8)
+    outlets = [
+        CounterOutlet(f"{unique_name}-{i}", f"amp-{uuid.uuid4().hex[:6]}").start()
+        for i in range(beds)
+    ]
+    started = [monitor(o.name, "--stall-timeout", str(STALL_S)) for o in outlets]
+    for outlet, (_, client) in zip(outlets, started, strict=True):
+        outlet.wait_consumer()
+        wait_for(lambda c=client: samples(c) > 256, 20, "data")
+    # A first outage and return warm up what an outage uses before the baseline is taken.
+    for outlet in outlets:
+        outlet.stop()
+    for _, client in started:
+        wait_for(lambda c=client: alerts(c, "signal_lost", "raised"), 10, "first signal_lost")
+    for outlet in outlets:
+        outlet.start()
+    for _, client in started:
+        wait_for(lambda c=client: alerts(c, "signal_lost", "cleared"), 15, "first clear")
+    baseline = [gauge(proc.process.pid) for proc, _ in started]
+    until = time.monotonic() + seconds
+    outages: list[list[float]] = [[] for _ in outlets]
+    threads = [
+        threading.Thread(target=unplug_at_random, args=(o, random.Random(rng.random()), until, log))
+        for o, log in zip(outlets, outages, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    for outlet, (_, client) in zip(outlets, started, strict=True):
+        outlet.wait_consumer()
+        wait_for(
+            lambda c=client, o=outlet: (
+                len(alerts(c, "signal_lost", "cleared")) == len(outages[outlets.index(o)]) + 1
+            ),
+            15,
+            "the last clear",
+        )
+    final = [gauge(proc.process.pid) for proc, _ in started]
+    counts = [
+        (len(alerts(c, "signal_lost", "raised")), len(alerts(c, "signal_lost", "cleared")))
+        for _, c in started
+    ]
+    figures.update(
+        outages=[len(o) + 1 for o in outages],
+        alerts_raised_cleared=counts,
+        threads=[(b.threads, f.threads) for b, f in zip(baseline, final, strict=True)],
+        open_files=[(b.fds, f.fds) for b, f in zip(baseline, final, strict=True)],
+        rss_mib=[
+            (round(b.rss_mib, 1), round(f.rss_mib, 1)) for b, f in zip(baseline, final, strict=True)
+        ],
+        rss_growth_pct_max=round(
+            100 * max(growth(b.rss_mib, f.rss_mib) for b, f in zip(baseline, final, strict=True)), 2
+        ),
+    )
+    for log, (raised, cleared) in zip(outages, counts, strict=True):
+        assert raised == cleared == len(log) + 1, "one alert and one clear per outage"
+        assert len(log) >= 3
+    for before, after in zip(baseline, final, strict=True):
+        assert after.threads <= before.threads * 1.05
+        assert after.fds <= before.fds * 1.05
+        assert growth(before.rss_mib, after.rss_mib) < 0.05
+    for proc, _ in started:
+        assert proc.process.poll() is None
+    for outlet in outlets:
+        outlet.stop()
