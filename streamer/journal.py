@@ -11,6 +11,7 @@ told what and when. `read_journal` and `select` read it back for ``eegmon alerts
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -18,6 +19,8 @@ from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class AlertJournal:
@@ -74,8 +77,15 @@ class AlertJournal:
             return self._seq
 
     def close(self) -> None:
+        """Close; lines a full disk still holds back are lost with an error logged, not raised.
+
+        Each failed append was already reported, and a stop must not fail for it.
+        """
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:
+                log.error("alert journal %s: lines not yet written are lost: %s", self.path, exc)
 
 
 def read_journal(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
