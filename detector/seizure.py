@@ -25,6 +25,8 @@ from detector.config import DetectorConfig
 from detector.features import Features
 
 Array = NDArray[np.float64]
+#: Share of the power above 30 Hz (muscle) beyond which a rise of line length is not ictal.
+MAX_HIGH_SHARE = 0.25
 
 MESSAGE = (
     "Possible seizure on {channels} for {duration:.1f} s: {amplitude_ratio:.1f} times this "
@@ -121,7 +123,10 @@ def seizure_finding(
     """
     amplitude, line_length = baseline.ratios(features.rms, features.line_length)
     rhythmic = features.peak_share >= config.seizure_peak_share
-    sharper = line_length >= config.seizure_line_length_ratio
+    # Line length weighs fast activity most: muscle above 30 Hz raises it
+    # without any ictal rhythm, so it only counts when the power stays below.
+    slow = features.high_rms**2 < MAX_HIGH_SHARE * features.rms**2
+    sharper = (line_length >= config.seizure_line_length_ratio) & slow
     strong = amplitude >= config.seizure_amplitude_ratio
     flags = ready & strong & (rhythmic | sharper) & ~excluded
     score = np.where(rhythmic | sharper, amplitude * np.maximum(line_length, 1.0), 0.0)
