@@ -35,6 +35,7 @@ and not stored, so the next run tries it again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from detector import DetectorConfig
+from streamer.allocator import retain_freed_memory
 from streamer.files import content_id, open_recording
 from streamer.scan import SERIES_STEP_S, FileScan, Series, Span, scan_recording
 
@@ -149,10 +151,21 @@ def probe(file: str) -> Probe | Failure:
         return Failure(file, _reason(exc))
 
 
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Once per worker process, as every eegmon command does (Dask's nanny asks glibc to trim).
+
+    Without it the detector's per-window arrays page-fault again and again:
+    a worker scanned at about half the speed of ``eegmon scan`` in one process.
+    """
+    retain_freed_memory()
+
+
 def scan_segment(
     path: str, file: str, config: DetectorConfig, span: Span, source_id: str
 ) -> FileScan | Failure:
     """Scan one segment of `path`, named `file` in the results (a task, like `probe`)."""
+    _keep_freed_memory()
     try:
         with open_recording(path) as recording:
             return scan_recording(recording, file, config, span=span, source_id=source_id)

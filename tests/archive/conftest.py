@@ -36,7 +36,7 @@ def archive(test_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(test_data / "eegmmidb_S001" / f"{run}.edf", root / "ward-a" / f"{run}.edf")
     shutil.copy(test_data / "yasa" / "data_resting_EO_200Hz_raw.fif", root / "ward-a" / "rest.fif")
     for seed in (1, 2, 3):
-        write_night(root / "ward-b" / f"night{seed}.edf", 480.0, seed=seed)
+        write_night(root / "ward-b" / f"night{seed}.edf", 360.0, seed=seed)
     (root / "ward-b" / "damaged.edf").write_bytes(b"0       " + b"\x00" * 300)
     return root
 
