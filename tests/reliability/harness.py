@@ -81,7 +81,7 @@ class CounterOutlet:
         self.eeg = background(n_channels, rate)
         self.t0 = pylsl.local_clock()
         self.wall0 = time.monotonic()
-        self.sent = 0  # samples pushed
+        self.sent = 0  # samples pushed while an inlet was connected
         self.next_index = 0
         self.outlet: pylsl.StreamOutlet | None = None
         self._stop = threading.Event()
@@ -143,6 +143,9 @@ class CounterOutlet:
             if due - self.next_index < self.chunk:
                 self._stop.wait(period / 2)
                 continue
+            if not outlet.have_consumers():  # nobody would receive them: never sent
+                self.next_index = due
+                continue
             index = np.arange(self.next_index, due)
             chunk = self.eeg[index % len(self.eeg)].copy()
             chunk[:, 0] = counter_values(index)
@@ -160,15 +163,18 @@ class Gauge:
     threads: int
     fds: int
     rss_mib: float
+    cpu_s: float
 
 
 def gauge(pid: int) -> Gauge:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
     return Gauge(
         threads=int(fields["Threads"]),
         fds=len(os.listdir(f"/proc/{pid}/fd")),
         rss_mib=int(fields["VmRSS"].split()[0]) / 1024,
+        cpu_s=sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK"),
     )
 
 
