@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench chromium clean
+.PHONY: demo test soak reliability-doc lint format bench chromium clean
 
 # The venv is (re)built when missing or older than pyproject.toml.
 $(STAMP): pyproject.toml
@@ -39,6 +39,15 @@ format: $(STAMP)
 
 test: $(STAMP) chromium lint
 	LSLAPICFG=$(CURDIR)/tests/lsl_api.cfg $(BIN)/pytest
+
+# The long versions of the reliability suites (an accelerated hour on eight beds, 20 kills...),
+# then docs/reliability.md from their figures and those of the last `make test`.
+soak: $(STAMP)
+	EEGMON_SOAK=1 LSLAPICFG=$(CURDIR)/tests/lsl_api.cfg $(BIN)/pytest tests/reliability --timeout=1800
+	$(BIN)/python -m tests.reliability.report
+
+reliability-doc: $(STAMP)
+	$(BIN)/python -m tests.reliability.report
 
 bench: $(STAMP)
 	LSLAPICFG=$(CURDIR)/tests/lsl_api.cfg $(BIN)/python -m benchmarks

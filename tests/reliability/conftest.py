@@ -9,6 +9,8 @@ file per test lands in ``results/short`` (``make test``) or ``results/soak``
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
 import time
 from collections.abc import Iterator
@@ -57,6 +59,7 @@ def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
         "outcome": item.stash.get(_OUTCOME, "unknown"),
         "seconds": round(time.monotonic() - started, 1),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "figures": dict(found),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
