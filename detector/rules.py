@@ -74,7 +74,10 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     noisy = ~has_bad & ~saturated & ~flat & (features.mains_ratio > config.line_noise_ratio)
     explained = has_bad | saturated | flat | noisy
 
-    popped = ~explained & (features.step >= config.pop_step_uv)
+    stepped = ~explained & (features.step >= config.pop_step_uv)
+    # A pop is one electrode losing contact; a step on several channels at
+    # once is common to them (an eye movement, the head moving), not a pop.
+    popped = stepped & (stepped.sum() == 1)
     rhythmic = features.peak_share >= config.seizure_peak_share
     movement = ~rhythmic & (features.ptp >= config.artifact_ptp_uv)
     muscle = features.high_rms >= config.muscle_uv
