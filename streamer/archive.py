@@ -13,18 +13,23 @@ already running are seen from their start (refractory period, escalation).
 A segment answers for the alerts whose onset falls in its own span
 ``[start, stop)`` and runs past `stop` until those alerts are final (cleared,
 or latched with their condition over). `join` then keeps one alert per kind
-where the whole scan would: an alert from a later segment that starts while
-an earlier one of its kind is still active (or latched, end null) is part of
+where one pass would: an alert from a later segment detected before an
+earlier one of its kind ended (or while it is latched, end null) is part of
 that earlier alert, whose channels and evidence it updates. Rule kinds
-(flatline, saturation, line noise, bad values, pops, artifacts) come out
-exactly the same. What can differ, and why:
+(flatline, saturation, line noise, bad values, pops, artifacts) come out the
+same, alert for alert; `seizure_suspect` too when the learned baseline had
+time to converge (tested). What can differ, and why:
 
-- `anomaly` decisions on windows scored right at the threshold: the
-  quantile threshold never forgets, so a segment's threshold is learned
-  from its warm-up onwards, the whole scan's from the file's start;
-- after a latched alert (a `seizure_suspect`, or any escalated alert) the
-  whole scan stops learning for the rest of the file (nobody acknowledges
-  offline), while the next segments learn again.
+- `anomaly` decisions after a border: the model's quantile threshold never
+  forgets, so a segment learns it from its warm-up on and one pass from the
+  file's start; windows near the threshold may be decided otherwise, and
+  since anomalous windows are not learned, the learned state drifts apart;
+- a latched alert (a `seizure_suspect`, or any escalated alert) is never
+  cleared offline, so one pass keeps one alert of its kind to the end of the
+  file and every later episode updates it; split, it keeps its onset and
+  its null end, but its channels and evidence may be those of an earlier
+  episode (a segment whose warm-up holds the latched alert updates that one,
+  which it does not own).
 
 **Resumable.** Results are stored under ``DIR/.eegmon-scan/`` keyed by the
 file's content id, the detector configuration and `SCAN_VERSION` (and the
@@ -186,7 +191,9 @@ def join(parts: Sequence[FileScan]) -> FileScan:
         mine: dict[str, dict[str, Any]] = {}
         for alert in part.alerts:
             earlier = last.get(alert["kind"])
-            if earlier is not None and (earlier["end"] is None or earlier["end"] > alert["onset"]):
+            if earlier is not None and (
+                earlier["end"] is None or alert["detected_at"] < earlier["end"]
+            ):
                 if earlier["end"] is None:  # latched: the whole scan's alert takes the update
                     for key in ("channels", "score", "message", "evidence"):
                         earlier[key] = alert[key]

@@ -11,8 +11,8 @@ from detector import DetectorConfig
 from streamer.archive import Outcome, scan_archive
 from tests.archive.recordings import QUICK_CONFIG, write_night
 
-#: Segments of three minutes: every generated night is split.
-SEGMENT_HOURS = 0.05
+#: Segments of 108 s: every generated night is split in two.
+SEGMENT_HOURS = 0.03
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def archive(test_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(test_data / "eegmmidb_S001" / f"{run}.edf", root / "ward-a" / f"{run}.edf")
     shutil.copy(test_data / "yasa" / "data_resting_EO_200Hz_raw.fif", root / "ward-a" / "rest.fif")
     for seed in (1, 2, 3):
-        write_night(root / "ward-b" / f"night{seed}.edf", 360.0, seed=seed)
+        write_night(root / "ward-b" / f"night{seed}.edf", 240.0, seed=seed)
     (root / "ward-b" / "damaged.edf").write_bytes(b"0       " + b"\x00" * 300)
     return root
 

@@ -184,7 +184,7 @@ def test_cluster_scan_equals_the_local_scan_writes_reports_and_resumes(
             assert title in report_text
     night = next(f for f in local_scan if f.endswith("night1.edf"))
     row = next(r for r in rows if r[0] == night)
-    assert row[1] == "0:06:00"
+    assert row[1] == "0:04:00"
     assert row[-1].endswith("%")
 
     again = eegmon(*args)
