@@ -206,3 +206,23 @@ def test_blocks_with_wrong_channel_count_are_refused(meta19):
     det = Detector(meta19)
     with pytest.raises(ValueError, match="block has 3 channels"):
         det.process(Block(np.zeros((3, 10), np.float32), np.arange(10.0), 0))
+
+
+def _decaying_step(rate: float, seconds: float, amplitude: float) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return amplitude * np.exp(-t / 1.0)
+
+
+def test_a_step_on_one_channel_is_a_pop_on_several_it_is_not(meta19, eeg19, feed_blocks):
+    rate = 256.0
+    data = eeg19(30.0, seed=8)
+    at = round(10.0 * rate)
+    step = _decaying_step(rate, 3.0, 300.0)
+    data[5, at : at + len(step)] += step  # C3 alone: a pop
+    later = round(20.0 * rate)
+    data[:3, later : later + len(step)] += step  # Fp1, Fp2, F7 together: the eyes moved
+    out = feed_blocks(Detector(meta19), data, seed=9)
+    pops = [a for a in out.alerts if a.kind == "electrode_pop" and a.state == "active"]
+    assert pops, "the single-channel step raised no electrode_pop"
+    assert {ch for a in pops for ch in a.channels} == {meta19.labels[5]}
+    assert all(a.onset < 19.0 for a in pops)
