@@ -279,9 +279,9 @@ class _Reporter:
                 name = f"{name}-{result.source_id[-8:]}"
             self.names[outcome.file] = name
             (self.out_dir / f"{name}.alerts.jsonl").write_text("".join(lines), encoding="utf-8")
-            (self.out_dir / f"{name}.html").write_text(
-                render_recording(result.to_dict()), encoding="utf-8"
-            )
+            report = self.out_dir / f"{name}.html"
+            if not (outcome.stored and report.exists()):  # a rerun renders only what is new
+                report.write_text(render_recording(result.to_dict()), encoding="utf-8")
         self.echo(f"eegmon scan: {result.summary()}" + ("; done before" if outcome.stored else ""))
 
     def index(self, outcomes: list[Outcome]) -> None:

@@ -42,6 +42,8 @@ class DaskCluster:
                 "--no-nanny",
                 "--name",
                 f"w{i}",
+                "--preload",
+                "streamer.archive",  # imported before the first task, as on a warm cluster
             )
             for i in range(workers)
         ]
@@ -69,9 +71,10 @@ class DaskCluster:
                     process.wait(5)
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
-    cluster = DaskCluster(tmp_path)
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """One cluster for this module; the test that kills a worker checks it has two first."""
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
     yield cluster
     cluster.stop()
 
@@ -203,6 +206,7 @@ def test_a_worker_killed_mid_scan_changes_nothing(
     eegmon: Callable[..., Proc],
     tmp_path: Path,
 ) -> None:
+    assert all(worker.poll() is None for worker in dask_cluster.workers)
     jsonl = tmp_path / "alerts.jsonl"
     scan = eegmon(
         "scan",
