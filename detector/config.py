@@ -100,6 +100,12 @@ class DetectorConfig:
         seizure even without one dominant rhythm (2.0: double, like the
         amplitude; slow-wave sleep doubles the amplitude but not the line
         length).
+    anomaly_clear_s
+        An `anomaly` ends after this long (s) without an anomalous window
+        (10.0), not after `clear_m` windows: it is a state of the whole
+        stream, and a new one (the first slow-wave sleep of the night) comes
+        and goes for a while before the model has learned it; ending it at
+        once gave one alert per return (four in a minute).
     seizure_k, seizure_n
         `seizure_suspect` is raised when a channel is high-amplitude and
         rhythmic or sharper than usual in `seizure_k` of its last `seizure_n`
@@ -155,6 +161,7 @@ class DetectorConfig:
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
     seizure_line_length_ratio: float = 2.0
+    anomaly_clear_s: float = 10.0
     seizure_k: int = 8
     seizure_n: int = 10
     baseline_halflife_s: float = 300.0
@@ -180,6 +187,7 @@ class DetectorConfig:
             "muscle_uv",
             "seizure_amplitude_ratio",
             "seizure_line_length_ratio",
+            "anomaly_clear_s",
             "baseline_halflife_s",
         ):
             _positive(name, getattr(self, name))
@@ -247,6 +255,16 @@ class DetectorConfig:
         if self.anomaly_margin is not None:
             return self.anomaly_margin
         return 1.03 if self.model == "hst" else 1.5
+
+    def anomaly_clear_m(self) -> int:
+        """Clean windows that end an `anomaly`: `anomaly_clear_s` in hops, at least `clear_m`.
+
+        Examples
+        --------
+        >>> DetectorConfig().anomaly_clear_m()
+        20
+        """
+        return max(self.clear_m, math.ceil(self.anomaly_clear_s / self.hop_s - 1e-9))
 
     def lowpass_for(self, rate: float) -> float:
         """The low-pass cut-off used at `rate`: the configured one or the default."""

@@ -102,6 +102,7 @@ class Detector:
             debounce={
                 "electrode_pop": (1, 1, cfg.clear_m),
                 "seizure_suspect": (cfg.seizure_k, cfg.seizure_n, cfg.clear_m),
+                "anomaly": (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m()),
             },
             refractory_s=cfg.refractory_s,
             escalate_after_s=cfg.escalate_after_s,
