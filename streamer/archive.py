@@ -264,7 +264,7 @@ class Outcome:
 
 @dataclass
 class Progress:
-    """Where an archive scan is: files done, signal scanned, time spent."""
+    """Where an archive scan is: files done, signal scanned (not found stored), time spent."""
 
     files: int
     files_done: int = 0
@@ -372,7 +372,6 @@ def scan_archive(
             assert isinstance(value, Probe)
             stored = None if store is None else store.get(store.key(value.source_id), file)
             if stored is not None:
-                progress.signal_s += stored.duration_s
                 settle(index, Outcome(file, stored, stored=True))
             else:
                 spans = plan_spans(value.n_samples, value.rate, config, segment_s)
@@ -384,7 +383,6 @@ def scan_archive(
                         part = store.get(store.key(value.source_id, spans[number]), file)
                     if part is not None:
                         parts[index][number] = part
-                        progress.signal_s += part.duration_s
                     else:
                         runner.submit(
                             ("segment", index, number),

@@ -73,3 +73,33 @@ def test_an_empty_directory_is_bad_input(
         err
         == f"eegmon: error: {tmp_path}: no recordings found (searched for EDF, BDF, FIF, XDF...)\n"
     )
+
+
+def test_out_writes_reports_and_a_rerun_scans_only_what_is_new(
+    faulty_edf: Faulty, eegmmidb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(faulty_edf.path, folder / "bed1.edf")
+    (folder / "bed2.edf").write_bytes(b"\x00" * 300)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["scan", str(folder), "--out", str(out)], capsys)
+    assert code == 2, err
+    first = (out / "bed1.edf.alerts.jsonl").read_text()
+    report = (out / "bed1.edf.html").read_text()
+    assert "<table id='alerts'>" in report
+    assert report.count("<tr class=") == len(first.splitlines()) > 0
+    index = (out / "index.html").read_text()
+    assert "href='bed1.edf.html'" in index
+    assert "failed: not an EDF or BDF file" in index
+    assert len(list((out / ".eegmon-scan").glob("*.json"))) == 1  # a failure is not kept
+
+    shutil.copy(eegmmidb, folder / "bed2.edf")  # the damaged file replaced by a good one
+    code, _, err = run_cli(["scan", str(folder), "--out", str(out)], capsys)
+    assert code == 0, err
+    bed1, bed2 = err.splitlines()
+    assert bed1.startswith(f"eegmon scan: {folder / 'bed1.edf'}: 60.0 s")
+    assert bed1.endswith("; done before")
+    assert bed2.endswith("x real time")
+    assert (out / "bed1.edf.alerts.jsonl").read_text() == first
+    assert "href='bed2.edf.html'" in (out / "index.html").read_text()
