@@ -133,3 +133,50 @@ def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, fe
     assert first.evidence["amplitude_ratio"] >= DetectorConfig().seizure_amplitude_ratio
     assert "rhythm 5.0 Hz" in first.message
     assert seizure[-1].state == "active"  # latched until acknowledged
+
+
+def test_slow_waves_and_a_muscle_burst_are_not_seizures(meta19, eeg19, feed_blocks):
+    """Slow-wave sleep doubles the amplitude but not the line length; muscle is fast, not ictal."""
+    rate = 256.0
+    data = eeg19(120.0, seed=51)
+    t = np.arange(round(30 * rate)) / rate
+    rng = np.random.default_rng(5)
+    slow_wave = 120.0 * np.sin(2 * np.pi * 0.9 * t + rng.uniform(0, 6.28, (19, 1)))
+    data[:, round(60 * rate) : round(90 * rate)] += slow_wave  # 30 s of N3-like delta
+    n = round(5 * rate)
+    spectrum = np.fft.rfft(rng.normal(size=(3, n)), axis=1)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    spectrum[:, (freqs < 35) | (freqs > 65)] = 0.0  # 5 s of 35-65 Hz on Fp1, Fp2, F7
+    muscle = np.fft.irfft(spectrum, n, axis=1)
+    data[:3, round(100 * rate) : round(105 * rate)] += 60.0 * muscle / muscle.std()
+    out = feed_blocks(Detector(meta19), data, seed=6)
+    assert [a for a in out.alerts if a.kind == "seizure_suspect"] == []
+    assert any(a.kind == "artifact" for a in out.alerts)  # the burst is named for what it is
+
+
+def test_learning_resumes_when_a_latched_seizure_alert_outlives_its_condition(
+    meta19, eeg19, feed_blocks
+):
+    rate = 256.0
+    data = np.concatenate([eeg19(60.0, seed=41), eeg19(60.0, seed=43)], axis=1)
+    t = np.arange(round(20 * rate)) / rate
+    data[[3, 8], round(60 * rate) : round(80 * rate)] += 150.0 * np.sin(2 * np.pi * 5.0 * t)
+    det = Detector(meta19)
+    out = feed_blocks(det, data[:, : round(85 * rate)], seed=4)
+    assert any(a.kind == "seizure_suspect" for a in out.alerts)
+    learned = det.learned_windows
+    feed_blocks(det, data[:, round(85 * rate) :], seed=5)
+    latched = [a for a in det.active_alerts() if a.kind == "seizure_suspect"]
+    assert latched, "the seizure alert is latched until acknowledged"
+    assert latched[0].ended_at is not None  # still shown, its condition over
+    assert det.learned_windows >= learned + 50  # 35 s of normal EEG learned again
+
+
+def test_an_anomaly_that_comes_and_goes_for_a_while_is_one_alert(meta19, eeg19, feed_blocks):
+    rate = 256.0
+    data = eeg19(110.0, seed=61)
+    for start in range(60, 100, 8):  # 4 s five times louder, then 4 s as before
+        data[:, round(start * rate) : round((start + 4) * rate)] *= 5.0
+    out = feed_blocks(Detector(meta19), data, seed=7)
+    anomalies = {a.id for a in out.alerts if a.kind == "anomaly"}
+    assert len(anomalies) == 1
