@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import archive, dashboard, detector, files, latency, notify, throughput
+from benchmarks import archive, dashboard, detector, files, latency, notify, quality, throughput
 from streamer.allocator import retain_freed_memory
 
 RESULTS = Path(__file__).parent / "results"
@@ -31,6 +31,7 @@ def main() -> None:
         "notify": notify,
         "files": files,
         "dashboard": dashboard,
+        "quality": quality,
         "archive": archive,
     }
     for name, suite in suites.items():

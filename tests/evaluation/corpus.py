@@ -171,6 +171,58 @@ def simulated_night(hours: float, seed: int = 5) -> Case:
     return simulated("sim-night", hours * 60.0, seed)
 
 
+#: Whole-stream changes that no rule names, for the model (kind ``anomaly``):
+#: each scales the background or adds to it, on every channel, for 30 s.
+ANOMALIES = ("suppression", "slowing", "fast", "amplitude")
+
+
+def _inject(data: NDArray[np.float64], kind: str, rate: float, rng: np.random.Generator) -> None:
+    from scipy import signal
+
+    n = data.shape[1]
+    if kind == "suppression":  # electrodecremental: the EEG drops to a fifth
+        data *= 0.2
+    elif kind == "amplitude":  # a diffuse, non-rhythmic rise to four times
+        data *= 4.0
+    elif kind == "slowing":  # diffuse 1-3 Hz slowing at twice the background's RMS
+        noise = signal.sosfiltfilt(
+            signal.butter(2, (1.0, 3.0), "bandpass", fs=rate, output="sos"),
+            rng.normal(size=data.shape),
+        )
+        data += noise * 2.0 * data.std() / noise.std()
+    else:  # "fast": diffuse 18-25 Hz activity at the background's RMS
+        noise = signal.sosfiltfilt(
+            signal.butter(2, (18.0, 25.0), "bandpass", fs=rate, output="sos"),
+            rng.normal(size=(data.shape[0], n)),
+        )
+        data += noise * data.std() / noise.std()
+
+
+def simulated_anomalies(
+    minutes: float = 24.0, seed: int = 3, repeats: int = 2, rate: float = 128.0
+) -> Case:
+    """Clean sleep; each of ANOMALIES `repeats` times for 30 s, after 5 minutes, at known times."""
+    labels = SIM_LABELS
+    n = round(minutes * 60 * rate)
+    rng = np.random.default_rng(seed)
+    kinds = list(ANOMALIES) * repeats
+    rng.shuffle(kinds)
+    spacing = (minutes * 60.0 - 300.0) / len(kinds)
+    if spacing < 45.0:
+        raise ValueError(f"{minutes} min leave {spacing:.0f} s per anomaly; 45 s are needed")
+    starts = [
+        300.0 + i * spacing + float(rng.uniform(0, spacing - 40.0)) for i in range(len(kinds))
+    ]
+    events = [Event(at, 30.0, "anomaly") for at in starts]
+    eeg = SleepEEG(labels, rate, seed=seed)
+    data = eeg.generate(n).astype(np.float64)
+    for at, kind in zip(starts, kinds, strict=True):
+        lo = round(at * rate)
+        _inject(data[:, lo : lo + round(30.0 * rate)], kind, rate, rng)
+    stream = StreamMeta("sim-anomalies", f"sim-{seed}", labels, rate)
+    return Case(stream.name, stream, lambda: array_blocks(data, rate), events, n / rate)
+
+
 # -- real recordings ------------------------------------------------------------------------
 def _join(segments: list[NDArray[np.float64]], rate: float) -> NDArray[np.float64]:
     """Concatenate segments, each centred, with a 0.5 s cross-fade so no join is a step."""

@@ -72,3 +72,15 @@ def test_yasa_sleep_snippets_raise_no_seizure(test_data):
     for case in corpus.yasa(test_data / "yasa"):
         mine, _ = corpus.run(case)
         assert [d for d in mine if d.kind == "seizure_suspect"] == [], case.name
+
+
+def test_bonn_ictal_segments_among_normal_ones(test_data):
+    """40 ictal S segments inserted among healthy Z and O segments (two recordings, 54 min)."""
+    results = [corpus.evaluate(corpus.bonn(test_data / "bonn", normal)) for normal in "ZO"]
+    mine = corpus.total(results, "eegmon")["seizure_suspect"]
+    theirs = corpus.total(results, "baseline")["seizure_suspect"]
+    assert mine.events == 40
+    assert mine.sensitivity >= 0.9
+    assert mine.sensitivity > theirs.sensitivity
+    assert mine.false_alarms == 0
+    assert mine.latency_median <= 5.0

@@ -1,0 +1,136 @@
+"""Detection quality: the evaluation table beside the line-length baseline; the scorers compared.
+
+- Evaluation: every case of ``tests/evaluation/corpus.py``, longer than the
+  tests run them: simulated sleep with each technical fault twice and two
+  evolving seizures; eegmmidb runs 1-4 with faults injected on the real
+  background; Bonn (ictal S among healthy Z or O); Ombao/Chung; simulated
+  sleep with whole-stream anomalies injected (suppression, slowing, fast
+  activity, amplitude); an 8 h simulated night with every stage; the YASA
+  sleep and REM snippets. eegmon and the baseline on the same events; on
+  recordings without events the baseline's alarms are counted too.
+- Scorers: each model on the injected anomalies (sensitivity, false alarms)
+  and on a clean simulated hour plus the YASA snippets (model alarms/h).
+
+Cases run in parallel processes (two at a time), each its own detector.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from detector import DetectorConfig
+from detector.config import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+NIGHT_HOURS = 8.0
+WORKERS = 2
+
+
+def _groups() -> dict[str, list[tuple[str, tuple]]]:
+    """Case builders by group, as (function name, arguments), so workers build their own."""
+    return {
+        "technical, simulated": [("simulated_faults", ())],
+        "technical, eegmmidb": [
+            ("eegmmidb", (DATA / "eegmmidb_S001", r, 20 + r)) for r in (1, 2, 3, 4)
+        ],
+        "seizure, Bonn": [("bonn", (DATA / "bonn", "Z")), ("bonn", (DATA / "bonn", "O"))],
+        "seizure, Ombao/Chung": [("ombao", (DATA / "ombao_chung_seizure_8ch",))],
+        "anomaly, simulated": [("simulated_anomalies", ())],
+        "sleep, simulated night": [("simulated_night", (NIGHT_HOURS,))],
+        "sleep, YASA": [("yasa", (DATA / "yasa",))],
+    }
+
+
+def _build(name: str, args: tuple) -> list:
+    from tests.evaluation import corpus
+
+    built = getattr(corpus, name)(*args)
+    return built if isinstance(built, list) else [built]
+
+
+def _evaluate(job: tuple[str, tuple, str]) -> list[tuple[float, dict]]:
+    """Scores of eegmon and the baseline on each case a builder gives."""
+    from detector.evaluation import score
+    from tests.evaluation import corpus
+
+    name, args, model = job
+    out = []
+    for case in _build(name, args):
+        mine, theirs = corpus.run(case, DetectorConfig(model=model))  # type: ignore[arg-type]
+        kinds = {e.kind for e in case.events} or None  # no events: every baseline alarm is false
+        result = {
+            "eegmon": score(case.events, mine, case.duration_s),
+            "baseline": score(case.events, theirs, case.duration_s, kinds=kinds),
+        }
+        out.append((case.duration_s, result))
+    return out
+
+
+def evaluation_rows(model: str = DetectorConfig().model) -> list[dict]:
+    from tests.evaluation import corpus
+
+    groups = _groups()
+    jobs = [(name, args, model) for cases in groups.values() for name, args in cases]
+    with ProcessPoolExecutor(WORKERS) as pool:
+        done = iter(pool.map(_evaluate, jobs))
+        results = {group: [r for _ in cases for r in next(done)] for group, cases in groups.items()}
+    rows = []
+    for group, scored in results.items():
+        hours = sum(duration for duration, _ in scored) / 3600
+        for who in ("eegmon", "baseline"):
+            merged = corpus.total([r for _, r in scored], who)
+            for _, s in sorted(merged.items()):
+                if who == "eegmon" and s.events == 0 and s.false_alarms == 0:
+                    continue
+                rows.append({"group": group, "who": who, "hours": round(hours, 2), **s.row()})
+    return rows
+
+
+def _compare(model: str) -> dict:
+    from tests.evaluation import corpus
+
+    injected = corpus.simulated_anomalies()
+    mine, _ = corpus.run(injected, DetectorConfig(model=model))  # type: ignore[arg-type]
+    found = corpus.score(injected.events, mine, injected.duration_s)
+    anomaly = found.get("anomaly")
+    clean = [corpus.simulated_night(1.0), *corpus.yasa(DATA / "yasa")]
+    alarms, hours = 0, 0.0
+    for case in clean:
+        detected, _ = corpus.run(case, DetectorConfig(model=model))  # type: ignore[arg-type]
+        alarms += sum(d.kind in ("anomaly", "seizure_suspect") for d in detected)
+        hours += case.duration_s / 3600
+    return {
+        "model": model,
+        "injected_events": anomaly.events if anomaly else 0,
+        "injected_detected": anomaly.detected if anomaly else 0,
+        "injected_false_alarms": anomaly.false_alarms if anomaly else 0,
+        "injected_latency_median_s": None if anomaly is None else anomaly.row()["latency_median_s"],
+        "sleep_hours": round(hours, 2),
+        "sleep_model_or_seizure_alarms_per_h": round(alarms / hours, 2),
+    }
+
+
+def model_rows() -> list[dict]:
+    with ProcessPoolExecutor(WORKERS) as pool:
+        return list(pool.map(_compare, MODELS))
+
+
+def run() -> list[dict]:
+    rows = [{"part": "evaluation", **r} for r in evaluation_rows()]
+    rows += [{"part": "scorers", **r} for r in model_rows()]
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        if r["part"] == "evaluation" and r["events"]:
+            lines.append(
+                f"{r['group']}: {r['kind']} {r['who']} sensitivity {r['sensitivity']}, "
+                f"{r['false_alarms_per_hour']} FA/h, latency {r['latency_median_s']} s"
+            )
+        elif r["part"] == "evaluation":
+            lines.append(f"{r['group']}: {r['kind']} {r['who']} {r['false_alarms_per_hour']} FA/h")
+    return "\n".join(lines)
