@@ -4,7 +4,9 @@
   generated 19 ch @ 256 Hz sleep recordings (8 min each, one task per file),
   in this process (no Dask) and on an embedded LocalCluster of 1 and 2
   worker processes (started and warmed up before the clock runs); median of
-  `REPEATS` runs. Scaling efficiency = rtf(2) / (2 × rtf(1)).
+  `REPEATS` runs. Scaling efficiency = rtf(2) / (2 × rtf(1)). Beside it,
+  seconds of EEG per CPU second of the scans (`rtf_per_cpu_s`), which other
+  work on a shared machine does not change, and the load average then.
 - memory: peak RSS (VmHWM) of each of 2 workers after scanning segments at
   the start and at the end of a 2 GB EDF (57 h), with the default detector
   (so a 25.5 min warm-up per segment): chunked reading keeps it flat.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -56,15 +59,19 @@ def _cluster(workers: int) -> tuple[object, object]:
     return cluster, client
 
 
-def _rtf(files: list[str], config: DetectorConfig, client: object) -> float:
-    rates = []
+def _rtf(files: list[str], config: DetectorConfig, client: object) -> tuple[float, float]:
+    """Median real-time factor per wall second, and per CPU second of the scans."""
+    rates, per_cpu = [], []
     for _ in range(REPEATS):
         started = time.perf_counter()
         outcomes = scan_archive(files, config, client=client)
         wall = time.perf_counter() - started
-        assert all(o.scan is not None for o in outcomes), [o.failure for o in outcomes]
-        rates.append(sum(o.scan.duration_s for o in outcomes if o.scan) / wall)
-    return statistics.median(rates)
+        scans = [o.scan for o in outcomes if o.scan is not None]
+        assert len(scans) == len(files), [o.failure for o in outcomes]
+        signal = sum(s.duration_s for s in scans)
+        rates.append(signal / wall)
+        per_cpu.append(signal / sum(s.cpu_s for s in scans))
+    return statistics.median(rates), statistics.median(per_cpu)
 
 
 def run() -> list[dict]:
@@ -76,18 +83,34 @@ def run() -> list[dict]:
             str(write_sleep_edf(folder / f"night{i}.edf", 19, 256.0, FILE_S)) for i in range(FILES)
         ]
         eeg_s = FILES * FILE_S
-        in_process = _rtf(files, config, None)
-        rows.append({"what": "rtf", "workers": "in-process", "eeg_s": eeg_s, "rtf": in_process})
+        in_process, per_cpu = _rtf(files, config, None)
+        rows.append(
+            {
+                "what": "rtf",
+                "workers": "in-process",
+                "eeg_s": eeg_s,
+                "rtf": in_process,
+                "rtf_per_cpu_s": per_cpu,
+                "load_avg": os.getloadavg()[0],
+            }
+        )
         by_workers = {}
         for workers in (1, 2):
             cluster, client = _cluster(workers)
             try:
-                by_workers[workers] = _rtf(files, config, client)
+                by_workers[workers], per_cpu = _rtf(files, config, client)
             finally:
                 client.close()  # type: ignore[attr-defined]
                 cluster.close()  # type: ignore[attr-defined]
             rows.append(
-                {"what": "rtf", "workers": workers, "eeg_s": eeg_s, "rtf": by_workers[workers]}
+                {
+                    "what": "rtf",
+                    "workers": workers,
+                    "eeg_s": eeg_s,
+                    "rtf": by_workers[workers],
+                    "rtf_per_cpu_s": per_cpu,
+                    "load_avg": os.getloadavg()[0],
+                }
             )
         rows.append(
             {
@@ -155,15 +178,17 @@ def run() -> list[dict]:
 
 def summary(rows: list[dict]) -> str:
     rtf = {r["workers"]: r["rtf"] for r in rows if r["what"] == "rtf"}
+    per_cpu = {r["workers"]: r["rtf_per_cpu_s"] for r in rows if r["what"] == "rtf"}
     scaling = next(r for r in rows if r["what"].startswith("scaling"))
     split = next(r for r in rows if r["what"].startswith("split"))
     memory = next(r for r in rows if "RSS" in r["what"])
     archive_s = 5e12 / (19 * 256 * 2)  # 5 TB of 16-bit EDF, 19 ch @ 256 Hz
-    days = archive_s / rtf[2] / 86400
+    cpu_days = archive_s / per_cpu[1] / 86400
     return (
         f"19 ch @ 256 Hz: {rtf['in-process']:.0f}x real time in-process, "
         f"{rtf[1]:.0f}x on 1 worker, {rtf[2]:.0f}x on 2 (speedup {scaling['speedup']:.2f}, "
-        f"efficiency {scaling['efficiency']:.0%}); 2 GB file: {split['segments']} segments, "
-        f"{split['extra_analysed']:.0%} extra signal for warm-ups, peak "
-        f"{memory['peak_rss_MiB']:g} MiB per worker; 5 TB on 2 workers: {days:.0f} days"
+        f"efficiency {scaling['efficiency']:.0%}); per CPU second {per_cpu[1]:.0f}x; "
+        f"2 GB file: {split['segments']} segments, {split['extra_analysed']:.0%} extra signal "
+        f"for warm-ups, peak {memory['peak_rss_MiB']:g} MiB per worker; 5 TB: "
+        f"{cpu_days:.0f} CPU-days, {archive_s / rtf[2] / 86400:.0f} days on these 2 workers"
     )

@@ -215,6 +215,7 @@ def join(parts: Sequence[FileScan]) -> FileScan:
         duration_s=sum(p.duration_s for p in parts),
         wall_s=sum(p.wall_s for p in parts),
         analysed_s=sum(p.analysed_s for p in parts),
+        cpu_s=sum(p.cpu_s for p in parts),
         alerts=alerts,
         series=series,
     )

@@ -168,6 +168,8 @@ class FileScan:
     series: Series | None = None
     #: seconds of signal the detector analysed (more than the span: warm-up and run-on)
     analysed_s: float = 0.0
+    #: CPU seconds of the scanning process (its threads included) while it ran
+    cpu_s: float = 0.0
 
     @property
     def realtime_factor(self) -> float:
@@ -244,7 +246,7 @@ def scan_recording(
     active at the end of the file), so long files stream their results.
     `source_id` saves hashing the file again when the caller knows it.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     config = config if config is not None else DetectorConfig()
     span = span if span is not None else Span(0.0, math.inf)
     rate = recording.rate
@@ -303,4 +305,5 @@ def scan_recording(
         source_id=meta.source_id,
         series=series.finish(),
         analysed_s=analysed / rate,
+        cpu_s=time.process_time() - cpu_started,
     )
