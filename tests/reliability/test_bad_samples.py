@@ -18,7 +18,7 @@ from detector.types import Block
 from streamer.acquisition import Acquisition
 from streamer.lsl import Selector, resolve
 from streamer.monitor import Monitor
-from tests.reliability.harness import CounterOutlet, scaled
+from tests.reliability.harness import SOAK, CounterOutlet, scaled
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,8 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
 ) -> None:
     """Bursts of invalid or absurd samples on every channel but the counter, one after another."""
     burst_s = scaled(1.0, 5.0)
-    figures.fault = f"{burst_s:g} s bursts: " + ", ".join(BURSTS) + "; 2 s clean between"
+    bursts = ["NaN", "+Inf", "absurd 3e38 µV"] if not SOAK else list(BURSTS)
+    figures.fault = f"{burst_s:g} s bursts: " + ", ".join(bursts) + "; 1.5 s clean between"
     figures.load = "8 ch × 256 Hz, real time; detector warm-up 20 windows"
     schedule: list[tuple[str, int, int]] = []  # (what, first index, end index)
 
@@ -108,9 +109,9 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
     try:
         wait_for(lambda: not detector.warming_up, 30, "the model to warm up")
         first = outlet.due() + int(0.5 * RATE)
-        for what in BURSTS:
+        for what in bursts:
             schedule.append((what, first, first + int(burst_s * RATE)))
-            first += int((burst_s + 2.0) * RATE)
+            first += int((burst_s + 1.5) * RATE)
         last_bad = outlet.t0 + schedule[-1][2] / RATE
         wait_for(lambda: learning.now > last_bad + 1.0, 60, "the bursts")
         learned_at_end = detector.learned_windows
@@ -139,7 +140,7 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
     for what, found in results.items():
         assert found["learned_during"] == 0, f"the model learned from {what}"
         assert found["alerts"], f"no alert for {what}"
-    for what in ("NaN", "+Inf", "-Inf", "absurd 3e38 µV"):
+    for what in {"NaN", "+Inf", "-Inf", "absurd 3e38 µV"} & set(results):
         assert "bad_values" in results[what]["alerts"], what
     assert resumed_after < 30
     assert all(v is None or np.isfinite(v) for m in traces for row in m["data"] for v in row)

@@ -44,8 +44,8 @@ def unplug_at_random(
 
 def test_outlets_start_and_stop_at_random(monitor, unique_name: str, figures) -> None:
     """Beds whose amplifiers come and go at random times: one alert and one clear each time."""
-    beds = int(scaled(2, 4))
-    seconds = scaled(30, 300)
+    beds = int(scaled(1, 4))
+    seconds = scaled(15, 180)
     figures.fault = (
         f"outlets destroyed and recreated at random (up 1-3 s, down 2.5-4 s), {seconds:g} s"
     )
@@ -107,7 +107,7 @@ def test_outlets_start_and_stop_at_random(monitor, unique_name: str, figures) ->
     )
     for log, (raised, cleared) in zip(outages, counts, strict=True):
         assert raised == cleared == len(log) + 1, "one alert and one clear per outage"
-        assert len(log) >= 3
+        assert len(log) >= 2
     for before, after in zip(baseline, final, strict=True):
         assert after.threads <= before.threads * 1.05
         assert after.fds <= before.fds * 1.05

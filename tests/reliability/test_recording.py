@@ -66,7 +66,9 @@ def test_kill_9_at_random_moments_loses_at_most_2_s(
     """The monitor is killed with SIGKILL while recording, again and again."""
     kills = int(scaled(3, 20))
     rng = random.Random(4)
-    figures.fault = f"kill -9 of the recording monitor at {kills} random moments (1-5 s in)"
+    figures.fault = (
+        f"kill -9 of the recording monitor at {kills} random moments (1-{scaled(2.5, 5):g} s in)"
+    )
     figures.load = "8 ch × 256 Hz, real time, EDF+ recording"
     outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
     lost_s, sizes = [], []
@@ -77,7 +79,7 @@ def test_kill_9_at_random_moments_loses_at_most_2_s(
         )
         proc.wait_line("feed at ", timeout=60)
         wait_for(lambda p=path: p.exists() and p.stat().st_size > 256 * 10, 20, "the header")
-        time.sleep(rng.uniform(1.0, 5.0))
+        time.sleep(rng.uniform(1.0, scaled(2.5, 5.0)))
         proc.kill()
         reached = outlet.due()
         data, records = readable_everywhere(path)
@@ -142,7 +144,7 @@ def test_a_crash_while_closing_leaves_a_readable_file(
     eegmon, unique_name: str, tmp_path: Path, figures
 ) -> None:
     """SIGINT starts a clean stop; SIGKILL lands while the recording is being closed."""
-    crashes = int(scaled(3, 10))
+    crashes = int(scaled(1, 10))
     rng = random.Random(5)
     figures.fault = f"SIGKILL 0-300 ms after SIGINT, {crashes} times"
     figures.load = "8 ch × 256 Hz, real time, EDF+ recording"

@@ -9,6 +9,7 @@ import socket
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from websockets.sync.client import connect
 
 from streamer.protocol import MAX_CLIENT_MESSAGE
 from tests.reliability.harness import CounterOutlet, feed_url, gauge, growth, scaled
-from tests.support import FeedClient, wait_for
+from tests.support import FeedClient, Proc, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,22 +45,24 @@ def opens(url: str, origin: str | None, **kwargs) -> bool | int:
         return int(exc.response.status_code)
 
 
-def test_origin_matrix_on_the_feed_and_the_dashboard(eegmon, unique_name: str, figures) -> None:
+@pytest.fixture(scope="module")
+def bed() -> Iterator[tuple[Proc, str]]:
+    """One monitor on a live outlet, shared by this module's tests: (process, feed URL)."""
+    outlet = CounterOutlet(f"eegmon-test-security-{uuid.uuid4().hex[:8]}", "amp-sec").start()
+    args = ["monitor", "--stream", outlet.name, "--feed-port", "0", "--quiet"]
+    mon = Proc([*args, "--allow-origin", "http://allowed.host"])
+    try:
+        yield mon, feed_url(mon)
+    finally:
+        mon.stop()
+        outlet.stop()
+
+
+def test_origin_matrix_on_the_feed_and_the_dashboard(eegmon, bed, figures) -> None:
     """Each origin tries the monitor's feed and the dashboard's Bokeh websocket."""
     figures.fault = "websocket handshakes with Origin: " + ", ".join(ORIGINS)
     figures.load = "one monitor (8 ch × 256 Hz) and one dashboard"
-    outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
-    mon = eegmon(
-        "monitor",
-        "--stream",
-        unique_name,
-        "--feed-port",
-        "0",
-        "--quiet",
-        "--allow-origin",
-        "http://allowed.host",
-    )
-    feed = feed_url(mon)
+    _, feed = bed
     dash = eegmon("dashboard", "--feed", feed, "--port", "0", "--allow-origin", "allowed.host")
     page = dash.wait_line("dashboard at ", timeout=60).split("dashboard at ")[1].strip()
     html = urllib.request.urlopen(page, timeout=30).read().decode()
@@ -76,7 +79,6 @@ def test_origin_matrix_on_the_feed_and_the_dashboard(eegmon, unique_name: str, f
     for what, result in matrix.items():
         refused = True if what in ACCEPTED else 403
         assert result == {"feed": refused, "dashboard": refused}, what
-    outlet.stop()
 
 
 def test_exposed_without_a_token_exits_2_and_with_one_requires_it(
@@ -86,41 +88,23 @@ def test_exposed_without_a_token_exits_2_and_with_one_requires_it(
     figures.fault = "monitor and dashboard bound to 0.0.0.0"
     figures.load = "process starts"
     outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
-    results = {}
-    for what, args in {
-        "monitor": [
-            "monitor",
-            "--stream",
-            unique_name,
-            "--feed-host",
-            "0.0.0.0",
-            "--feed-port",
-            "0",
-        ],
-        "dashboard": [
-            "dashboard",
-            "--feed",
-            "ws://127.0.0.1:1",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "0",
-        ],
-    }.items():
-        proc = eegmon(*args, env={"EEGMON_FEED_TOKEN": "", "EEGMON_DASHBOARD_TOKEN": ""})
-        results[what] = (proc.process.wait(60), proc.lines)
     token = "t0ken-" + uuid.uuid4().hex
     exposed = eegmon(
-        "monitor",
-        "--stream",
-        unique_name,
-        "--feed-host",
-        "0.0.0.0",
-        "--feed-port",
-        "0",
-        "--quiet",
+        *["monitor", "--stream", unique_name, "--feed-host", "0.0.0.0", "--feed-port", "0"],
         env={"EEGMON_FEED_TOKEN": token},
     )
+    no_token = {"EEGMON_FEED_TOKEN": "", "EEGMON_DASHBOARD_TOKEN": ""}
+    refused = {  # started together: each exits on its own
+        "monitor": eegmon(
+            *["monitor", "--stream", unique_name, "--feed-host", "0.0.0.0", "--feed-port", "0"],
+            env=no_token,
+        ),
+        "dashboard": eegmon(
+            *["dashboard", "--feed", "ws://127.0.0.1:1", "--host", "0.0.0.0", "--port", "0"],
+            env=no_token,
+        ),
+    }
+    results = {what: (proc.process.wait(60), proc.lines) for what, proc in refused.items()}
     port = feed_url(exposed).rsplit(":", 1)[1]
     url = f"ws://127.0.0.1:{port}"
     try:
@@ -144,7 +128,7 @@ def test_exposed_without_a_token_exits_2_and_with_one_requires_it(
     outlet.stop()
 
 
-def test_oversized_churn_and_a_client_that_stops_reading(eegmon, unique_name: str, figures) -> None:
+def test_oversized_churn_and_a_client_that_stops_reading(bed, figures) -> None:
     """One monitor faces a huge message, a crowd of short visits and a client that never reads."""
     churn = int(scaled(200, 1000))
     stall_s = scaled(5.0, 30.0)
@@ -153,9 +137,7 @@ def test_oversized_churn_and_a_client_that_stops_reading(eegmon, unique_name: st
         f"a client that stops reading for {stall_s:g} s"
     )
     figures.load = "8 ch × 256 Hz, real time"
-    outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
-    mon = eegmon("monitor", "--stream", unique_name, "--feed-port", "0", "--quiet")
-    url = feed_url(mon)
+    mon, url = bed
     pid = mon.process.pid
     watcher = FeedClient(url)
     try:
@@ -201,7 +183,6 @@ def test_oversized_churn_and_a_client_that_stops_reading(eegmon, unique_name: st
         stuck.close()
     finally:
         watcher.close()
-        outlet.stop()
     gaps = np.diff([m["now"] for m in during])
     figures.update(
         oversized_close_code=code,
@@ -234,7 +215,7 @@ def test_no_patient_identifiers_in_logs(eegmon, unique_name: str, tmp_path: Path
     rng = np.random.default_rng(3)
     signals = [
         edfio.EdfSignal(
-            rng.normal(0, 20, 20 * rate),
+            rng.normal(0, 20, 8 * rate),
             rate,
             label=f"EEG C{i}",
             physical_dimension="uV",

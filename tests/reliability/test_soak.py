@@ -2,7 +2,7 @@
 
 The outlets run faster than real time (their stream clock too), so an hour
 of EEG on each of eight beds passes in minutes under ``make soak``; ``make
-test`` holds four beds for a little over an accelerated minute.
+test`` holds two beds for a little over an accelerated minute.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.support import FeedClient, wait_for
 
 pytestmark = pytest.mark.slow
 
-BEDS, CHANNELS, RATE = int(scaled(4, 8)), 32, 256.0
+BEDS, CHANNELS, RATE = int(scaled(2, 8)), 32, 256.0
 SPEED = 8.0
 STATUS = re.compile(r"rate +([\d.]+)/s .*p99 ([\d.]+) ms +dropped (\d+)")
 
