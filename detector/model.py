@@ -161,9 +161,12 @@ class QuantileThreshold:
     """A margin times the running quantile of learned scores: the decision threshold.
 
     Like river's `QuantileFilter`, but updated only with what the detector
-    chose to learn; infinite until it has seen a score. The margin matters
-    because overlapping windows give correlated scores: without it, the
-    quantile alone lets about 1 - q of all windows through, in runs.
+    chose to learn; infinite until it has seen `2 / (1 - q)` scores (200 for
+    the 0.99 quantile), since before that the "quantile" is just the largest
+    score seen so far and alarmed on the first unusual minute of REM sleep.
+    The margin matters because overlapping windows give correlated scores:
+    without it, the quantile alone lets about 1 - q of all windows through,
+    in runs.
 
     Parameters
     ----------
@@ -175,9 +178,11 @@ class QuantileThreshold:
     Examples
     --------
     >>> t = QuantileThreshold(q=0.5)
-    >>> t.get()
+    >>> for s in (1.0, 2.0, 3.0):
+    ...     t.update(s)
+    >>> t.get()  # a median needs 4 scores
     inf
-    >>> for s in (1.0, 2.0, 3.0, 4.0, 5.0):
+    >>> for s in (4.0, 5.0):
     ...     t.update(s)
     >>> t.get()
     3.0
@@ -194,7 +199,8 @@ class QuantileThreshold:
         self._seen += 1
 
     def get(self) -> float:
-        value = self._quantile.get() if self._seen else None
+        needed = math.ceil(2.0 / (1.0 - self.q) - 1e-9)
+        value = self._quantile.get() if self._seen >= needed else None
         return math.inf if value is None else self.margin * float(value)
 
 
