@@ -139,6 +139,21 @@ class Tables(HTMLParser):
             self._cell.append(data)
 
 
+def scan_args(archive: Path, cluster: DaskCluster, config: Path, jsonl: Path) -> list[str]:
+    return [
+        "scan",
+        str(archive),
+        "--scheduler",
+        cluster.address,
+        "--jsonl",
+        str(jsonl),
+        "--config",
+        str(config),
+        "--segment-hours",
+        str(SEGMENT_HOURS),
+    ]
+
+
 def test_cluster_scan_equals_the_local_scan_writes_reports_and_resumes(
     dask_cluster: DaskCluster,
     archive: Path,
@@ -148,20 +163,7 @@ def test_cluster_scan_equals_the_local_scan_writes_reports_and_resumes(
     tmp_path: Path,
 ) -> None:
     out, jsonl = tmp_path / "out", tmp_path / "alerts.jsonl"
-    args = [
-        "scan",
-        str(archive),
-        "--scheduler",
-        dask_cluster.address,
-        "--out",
-        str(out),
-        "--jsonl",
-        str(jsonl),
-        "--config",
-        str(quick_toml),
-        "--segment-hours",
-        str(SEGMENT_HOURS),
-    ]
+    args = [*scan_args(archive, dask_cluster, quick_toml, jsonl), "--out", str(out)]
     first = eegmon(*args)
     assert finished(first) == 2, first.lines  # the damaged file
     damaged = str(archive / "ward-b" / "damaged.edf")
@@ -208,18 +210,7 @@ def test_a_worker_killed_mid_scan_changes_nothing(
 ) -> None:
     assert all(worker.poll() is None for worker in dask_cluster.workers)
     jsonl = tmp_path / "alerts.jsonl"
-    scan = eegmon(
-        "scan",
-        str(archive),
-        "--scheduler",
-        dask_cluster.address,
-        "--jsonl",
-        str(jsonl),
-        "--config",
-        str(quick_toml),
-        "--segment-hours",
-        str(SEGMENT_HOURS),
-    )
+    scan = eegmon(*scan_args(archive, dask_cluster, quick_toml, jsonl))
     scan.wait_line(f"eegmon scan: {archive_files(archive)[0]}: ")
     done = sum(line.startswith("eegmon scan: /") for line in scan.lines)
     assert done < 6, "the scan ended before a worker could be killed"
