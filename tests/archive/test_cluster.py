@@ -18,7 +18,8 @@ from streamer.archive import Outcome
 from tests.archive.conftest import SEGMENT_HOURS, archive_files
 from tests.support import ROOT, Proc, free_port, wait_for
 
-pytestmark = pytest.mark.slow
+# Real processes on a shared machine: generous limits, which a passing run never reaches.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 DASK = str(Path(sys.executable).with_name("dask"))
 
 
@@ -50,7 +51,7 @@ class DaskCluster:
         from distributed import Client
 
         with Client(self.address, timeout="30s") as client:
-            client.wait_for_workers(workers, timeout=60)
+            client.wait_for_workers(workers, timeout=120)
 
     def _start(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         with open(log, "wb") as out:
@@ -79,7 +80,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
     cluster.stop()
 
 
-def finished(proc: Proc, timeout: float = 120) -> int:
+def finished(proc: Proc, timeout: float = 180) -> int:
     code = proc.process.wait(timeout)
     proc.stop()  # joins the output reader
     return code
@@ -211,7 +212,7 @@ def test_a_worker_killed_mid_scan_changes_nothing(
     assert all(worker.poll() is None for worker in dask_cluster.workers)
     jsonl = tmp_path / "alerts.jsonl"
     scan = eegmon(*scan_args(archive, dask_cluster, quick_toml, jsonl))
-    scan.wait_line(f"eegmon scan: {archive_files(archive)[0]}: ")
+    scan.wait_line(f"eegmon scan: {archive_files(archive)[0]}: ", timeout=120)
     done = sum(line.startswith("eegmon scan: /") for line in scan.lines)
     assert done < 6, "the scan ended before a worker could be killed"
     dask_cluster.workers[0].kill()
