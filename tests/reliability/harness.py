@@ -7,10 +7,11 @@ length is known exactly, never estimated from timestamps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -217,3 +218,22 @@ def samples(client) -> int:
     """Samples the monitor has received, by its latest status (0 before the first)."""
     statuses = client.of_type("status")
     return int(statuses[-1]["samples"]) if statuses else 0
+
+
+@contextlib.contextmanager
+def running(monitor, *outlets: CounterOutlet) -> Iterator[threading.Thread]:
+    """Runs an in-process `streamer.monitor.Monitor` on a thread of its own.
+
+    On the way out the monitor stops, its inlet closes and `outlets` stop.
+    """
+    stop = threading.Event()
+    thread = threading.Thread(target=monitor.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(10)
+        monitor.acquisition.close()
+        for outlet in outlets:
+            outlet.stop()

@@ -6,7 +6,6 @@ what its model learned window by window: nothing while the samples are bad.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import numpy as np
@@ -18,7 +17,7 @@ from detector.types import Block
 from streamer.acquisition import Acquisition
 from streamer.lsl import Selector, resolve
 from streamer.monitor import Monitor
-from tests.reliability.harness import SOAK, CounterOutlet, scaled
+from tests.reliability.harness import SOAK, CounterOutlet, running, scaled
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
@@ -103,10 +102,7 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
     messages: list[dict] = []
     mon = Monitor(acquisition, detector, publish=messages.append, sinks=[learning])
     outlet.wait_consumer()
-    stop = threading.Event()
-    thread = threading.Thread(target=mon.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with running(mon, outlet) as thread:
         wait_for(lambda: not detector.warming_up, 30, "the model to warm up")
         first = outlet.due() + int(0.5 * RATE)
         for what in bursts:
@@ -118,11 +114,6 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
         wait_for(lambda: detector.learned_windows > learned_at_end, 60, "the model to learn again")
         resumed_after = learning.now - last_bad
         assert thread.is_alive(), "the monitor stopped"
-    finally:
-        stop.set()
-        thread.join(10)
-        acquisition.close()
-        outlet.stop()
     results = {}
     for what, first, end in schedule:
         start_t, end_t = outlet.t0 + first / RATE, outlet.t0 + end / RATE

@@ -1,4 +1,8 @@
-"""LSL faults against a real ``eegmon monitor``: outages, impostors, stalls, wrong clocks.
+"""LSL faults on real outlets: outages, impostors, a stalled consumer, wrong clocks.
+
+The monitor is a real ``eegmon monitor`` process where the feed and the
+recording are checked, and the same `Monitor` run in this process where its
+buffers and counters are read directly.
 
 The outlets carry a sample counter (channel 0), so every gap the monitor
 reports or records is checked against the samples really missing.
@@ -29,6 +33,7 @@ from tests.reliability.harness import (
     decode_counter,
     gauge,
     last_status,
+    running,
     samples,
     scaled,
     wait_alert,
@@ -147,8 +152,7 @@ def test_outlet_without_source_id_is_never_taken_back_blindly(
     outlet = CounterOutlet(unique_name, "").start()
     acquisition, _, mon, messages = in_process(unique_name)
     outlet.wait_consumer()
-    stop, thread = run_monitor(mon)
-    try:
+    with running(mon, outlet) as thread:
         wait_for(lambda: acquisition.stats.samples > 256, 20, "data")
         outlet.stop()
         stopped_at = pylsl.local_clock()
@@ -175,11 +179,6 @@ def test_outlet_without_source_id_is_never_taken_back_blindly(
         ]
         taken = again.outlet.have_consumers()
         assert thread.is_alive(), "the monitor stopped"
-    finally:
-        stop.set()
-        thread.join(10)
-        acquisition.close()
-        outlet.stop()
     again.stop()
     warned = [r.getMessage() for r in caplog.records if "no source_id" in r.getMessage()]
     figures.update(
@@ -221,13 +220,6 @@ class Stall:
         pass
 
 
-def run_monitor(monitor: Monitor) -> tuple[threading.Event, threading.Thread]:
-    stop = threading.Event()
-    thread = threading.Thread(target=monitor.run, args=(stop,), daemon=True)
-    thread.start()
-    return stop, thread
-
-
 def test_consumer_stalled_with_a_small_buffer(unique_name: str, figures) -> None:
     """The monitor's thread stops reading (10 s in the soak) while LSL keeps only 1-2 s."""
     stall_s, buffer_s = scaled(4, 10), int(scaled(1, 2))
@@ -238,18 +230,13 @@ def test_consumer_stalled_with_a_small_buffer(unique_name: str, figures) -> None
     acquisition, detector, mon, messages = in_process(unique_name, buffer_s=buffer_s)
     mon.sinks = (stall,)
     outlet.wait_consumer()
-    stop, thread = run_monitor(mon)
-    try:
+    with running(mon, outlet) as thread:
         wait_for(stall.stalled.is_set, 20, "the stall")
         rss_stalled = gauge_self()
         learned, windows = detector.learned_windows, mon.windows
         wait_for(lambda: mon.windows > windows + 4, 30, "detection after the stall")
         rss_after = gauge_self()
-    finally:
-        stop.set()
-        thread.join(10)
-        acquisition.close()
-        outlet.stop()
+        assert thread.is_alive(), "the monitor stopped"
     counter = np.concatenate(stall.counter)
     missing = counter_gaps(counter)
     dropped = [
@@ -294,17 +281,11 @@ def test_clock_offset_jumps_and_drift(unique_name: str, figures) -> None:
     figures.fault = "the outlet's clock " + "; then ".join(f[0] for f in CLOCK_FAULTS)
     figures.load = "8 ch × 256 Hz, real time"
     outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
-    acquisition, _, mon, client = in_process(unique_name)
+    _, _, mon, client = in_process(unique_name)
     outlet.wait_consumer()
-    stop, thread = run_monitor(mon)
-    try:
+    with running(mon, outlet) as thread:
         check_clock_faults(outlet, client, figures)
         assert thread.is_alive(), "the monitor stopped"
-    finally:
-        stop.set()
-        thread.join(10)
-        acquisition.close()
-        outlet.stop()
 
 
 def check_clock_faults(outlet: CounterOutlet, client: Published, figures) -> None:

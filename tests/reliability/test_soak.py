@@ -39,7 +39,7 @@ def test_beds_for_accelerated_hours(eegmon, unique_name: str, figures) -> None:
     figures.fault = "none: sustained load"
     figures.load = (
         f"{BEDS} beds × {CHANNELS} ch × {RATE:g} Hz at {SPEED:g}× real time for "
-        f"{wall_s:g} s ({wall_s * SPEED / 60:g} min of EEG per bed), one monitor process each"
+        f"{wall_s:g} s ({wall_s * SPEED / 60:.1f} min of EEG per bed), one monitor process each"
     )
     outlets = [
         CounterOutlet(
