@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import shutil
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -11,6 +18,7 @@ import pytest
 from detector.types import Alert
 from tests.files.conftest import Faulty
 from tests.files.test_bad_input import run_cli
+from tests.support import ROOT
 
 ALERT_FIELDS = set(Alert.__dataclass_fields__)
 
@@ -103,3 +111,34 @@ def test_out_writes_reports_and_a_rerun_scans_only_what_is_new(
     assert bed2.endswith("x real time")
     assert (out / "bed1.edf.alerts.jsonl").read_text() == first
     assert "href='bed2.edf.html'" in (out / "index.html").read_text()
+
+
+def test_progress_bar_on_a_terminal_counts_files_hours_and_speed(eegmmidb: Path) -> None:
+    """stderr on a pseudo-terminal gets the bar; elsewhere only the lines (the tests above)."""
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eegmon", "scan", str(eegmmidb), str(eegmmidb)],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        cwd=ROOT,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            piece = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not piece:
+            break
+        shown += piece
+    assert process.wait(60) == 0
+    os.close(master)
+    text = shown.decode()
+    assert "| 2/2 [" in text
+    assert "0.0 h of EEG" in text
+    assert text.count(f"eegmon scan: {eegmmidb}: 60.0 s") == 2
+    last_bar = text.rsplit("\r", 2)[-2]
+    assert last_bar.startswith("100%")
+    assert last_bar.rstrip().endswith("x real time]")
