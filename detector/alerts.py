@@ -61,10 +61,19 @@ class _Debounce:
         self.inside = np.zeros(n_units, dtype=bool)
         self.clean_run = np.zeros(n_units, dtype=np.int64)
         self.onset = np.full(n_units, math.inf)
+        self.any_inside = False
+        self._remembered = 0  # flagged windows still in the history, all units
 
     def step(self, flags: NDArray[np.bool_], start: float) -> None:
-        self.history[:, self.pos] = flags
         self.starts[self.pos] = start
+        if self._remembered == 0 and not self.any_inside and not flags.any():
+            # Nothing flagged anywhere in the last n windows (most windows of a
+            # night): the history column is already clean, nobody enters or leaves.
+            # A unit's clean run only matters once it is inside, and it enters
+            # only on a flagged window, which resets it.
+            self.pos = (self.pos + 1) % self.history.shape[1]
+            return
+        self.history[:, self.pos] = flags
         self.pos = (self.pos + 1) % self.history.shape[1]
         enter = ~self.inside & (self.history.sum(axis=1) >= self.k)
         for unit in np.flatnonzero(enter):
@@ -74,6 +83,8 @@ class _Debounce:
         self.history[leave] = False
         self.onset[leave] = math.inf
         self.inside = (self.inside | enter) & ~leave
+        self.any_inside = bool(self.inside.any())
+        self._remembered = int(np.count_nonzero(self.history))
 
 
 class AlertBook:
@@ -152,10 +163,10 @@ class AlertBook:
             deb = _Debounce(len(finding.flags), k, n, m)
             self._debounce[kind] = deb
         deb.step(finding.flags, start)
-        units = np.flatnonzero(deb.inside)
         alert = self._current.get(kind)
-        if alert is None and len(units) == 0:
+        if alert is None and not deb.any_inside:
             return []
+        units = np.flatnonzero(deb.inside)
         if alert is not None and len(units) == 0:
             return self._condition_over(alert, end)
         channels = [] if finding.whole_stream else [self.stream.labels[u] for u in units]
