@@ -54,7 +54,8 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     """
     raw = window.raw
     n = raw.shape[1]
-    bad_fraction = window.bad.mean(axis=1)
+    # Most windows have no bad sample and no sample at the rail: skip those passes then.
+    bad_fraction = window.bad.mean(axis=1) if window.bad.any() else np.zeros(raw.shape[0])
     has_bad = bad_fraction > 0
 
     hi = raw.max(axis=1, keepdims=True)
@@ -63,7 +64,12 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     at_lo = (raw == lo).sum(axis=1) / n
     extreme = np.where(at_hi >= at_lo, np.abs(hi[:, 0]), np.abs(lo[:, 0]))
     at_extreme = np.maximum(at_hi, at_lo)
-    at_rail = (np.abs(raw) >= config.rail_uv).mean(axis=1)
+    peak = np.maximum(np.abs(hi[:, 0]), np.abs(lo[:, 0]))
+    at_rail = (
+        (np.abs(raw) >= config.rail_uv).mean(axis=1)
+        if (peak >= config.rail_uv).any()
+        else np.zeros(raw.shape[0])
+    )
     clip_fraction = np.where(extreme >= config.saturation_min_uv, at_extreme, 0.0)
     clip_fraction = np.maximum(clip_fraction, at_rail)
     saturated = ~has_bad & (clip_fraction >= config.saturation_fraction)
