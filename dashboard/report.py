@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from bokeh.embed import components
@@ -169,7 +170,10 @@ def _alert_table(alerts: list[dict[str, Any]]) -> str:
         return "<p>No alerts.</p>"
     rows = []
     for a in alerts:
-        evidence = ", ".join(f"{k} {v:g}" for k, v in (a.get("evidence") or {}).items())
+        evidence = ", ".join(
+            f"{k} {'-' if v is None else format(v, 'g')}"
+            for k, v in (a.get("evidence") or {}).items()
+        )
         rows.append(
             f"<tr class='{html.escape(a['severity'])}'>"
             f"<td class='num'>{clock(a['onset'])}</td><td class='num'>{clock(a['end'])}</td>"
@@ -239,7 +243,8 @@ def render_index(entries: list[dict[str, Any]]) -> str:
     total_s = 0.0
     for entry in entries:
         name = html.escape(entry["file"])
-        link = f"<a href='{html.escape(entry['report'])}'>{name}</a>" if entry["report"] else name
+        href = html.escape(quote(entry["report"])) if entry["report"] else ""
+        link = f"<a href='{href}'>{name}</a>" if entry["report"] else name
         scan = entry["scan"]
         if scan is None:
             rows.append(

@@ -35,6 +35,12 @@ _BROKEN_SIGNAL = frozenset({"bad_values", "saturation", "flatline", "line_noise"
 #: few enough that each intermediate array (1 MB) stays in cache; larger batches were
 #: twice as slow per window at 64 ch @ 1000 Hz.
 BATCH_SAMPLES = 1 << 17
+#: 10 V: beyond the input range of any EEG amplifier. Such samples are corrupt, not
+#: signal, and are treated like NaN (`bad_values`): a value near float32's limit would
+#: otherwise ring through the filters for minutes and keep the model from learning.
+#: Here, not in acquisition, so live, replay and scan see the same, and a recording
+#: keeps the samples as they arrived.
+MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 2
 
@@ -208,7 +214,7 @@ class Detector:
         self._last_ts = float(block.timestamps[-1])
 
         data = block.data.astype(np.float64)
-        finite = np.isfinite(data)
+        finite = np.abs(data) <= MAX_PLAUSIBLE_UV  # False for NaN, infinities and corrupt values
         if not finite.all():
             data = self._fill(data, finite)
         self._last_good = data[:, -1].copy()

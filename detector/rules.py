@@ -18,8 +18,8 @@ from detector.features import Features
 from detector.windows import Window
 
 MESSAGES = {
-    "bad_values": "Invalid (NaN or infinite) samples on {channels}: they were replaced "
-    "before analysis.",
+    "bad_values": "Invalid (NaN, infinite or beyond 10 V) samples on {channels}: they were "
+    "replaced before analysis.",
     "saturation": "Signal clipping on {channels} for {duration:.1f} s: the amplifier is "
     "at its rails.",
     "flatline": "Flat signal on {channels} for {duration:.1f} s: electrode off or amplifier fault.",

@@ -193,8 +193,11 @@ def _cluster(scheduler: str | None, workers: int | None, targets: list[str]) -> 
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            fail(f"cannot reach the Dask scheduler at {scheduler!r} ({exc})")
+        except Exception as exc:  # Dask raises many kinds; each is one line here
+            hint = (
+                " (tls:// needs Dask's distributed.comm.tls settings)" if "tls" in scheduler else ""
+            )
+            fail(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}){hint}")
         click.echo(f"eegmon scan: on the Dask cluster at {scheduler}", err=True)
         with client:
             yield client

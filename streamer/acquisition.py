@@ -27,12 +27,6 @@ from streamer.lsl import channel_metadata, stream_meta
 log = logging.getLogger(__name__)
 
 
-#: 10 V: beyond the input range of any EEG amplifier. Such samples are corrupt, not
-#: signal, and become NaN (`bad_values`): a value near float32's limit would otherwise
-#: ring through the detector's filters for minutes and keep the model from learning.
-MAX_PLAUSIBLE_UV = 1e7
-
-
 class StreamRefused(ValueError):
     """A stream that cannot be monitored as EEG (string format, irregular rate...)."""
 
@@ -154,9 +148,6 @@ class Acquisition:
         data = self._buffer[:n].T.copy()  # the buffer is reused by the next pull
         if self._rescale:
             data *= self._scale
-        implausible = np.abs(data) > MAX_PLAUSIBLE_UV
-        if implausible.any():
-            data[implausible] = np.nan
         previous = self.stats.last_timestamp
         steps = np.diff(stamps, prepend=stamps[0] if previous is None else previous)
         periods = steps * self.meta.rate

@@ -45,6 +45,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import logging
 import math
 import os
 import threading
@@ -58,6 +59,8 @@ from detector import DetectorConfig
 from streamer.allocator import retain_freed_memory
 from streamer.files import content_id, open_recording
 from streamer.scan import SERIES_STEP_S, FileScan, Series, Span, scan_recording
+
+log = logging.getLogger(__name__)
 
 #: Changes whenever the same file and configuration would give other results.
 SCAN_VERSION = 1
@@ -236,7 +239,7 @@ class ResultStore:
     def get(self, key: str, file: str) -> FileScan | None:
         try:
             text = (self.folder / f"{key}.json").read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except OSError:  # absent, or unreadable: scan again
             return None
         try:
             result = FileScan.from_dict(json.loads(text))
@@ -246,11 +249,16 @@ class ResultStore:
         return replace(result, file=file, alerts=[a | {"file": file} for a in result.alerts])
 
     def put(self, key: str, result: FileScan) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Store a result; when that fails (disk full), the scan goes on without it."""
         path = self.folder / f"{key}.json"
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(result.to_dict(), allow_nan=False), encoding="utf-8")
-        os.replace(temporary, path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(result.to_dict(), allow_nan=False), encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            log.warning("result of %s not stored for resuming (%s)", result.file, exc)
 
 
 @dataclass

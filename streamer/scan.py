@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from scipy.signal import welch
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
+from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, WindowScore
 from streamer.files import Recording, content_id
 from streamer.protocol import finite_or_none
@@ -127,8 +128,10 @@ class _SeriesBuilder:
         if epoch is None or data.shape[1] < self.nperseg:
             return
         self._move_to(epoch)
+        signal = data.astype(np.float64)
+        signal[~(np.abs(signal) <= MAX_PLAUSIBLE_UV)] = 0.0  # NaN, Inf, corrupt: as the detector
         # Segments without overlap: half the cost, and the 30 s epoch averages enough of them.
-        _, psd = welch(np.nan_to_num(data), fs=self.rate, nperseg=self.nperseg, noverlap=0, axis=-1)
+        _, psd = welch(signal, fs=self.rate, nperseg=self.nperseg, noverlap=0, axis=-1)
         self._power += psd[:, self.keep].mean(axis=0)
         self._chunks += 1
 
@@ -140,7 +143,9 @@ class _SeriesBuilder:
             s.score.append(None if self._score is None else round(self._score, 4))
             s.threshold.append(None if self._threshold is None else round(self._threshold, 4))
             power = np.log10(self._power / max(self._chunks, 1) + 1e-12).round(3)
-            s.spectrum.append(power.tolist() if self._chunks else [None] * len(power))
+            s.spectrum.append(
+                finite_or_none(power.tolist()) if self._chunks else [None] * len(power)
+            )
         self._quality = np.zeros(self.n_channels)
         self._windows = 0
         self._score = self._threshold = None

@@ -50,8 +50,12 @@ class DaskCluster:
         ]
         from distributed import Client
 
-        with Client(self.address, timeout="30s") as client:
-            client.wait_for_workers(workers, timeout=120)
+        try:
+            with Client(self.address, timeout="30s") as client:
+                client.wait_for_workers(workers, timeout=120)
+        except BaseException:
+            self.stop()  # the fixture never reaches its teardown then
+            raise
 
     def _start(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         with open(log, "wb") as out:

@@ -136,7 +136,8 @@ def test_disk_full_raises_recording_failed_and_monitoring_goes_on(
         assert proc.stop(signal.SIGINT) == 0, "\n".join(proc.lines[-30:])
         with open_recording(disk / "night.edf") as rec:  # what fitted is intact
             assert rec.n_samples >= RATE
-        assert list(read_journal(disk / "a.jsonl")) is not None
+        seqs = [r["seq"] for r in read_journal(disk / "a.jsonl")]  # what fitted, in order
+        assert seqs == sorted(set(seqs)), f"journal sequence out of order or repeated: {seqs}"
     outlet.stop()
 
 
