@@ -22,6 +22,7 @@ import numpy as np
 import pylsl
 
 from detector import Detector
+from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import SEVERITY_RANK, Alert, Block, Output
 from streamer.acquisition import Acquisition
 from streamer.journal import AlertJournal
@@ -68,7 +69,9 @@ class DisplayDecimator:
         usable = data.shape[1] // self.factor * self.factor
         if usable:
             n_ch = data.shape[0]
-            self._data.append(data[:, :usable].reshape(n_ch, -1, self.factor).mean(axis=2))
+            buckets = data[:, :usable].reshape(n_ch, -1, self.factor).astype(np.float64)
+            buckets[np.abs(buckets) > MAX_PLAUSIBLE_UV] = np.nan  # a gap, not a 10 V spike
+            self._data.append(buckets.mean(axis=2))
             self._stamps.append(stamps[self.factor - 1 : usable : self.factor])
         self._rest, self._rest_stamps = data[:, usable:], stamps[usable:]
 
