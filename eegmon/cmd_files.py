@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -234,6 +235,14 @@ def _scan_progress(files: int) -> tuple[Callable[[Progress], None] | None, Calla
     return update, bar.close
 
 
+def _first_line(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as existing:
+            return existing.readline()
+    except OSError:
+        return None
+
+
 class _Reporter:
     """Writes each file's outcome: stderr lines, JSON lines, per-file report; then the index."""
 
@@ -283,8 +292,13 @@ class _Reporter:
             self.names[outcome.file] = name
             (self.out_dir / f"{name}.alerts.jsonl").write_text("".join(lines), encoding="utf-8")
             report = self.out_dir / f"{name}.html"
-            if not (outcome.stored and report.exists()):  # a rerun renders only what is new
-                report.write_text(render_recording(result.to_dict()), encoding="utf-8")
+            scanned = result.to_dict()
+            digest = hashlib.sha256(json.dumps(scanned, sort_keys=True).encode()).hexdigest()
+            # A rerun renders only what is new; the name alone could now be another
+            # recording's (files moved) or another configuration's report.
+            marker = f"<!-- eegmon scan result {digest} -->\n"
+            if _first_line(report) != marker:
+                report.write_text(marker + render_recording(scanned), encoding="utf-8")
         self.echo(f"eegmon scan: {result.summary()}" + ("; done before" if outcome.stored else ""))
 
     def index(self, outcomes: list[Outcome]) -> None:

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import shutil
 import struct
 import subprocess
@@ -110,7 +111,18 @@ def test_out_writes_reports_and_a_rerun_scans_only_what_is_new(
     assert bed1.endswith("; done before")
     assert bed2.endswith("x real time")
     assert (out / "bed1.edf.alerts.jsonl").read_text() == first
+    assert (out / "bed1.edf.html").read_text() == report  # done before: not rendered again
     assert "href='bed2.edf.html'" in (out / "index.html").read_text()
+
+    # Another recording under the same name: its report replaces the stale one.
+    shutil.copy(eegmmidb, folder / "bed1.edf")
+    code, _, err = run_cli(["scan", str(folder), "--out", str(out)], capsys)
+    assert code == 0, err
+    replaced = (out / "bed1.edf.html").read_text()
+    assert replaced != report
+    source = re.search(r"source (\S+)</span>", (out / "bed2.edf.html").read_text())
+    assert source is not None
+    assert f"source {source[1]}</span>" in replaced
 
 
 def test_progress_bar_on_a_terminal_counts_files_hours_and_speed(eegmmidb: Path) -> None:
