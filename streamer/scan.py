@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -73,13 +72,6 @@ class Series:
         self.threshold += other.threshold
         self.spectrum += other.spectrum
         self.spectrum_hz = self.spectrum_hz or other.spectrum_hz
-
-    def good_fraction(self) -> float | None:
-        """Share of channel-epochs of good signal (quality ≥ 0.75), None without epochs."""
-        if not self.quality:
-            return None
-        q = np.asarray(self.quality)
-        return float((q >= 0.75).mean())
 
 
 class _SeriesBuilder:
@@ -242,14 +234,11 @@ def scan_recording(
     config: DetectorConfig | None = None,
     *,
     chunk_s: float = 10.0,
-    on_alert: Callable[[dict[str, Any]], None] | None = None,
     span: Span | None = None,
     source_id: str | None = None,
 ) -> FileScan:
     """Run the detector over the recording (or a `Span`); alerts come back in order of onset.
 
-    `on_alert` receives each alert's line once it is final (cleared, or still
-    active at the end of the file), so long files stream their results.
     `source_id` saves hashing the file again when the caller knows it.
     """
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -272,10 +261,7 @@ def scan_recording(
         return begin <= alert.onset < span.stop
 
     def finish(alert: Alert) -> None:
-        line = alert_line(alert, file)
-        done.append(line)
-        if on_alert is not None:
-            on_alert(line)
+        done.append(alert_line(alert, file))
 
     # An alert is raised up to k-of-n windows after its onset: run that far past the span.
     settle = config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
