@@ -121,7 +121,7 @@ def scan(
     --workers processes); a summary per file goes to stderr: duration, alerts
     per kind, real-time factor.
     """
-    from streamer.archive import ResultStore, scan_archive
+    from streamer.archive import ResultStore, overlap_s, scan_archive
     from streamer.files import find_recordings
 
     targets: list[str] = []
@@ -141,6 +141,13 @@ def scan(
         except OSError as exc:
             fail(f"cannot create {str(out_dir)!r}: {exc.strerror}")
     config = _detector_config(config_path)
+    warmup_h = overlap_s(config) / 3600
+    if segment_hours < 2 * warmup_h:
+        click.echo(
+            f"eegmon scan: warning: segments of {segment_hours:g} h each re-analyse "
+            f"{warmup_h:.2f} h of warm-up before them; long files cost much more than once",
+            err=True,
+        )
     for message in problems:
         click.echo(f"eegmon: error: {message}", err=True)
     progress, close_progress = _scan_progress(len(targets))
