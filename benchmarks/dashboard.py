@@ -28,9 +28,6 @@ import asyncio
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -42,8 +39,8 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
 from streamer import protocol
+from tests.support import ROOT, Proc
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -74,38 +71,12 @@ PAGE_PROBE = """(offset) => {
 }"""
 
 
-class Process:
-    """An ``eegmon`` subprocess whose output lines are kept."""
+class Process(Proc):
+    """An ``eegmon`` subprocess (the tests' `Proc`) whose CPU time and memory are read."""
 
     def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.setdefault("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "eegmon", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-            env=env,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-
-    def wait_line(self, needle: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if needle in line:
-                    return line
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"no {needle!r} from eegmon: {self.lines[-10:]}")
+        cfg = os.environ.get("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
+        super().__init__(list(args), env={"LSLAPICFG": cfg})
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -114,15 +85,6 @@ class Process:
     def rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 def open_bed_page(pw: Any, url: str) -> tuple[Any, Any]:
