@@ -112,16 +112,20 @@ class DetectorConfig:
         windows (8 of 10: 4 s of a 5 s span at the default hop, longer than
         spindles, K-complexes and muscle bursts), and clears after `clear_m`
         windows without.
-    baseline_halflife_s
-        Half-life (s) of each channel's learned amplitude baseline and of the
-        model's running statistics, so both follow sleep stages (300.0).
+    memory_s
+        Seconds of learned (clean) windows that each channel's amplitude
+        baseline and the model's statistics cover (600.0): they follow sleep
+        stages, reaching halfway to a new level after half of it, and depend
+        on nothing older, so a long recording scanned in segments gives the
+        alerts of one pass. The anomaly threshold is the quantile of the
+        scores of as many learned windows (at least `10 / (1 - q)`).
     warmup_windows
         Windows learned before the model may raise `anomaly` and before
         `seizure_suspect` (whose amplitude test needs a baseline) may be
         raised (60, i.e. 30 s at the default hop).
     model
         Anomaly scorer: "deviation" (the default: mean |z| of the features
-        against exponentially weighted statistics, so it follows sleep
+        against the statistics of the last `memory_s`, so it follows sleep
         stages), "hst" (river's HalfSpaceTrees behind a MinMaxScaler, features
         in [0, 1]), "gaussian" / "sad" (river's GaussianScorer /
         StandardAbsoluteDeviation per feature, averaged) or "svm" (river's
@@ -164,7 +168,7 @@ class DetectorConfig:
     anomaly_clear_s: float = 10.0
     seizure_k: int = 8
     seizure_n: int = 10
-    baseline_halflife_s: float = 300.0
+    memory_s: float = 600.0
     warmup_windows: int = 60
     model: ModelName = "deviation"
     anomaly_quantile: float = 0.99
@@ -188,7 +192,7 @@ class DetectorConfig:
             "seizure_amplitude_ratio",
             "seizure_line_length_ratio",
             "anomaly_clear_s",
-            "baseline_halflife_s",
+            "memory_s",
         ):
             _positive(name, getattr(self, name))
         if not (_is_number(self.refractory_s) and 0 <= self.refractory_s < math.inf):
@@ -255,6 +259,29 @@ class DetectorConfig:
         if self.anomaly_margin is not None:
             return self.anomaly_margin
         return 1.03 if self.model == "hst" else 1.5
+
+    def memory_windows(self) -> int:
+        """Learned windows in the model's and the baseline's memory: `memory_s` in hops.
+
+        Examples
+        --------
+        >>> DetectorConfig().memory_windows()
+        1200
+        """
+        return max(1, round(self.memory_s / self.hop_s))
+
+    def threshold_memory(self) -> int:
+        """Learned scores the anomaly threshold's quantile covers.
+
+        As many as the model's memory, and at least `10 / (1 - q)`, so the
+        quantile rests on ten scores beyond it, not on the largest one.
+
+        Examples
+        --------
+        >>> DetectorConfig().threshold_memory(), DetectorConfig(memory_s=60).threshold_memory()
+        (1200, 1000)
+        """
+        return max(self.memory_windows(), math.ceil(10.0 / (1.0 - self.anomaly_quantile) - 1e-9))
 
     def anomaly_clear_m(self) -> int:
         """Clean windows that end an `anomaly`: `anomaly_clear_s` in hops, at least `clear_m`.

@@ -42,7 +42,7 @@ BATCH_SAMPLES = 1 << 17
 #: keeps the samples as they arrived.
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
-MODEL_STATE_VERSION = 2
+MODEL_STATE_VERSION = 3
 
 
 class Detector:
@@ -116,10 +116,12 @@ class Detector:
             escalate_after_s=cfg.escalate_after_s,
             latch=cfg.latch,
         )
-        halflife = cfg.baseline_halflife_s / cfg.hop_s
-        self._scorer: Any = make_scorer(cfg.model, cfg.seed, halflife)
-        self._threshold = QuantileThreshold(cfg.anomaly_quantile, cfg.margin())
-        self._baseline = ChannelBaseline(stream.n_channels, halflife)
+        memory = cfg.memory_windows()
+        self._scorer: Any = make_scorer(cfg.model, cfg.seed, memory)
+        self._threshold = QuantileThreshold(
+            cfg.anomaly_quantile, cfg.margin(), cfg.threshold_memory()
+        )
+        self._baseline = ChannelBaseline(stream.n_channels, memory)
         self._onset_hz = np.full(stream.n_channels, np.nan)
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)

@@ -23,6 +23,7 @@ leaves as the largest normal ones.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ from detector.features import BANDS, Features
 
 #: Names of the per-window model features, in order.
 MODEL_FEATURES: tuple[str, ...] = (*(f"log_{b}" for b in BANDS), "log_line_length", "log_rms")
+#: Quantization step of `FeatureDeviation`'s exact sums: 2**-20 of a log10 unit.
+_SCALE = float(1 << 20)
 
 
 def model_features(features: Features) -> dict[str, float]:
@@ -62,26 +65,31 @@ def model_features(features: Features) -> dict[str, float]:
 
 
 class FeatureDeviation:
-    """Mean absolute z-score of the features against their exponentially weighted mean and variance.
+    """Mean absolute z-score of the features against the last `memory` vectors learned.
 
     The multivariate, forgetting form of river's `StandardAbsoluteDeviation`:
-    each feature keeps a mean and variance that weigh the last `halflife`
-    learned vectors most (a plain running average until then), so what is
-    normal follows the patient from one sleep stage to the next; the score is
-    the mean over features of |x - mean| / std. Scores are 0 until
-    `grace_period` vectors were learned.
+    each feature's mean and variance are those of the last `memory` learned
+    vectors (all of them when None), so what is normal follows the patient
+    from one sleep stage to the next; the score is the mean over features of
+    |x - mean| / std. Scores are 0 until `grace_period` vectors were learned.
+
+    The statistics are exact sums of the vectors quantized to 2**-20, so they
+    depend only on which vectors are in memory, not on what came before: two
+    scorers that learned the same last `memory` vectors score alike to the
+    last bit, which is what lets a long recording be scanned in independent
+    segments with the alerts of one pass.
 
     Parameters
     ----------
     grace_period
         Vectors to learn before scoring (10).
-    halflife
-        Learned vectors after which an old one weighs half (None: never forget).
+    memory
+        Learned vectors the statistics cover (None: all).
 
     Examples
     --------
-    >>> scorer = FeatureDeviation(grace_period=2)
-    >>> for v in (1.0, 2.0, 3.0):
+    >>> scorer = FeatureDeviation(grace_period=2, memory=3)
+    >>> for v in (9.0, 1.0, 2.0, 3.0):  # 9.0 falls out of memory
     ...     scorer.learn_one({"a": v, "b": -v})
     >>> round(scorer.score_one({"a": 2.0, "b": -2.0}), 3)
     0.0
@@ -89,33 +97,53 @@ class FeatureDeviation:
     3.674
     """
 
-    def __init__(self, grace_period: int = 10, halflife: float | None = None) -> None:
+    def __init__(self, grace_period: int = 10, memory: int | None = None) -> None:
+        if memory is not None and not (isinstance(memory, int) and memory >= 1):
+            raise ValueError(f"memory must be None or an integer >= 1, got {memory!r}")
         self.grace_period = grace_period
-        self.halflife = halflife
-        self._alpha = 0.0 if halflife is None else 1.0 - 0.5 ** (1.0 / halflife)
-        self._mean: dict[str, float] = {}
-        self._var: dict[str, float] = {}
+        self.memory = memory
+        self._kept: deque[tuple[int, ...]] = deque()
+        self._names: tuple[str, ...] = ()
+        self._sum: list[int] = []
+        self._sum_sq: list[int] = []
+        self._mean: list[float] = []
+        self._std: list[float] = []
         self._n = 0
 
     def learn_one(self, x: dict[str, float]) -> None:
         if not all(math.isfinite(v) for v in x.values()):
             return  # one bad vector must not poison the statistics for good
+        if not self._names:
+            self._names = tuple(x)
+            self._sum = [0] * len(x)
+            self._sum_sq = [0] * len(x)
+        quantized = tuple(round(x[name] * _SCALE) for name in self._names)
+        for i, q in enumerate(quantized):
+            self._sum[i] += q
+            self._sum_sq[i] += q * q
         self._n += 1
-        weight = max(self._alpha, 1.0 / self._n)
-        for name, value in x.items():
-            mean = self._mean.get(name, value)
-            diff = value - mean
-            step = weight * diff
-            self._mean[name] = mean + step
-            self._var[name] = (1.0 - weight) * (self._var.get(name, 0.0) + diff * step)
+        if self.memory is not None:
+            self._kept.append(quantized)
+            if len(self._kept) > self.memory:
+                for i, q in enumerate(self._kept.popleft()):
+                    self._sum[i] -= q
+                    self._sum_sq[i] -= q * q
+                self._n -= 1
+        n = self._n
+        self._mean = [s / (n * _SCALE) for s in self._sum]
+        # n * sum(q^2) - sum(q)^2 is exact in integers: no cancellation error.
+        self._std = [
+            math.sqrt((n * sq - s * s) / (n * n)) / _SCALE
+            for s, sq in zip(self._sum, self._sum_sq, strict=True)
+        ]
 
     def score_one(self, x: dict[str, float]) -> float:
-        if self._n < self.grace_period:
+        if self._n < self.grace_period or not self._names:
             return 0.0
         total = 0.0
-        for name, value in x.items():
-            total += abs(value - self._mean[name]) / (math.sqrt(self._var[name]) + 1e-9)
-        score = total / len(x)
+        for name, mean, std in zip(self._names, self._mean, self._std, strict=True):
+            total += abs(x[name] - mean) / (std + 1e-9)
+        score = total / len(self._names)
         return score if math.isfinite(score) else math.inf
 
 
@@ -162,7 +190,7 @@ class PerFeature:
 
 
 class QuantileThreshold:
-    """A margin times the running quantile of learned scores: the decision threshold.
+    """A margin times the quantile of the last learned scores: the decision threshold.
 
     Like river's `QuantileFilter`, but updated only with what the detector
     chose to learn; infinite until it has seen `2 / (1 - q)` scores (200 for
@@ -172,39 +200,57 @@ class QuantileThreshold:
     without it, the quantile alone lets about 1 - q of all windows through,
     in runs.
 
+    With a `memory`, the quantile is river's exact `RollingQuantile` over the
+    last `memory` scores, so, like `FeatureDeviation`, the threshold depends
+    only on what is in memory; without, river's streaming `Quantile` of all.
+
     Parameters
     ----------
     q
         Quantile level (0.99).
     margin
         Factor applied to the quantile (1.0).
+    memory
+        Scores the quantile covers (None: all); at least `2 / (1 - q)`.
 
     Examples
     --------
-    >>> t = QuantileThreshold(q=0.5)
+    >>> t = QuantileThreshold(q=0.5, memory=4)
     >>> for s in (1.0, 2.0, 3.0):
     ...     t.update(s)
     >>> t.get()  # a median needs 4 scores
     inf
     >>> for s in (4.0, 5.0):
     ...     t.update(s)
-    >>> t.get()
-    3.0
+    >>> t.get()  # the median of 2, 3, 4 and 5
+    3.5
     """
 
-    def __init__(self, q: float = 0.99, margin: float = 1.0) -> None:
+    def __init__(self, q: float = 0.99, margin: float = 1.0, memory: int | None = None) -> None:
         self.q = q
         self.margin = margin
-        self._quantile = stats.Quantile(q=q)
+        self.memory = memory
+        self._needed = math.ceil(2.0 / (1.0 - q) - 1e-9)
+        if memory is not None and not (isinstance(memory, int) and memory >= self._needed):
+            raise ValueError(
+                f"memory must be None or an integer >= 2 / (1 - q) = {self._needed}, got {memory!r}"
+            )
+        self._quantile: Any = (
+            stats.Quantile(q=q) if memory is None else stats.RollingQuantile(q, memory)
+        )
         self._seen = 0
 
     def update(self, score: float) -> None:
-        self._quantile.update(score)
+        if not math.isfinite(score):
+            return  # says nothing about what is normal (and would corrupt the quantile)
+        # Quantized like `FeatureDeviation`'s sums: scores that differ only in
+        # their last bits (the filters of a scan started elsewhere in the file
+        # round differently) give the same threshold.
+        self._quantile.update(round(score * _SCALE) / _SCALE)
         self._seen += 1
 
     def get(self) -> float:
-        needed = math.ceil(2.0 / (1.0 - self.q) - 1e-9)
-        value = self._quantile.get() if self._seen >= needed else None
+        value = self._quantile.get() if self._seen >= self._needed else None
         return math.inf if value is None else self.margin * float(value)
 
 
@@ -212,8 +258,8 @@ def _gaussian() -> Any:
     return anomaly.GaussianScorer(grace_period=10)  # type: ignore[no-untyped-call]
 
 
-def make_scorer(name: str, seed: int, halflife: float | None = None) -> Any:
-    """The scorer named in the config, seeded; `halflife` (vectors) for "deviation"."""
+def make_scorer(name: str, seed: int, memory: int | None = None) -> Any:
+    """The scorer named in the config, seeded; `memory` (vectors) for "deviation"."""
     if name == "hst":
         return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(seed=seed, window_size=50)
     if name == "gaussian":
@@ -223,5 +269,5 @@ def make_scorer(name: str, seed: int, halflife: float | None = None) -> Any:
     if name == "svm":
         return preprocessing.StandardScaler() | anomaly.OneClassSVM(nu=0.05)
     if name == "deviation":
-        return FeatureDeviation(halflife=halflife)
+        return FeatureDeviation(memory=memory)
     raise ValueError(f"unknown model {name!r}")

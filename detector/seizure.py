@@ -27,6 +27,8 @@ from detector.features import Features
 Array = NDArray[np.float64]
 #: Share of the power above 30 Hz (muscle) beyond which a rise of line length is not ictal.
 MAX_HIGH_SHARE = 0.25
+#: Quantization step of `ChannelBaseline`'s exact sums: 2**-24 of a log10 unit.
+_SCALE = float(1 << 24)
 
 MESSAGE = (
     "Possible seizure on {channels} for {duration:.1f} s: {amplitude_ratio:.1f} times this "
@@ -36,23 +38,26 @@ MESSAGE = (
 
 
 class ChannelBaseline:
-    """Each channel's usual amplitude and line length: exponentially weighted means of their logs.
+    """Each channel's usual amplitude and line length: means of their logs over its last windows.
 
     Learns only what the detector calls clean, so a seizure never becomes
-    its own baseline; forgets with a half-life (in learned windows) so the
-    baseline follows sleep stages.
+    its own baseline, and keeps each channel's last `memory` learned windows,
+    so the baseline follows sleep stages and a long artifact or seizure
+    (nothing learned meanwhile) leaves it as it was. The means are exact
+    sums of values quantized to 2**-24 of a log10 unit: they depend only on
+    the windows in memory, never on older history (see `FeatureDeviation`).
 
     Parameters
     ----------
     n_channels
         Channels tracked.
-    halflife
-        Learned windows after which an old one weighs half.
+    memory
+        Learned windows each channel's means cover.
 
     Examples
     --------
     >>> import numpy as np
-    >>> base = ChannelBaseline(2, halflife=100.0)
+    >>> base = ChannelBaseline(2, memory=3)
     >>> for _ in range(3):
     ...     base.learn(np.array([10.0, 20.0]), np.array([2.0, 2.0]))
     >>> amplitude, line_length = base.ratios(np.array([30.0, 20.0]), np.array([2.0, 8.0]))
@@ -60,12 +65,16 @@ class ChannelBaseline:
     ([3.0, 1.0], [1.0, 4.0])
     """
 
-    def __init__(self, n_channels: int, halflife: float) -> None:
+    def __init__(self, n_channels: int, memory: int) -> None:
+        if not (isinstance(memory, int) and memory >= 1):
+            raise ValueError(f"memory must be an integer >= 1, got {memory!r}")
         self.n_channels = n_channels
-        self.halflife = halflife
-        self._alpha = 1.0 - 0.5 ** (1.0 / halflife)
+        self.memory = memory
+        self._kept = np.zeros((2, n_channels, memory), dtype=np.int64)  # quantized logs
+        self._sum = np.zeros((2, n_channels), dtype=np.int64)
+        self._next = np.zeros(n_channels, dtype=np.int64)  # where each channel writes next
+        self._counts = np.zeros(n_channels, dtype=np.int64)
         self._log = np.zeros((2, n_channels))  # log10 RMS, log10 line length
-        self._counts = np.zeros(n_channels)
 
     def learn(self, rms: Array, line_length: Array, mask: NDArray[np.bool_] | None = None) -> None:
         """Learn one window's RMS and line length, on the channels in `mask` (all by default)."""
@@ -73,10 +82,16 @@ class ChannelBaseline:
         learned = np.isfinite(values).all(axis=0)
         if mask is not None:
             learned &= mask
-        self._counts += learned
-        weight = np.maximum(self._alpha, 1.0 / np.maximum(self._counts, 1.0))
-        step = weight * (np.log10(np.where(learned, values, 1.0) + 1e-3) - self._log)
-        self._log += np.where(learned, step, 0.0)
+        channels = np.flatnonzero(learned)
+        if len(channels) == 0:
+            return
+        slots = self._next[channels]
+        new = np.rint(np.log10(values[:, channels] + 1e-3) * _SCALE).astype(np.int64)
+        self._sum[:, channels] += new - self._kept[:, channels, slots]
+        self._kept[:, channels, slots] = new
+        self._next[channels] = (slots + 1) % self.memory
+        self._counts[channels] = np.minimum(self._counts[channels] + 1, self.memory)
+        self._log = self._sum / (np.maximum(self._counts, 1) * _SCALE)
 
     def ratios(self, rms: Array, line_length: Array) -> tuple[Array, Array]:
         """Current RMS and line length over the usual ones (1 where nothing was learned yet)."""
@@ -112,7 +127,7 @@ def seizure_finding(
     >>> t = np.arange(256) / 256.0
     >>> rng = np.random.default_rng(0)
     >>> x = np.vstack([200 * np.sin(2 * np.pi * 5 * t), 20 * rng.normal(size=256)])
-    >>> base = ChannelBaseline(2, 600.0)
+    >>> base = ChannelBaseline(2, 600)
     >>> base.learn(np.array([20.0, 20.0]), np.array([15.0, 15.0]))
     >>> f = seizure_finding(compute_features(x, x, 256.0), base, DetectorConfig(), ready=True,
     ...                     excluded=np.zeros(2, bool), onset_peak_hz=np.full(2, np.nan))

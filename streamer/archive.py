@@ -6,24 +6,27 @@ segment. Workers read in 10 s chunks, so a worker's memory does not grow
 with the file (XDF excepted: pyxdf loads a file whole).
 
 **Same alerts split or whole.** The detector is stateful, so a segment
-starts `overlap_s(config)` earlier than its own span to warm up: the filters
-settle, the model and each channel's amplitude baseline learn for four
-half-lives (their weight on anything before the warm-up is 1/16), and alerts
-already running are seen from their start (refractory period, escalation).
-A segment answers for the alerts whose onset falls in its own span
-``[start, stop)`` and runs past `stop` until those alerts are final (cleared,
-or latched with their condition over). `join` then keeps one alert per kind
-where one pass would: an alert from a later segment detected before an
-earlier one of its kind ended (or while it is latched, end null) is part of
-that earlier alert, whose channels and evidence it updates. Rule kinds
-(flatline, saturation, line noise, bad values, pops, artifacts) come out the
-same, alert for alert; `seizure_suspect` too when the learned baseline had
-time to converge (tested). What can differ, and why:
+starts `overlap_s(config)` earlier than its own span to warm up. What the
+detector learns is finite: the model's statistics and each channel's
+amplitude baseline cover the last `memory_s` of learned windows, and the
+anomaly threshold the scores of the last `threshold_memory()` learned
+windows, all as exact sums or an exact rolling quantile; so once a segment
+has learned the same windows as one pass, it holds the same state to the
+last bit. The warm-up covers both memories (with a quarter more for windows
+not learned), the filters' settling, and alerts already running (refractory
+period, escalation). A segment answers for the alerts whose onset falls in
+its own span ``[start, stop)`` and runs past `stop` until those alerts are
+final (cleared, or latched with their condition over). `join` then keeps
+one alert per kind where one pass would: an alert from a later segment
+detected before an earlier one of its kind ended (or while it is latched,
+end null) is part of that earlier alert, whose channels and evidence it
+updates. Every kind comes out the same, alert for alert (tested), with two
+limits:
 
-- `anomaly` decisions after a border: the model's quantile threshold never
-  forgets, so a segment learns it from its warm-up on and one pass from the
-  file's start; windows near the threshold may be decided otherwise, and
-  since anomalous windows are not learned, the learned state drifts apart;
+- the warm-up must see the same decisions as one pass did: if one pass
+  raised an `anomaly` (and so learned nothing) within the warm-up, the
+  segment, whose threshold starts infinite, learns those windows, and the
+  two converge only once they left its memory;
 - a latched alert (a `seizure_suspect`, or any escalated alert) is never
   cleared offline, so one pass keeps one alert of its kind to the end of the
   file and every later episode updates it; split, it keeps its onset and
@@ -71,17 +74,18 @@ SEGMENT_S = 4 * 3600.0
 def overlap_s(config: DetectorConfig) -> float:
     """Seconds analysed before a segment's span so its detector is warm at the span's start.
 
-    Filters settle in seconds; the model and the amplitude baseline forget
-    with `baseline_halflife_s` (four half-lives leave 1/16 of a difference);
-    the alert state needs the refractory period and the escalation delay.
-    Rounded up to whole 30 s epochs.
+    The model must fill its memory, then the threshold its own with scores
+    of the filled model (a quarter more for windows not learned); alerts
+    need the refractory period and the escalation delay; filters settle in
+    seconds. Rounded up to whole 30 s epochs.
 
     Examples
     --------
     >>> overlap_s(DetectorConfig()) / 60
-    25.5
+    30.5
     """
-    learned = max(config.warmup_windows * config.hop_s, 4 * config.baseline_halflife_s)
+    memories = (config.memory_windows() + config.threshold_memory()) * config.hop_s
+    learned = 1.25 * max(memories, config.warmup_windows * config.hop_s)
     alerts = max(config.refractory_s, config.escalate_after_s or 0.0)
     settle = 10.0 + config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
     return math.ceil((learned + alerts + settle) / SERIES_STEP_S) * SERIES_STEP_S

@@ -12,15 +12,17 @@ from streamer.recorder import Recorder
 
 #: A detector that forgets within a minute, so a short file holds several warm segments.
 QUICK_CONFIG = {
-    "baseline_halflife_s": 20.0,
+    "memory_s": 20.0,
     "warmup_windows": 20,
     "escalate_after_s": 40.0,
     "latch": [],
 }
 
 
-def write_night(path: Path, seconds: float, *, seed: int, n_channels: int = 8) -> Path:
-    """Simulated sleep at 128 Hz; each minute for 20 s: electrode off, 5 Hz discharge or clipping.
+def write_night(
+    path: Path, seconds: float, *, seed: int, n_channels: int = 8, every_s: float = 60.0
+) -> Path:
+    """Simulated sleep at 128 Hz; every `every_s` for 20 s: electrode off, 5 Hz discharge or clipping.
 
     A fault of each kind lands on a different channel each time, and some fall
     on the planned segment borders of the tests.
@@ -32,7 +34,7 @@ def write_night(path: Path, seconds: float, *, seed: int, n_channels: int = 8) -
         [source.generate(round(10 * rate)) for _ in range(round(seconds / 10))], axis=1
     )
     t = np.arange(data.shape[1]) / rate
-    for number, start in enumerate(np.arange(45.0, seconds - 30.0, 60.0)):
+    for number, start in enumerate(np.arange(45.0, seconds - 30.0, every_s)):
         channel = number % n_channels
         span = (t >= start) & (t < start + 20.0)
         kind = number % 3

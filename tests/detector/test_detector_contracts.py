@@ -23,11 +23,11 @@ STAGES = [
     StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2),
     WindowBuffer(2, 128, 64),
     FeatureDeviation(grace_period=5),
-    QuantileThreshold(q=0.9, margin=1.2),
+    QuantileThreshold(q=0.9, margin=1.2, memory=50),
     AlertBook(META, 2, 3, 3, "x:", {"electrode_pop": (1, 1, 3)}, 10.0, 300.0, ("seizure_suspect",)),
     Detector(META, DetectorConfig(seed=7), id_prefix="x:"),
     PerFeature(anomaly.StandardAbsoluteDeviation),
-    ChannelBaseline(2, 100.0),
+    ChannelBaseline(2, 100),
     LineLengthBaseline(META, 3.0, 60.0, 1.0, 0.5),
 ]
 
@@ -162,10 +162,10 @@ def _feed_line_length(stage, x):
 GENERIC = [
     (lambda: StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2), _feed_filter),
     (lambda: WindowBuffer(2, 128, 64), _feed_buffer),
-    (lambda: FeatureDeviation(grace_period=5, halflife=100.0), _feed_scorer),
+    (lambda: FeatureDeviation(grace_period=5, memory=100), _feed_scorer),
     (lambda: PerFeature(anomaly.StandardAbsoluteDeviation), _feed_scorer),
-    (lambda: QuantileThreshold(q=0.9, margin=1.2), _feed_threshold),
-    (lambda: ChannelBaseline(2, 100.0), _feed_baseline),
+    (lambda: QuantileThreshold(q=0.9, margin=1.2, memory=50), _feed_threshold),
+    (lambda: ChannelBaseline(2, 100), _feed_baseline),
     (lambda: Detector(META, DetectorConfig(seed=7, warmup_windows=10)), _feed_detector),
     (lambda: LineLengthBaseline(META, calibration_s=5.0), _feed_line_length),
 ]
