@@ -22,7 +22,7 @@ QUICK_CONFIG = {
 def write_night(
     path: Path, seconds: float, *, seed: int, n_channels: int = 8, every_s: float = 60.0
 ) -> Path:
-    """Simulated sleep at 128 Hz; every `every_s` for 20 s: electrode off, 5 Hz discharge or clipping.
+    """Simulated sleep at 128 Hz; every `every_s` for 20 s: electrode off, discharge or clipping.
 
     A fault of each kind lands on a different channel each time, and some fall
     on the planned segment borders of the tests.
