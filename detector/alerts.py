@@ -49,6 +49,17 @@ class Finding:
     evidence: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     whole_stream: bool = False
 
+    def at(self, window: int) -> Finding:
+        """One window's finding from the findings of stacked windows (arrays (windows, units))."""
+        return Finding(
+            self.kind,
+            self.flags[window],
+            self.score[window],
+            self.message,
+            {name: values[window] for name, values in self.evidence.items()},
+            self.whole_stream,
+        )
+
 
 class _Debounce:
     """k-of-n entry, m-clean exit, per unit."""
@@ -64,15 +75,26 @@ class _Debounce:
         self.any_inside = False
         self._remembered = 0  # flagged windows still in the history, all units
 
-    def step(self, flags: NDArray[np.bool_], start: float) -> None:
+    @property
+    def idle(self) -> bool:
+        """Nothing flagged in the last n windows and no unit inside: a clean window changes nothing.
+
+        The history column is already clean, nobody enters or leaves; a
+        unit's clean run only matters once it is inside, and it enters only
+        on a flagged window, which resets it.
+        """
+        return self._remembered == 0 and not self.any_inside
+
+    def step_clean(self, start: float) -> None:
+        """`step` for a window with no unit flagged, while `idle` (most windows of a night)."""
         self.starts[self.pos] = start
-        if self._remembered == 0 and not self.any_inside and not flags.any():
-            # Nothing flagged anywhere in the last n windows (most windows of a
-            # night): the history column is already clean, nobody enters or leaves.
-            # A unit's clean run only matters once it is inside, and it enters
-            # only on a flagged window, which resets it.
-            self.pos = (self.pos + 1) % self.history.shape[1]
+        self.pos = (self.pos + 1) % self.history.shape[1]
+
+    def step(self, flags: NDArray[np.bool_], start: float) -> None:
+        if self.idle and not flags.any():
+            self.step_clean(start)
             return
+        self.starts[self.pos] = start
         self.history[:, self.pos] = flags
         self.pos = (self.pos + 1) % self.history.shape[1]
         enter = ~self.inside & (self.history.sum(axis=1) >= self.k)
@@ -196,6 +218,20 @@ class AlertBook:
             evidence,
         )
         return [_snapshot(alert)]
+
+    def observe_clean(self, kind: str, start: float) -> bool:
+        """Count a window in which nothing of `kind` was flagged, if that is all it does.
+
+        True when nothing of `kind` is active or remembered, so the window
+        changes no alert (what `observe` would return: nothing); False when
+        the caller must `observe` the window's finding. Saves building
+        findings for the quiet windows that are most of a recording.
+        """
+        deb = self._debounce.get(kind)
+        if deb is None or not deb.idle or kind in self._current:
+            return False
+        deb.step_clean(start)
+        return True
 
     def raise_event(
         self,

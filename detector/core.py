@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,7 +18,7 @@ from detector.model import QuantileThreshold, make_scorer, model_features
 from detector.rules import MESSAGES, evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
 from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
-from detector.windows import Window, WindowBuffer
+from detector.windows import WindowBuffer, WindowStack
 
 #: Channel quality reported per window when a rule flags the channel.
 _QUALITY = {
@@ -43,6 +44,20 @@ BATCH_SAMPLES = 1 << 17
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 3
+
+
+@dataclass(frozen=True)
+class _Screened:
+    """A batch of windows after its vectorized part: features and rules, rows per window."""
+
+    features: Features  # (windows, channels)
+    rules: list[Finding]  # (windows, channels), in the order of `evaluate_rules`
+    flagged: list[list[bool]]  # per rule, per window: some channel flagged
+    technical: NDArray[np.bool_]  # (windows, channels): flagged by any rule
+    broken: NDArray[np.bool_]  # (windows, channels): flagged by a `_BROKEN_SIGNAL` rule
+    quality: NDArray[np.float64]  # (windows, channels)
+    starts: list[float]
+    ends: list[float]
 
 
 class Detector:
@@ -100,7 +115,10 @@ class Detector:
         )
         self._filter = StreamingFilter(sos, stream.n_channels)
         self._buffer = WindowBuffer(stream.n_channels, size, hop)
-        self._batch_windows = max(1, BATCH_SAMPLES // (stream.n_channels * size))
+        self._stack = WindowStack(
+            stream.n_channels, size, max(1, BATCH_SAMPLES // (stream.n_channels * size))
+        )
+        self._no_onset = np.full(stream.n_channels, np.nan)  # shared, never written
         self._book = AlertBook(
             stream,
             cfg.raise_k,
@@ -221,26 +239,46 @@ class Detector:
             data = self._fill(data, finite)
         self._last_good = data[:, -1].copy()
         filtered = self._filter.filter(data)
-        batch: list[Window] = []
         for window in self._buffer.push(data, filtered, ~finite, block.timestamps):
-            batch.append(window.copy())  # the buffer's views do not outlive the next push
-            if len(batch) == self._batch_windows:
-                out.extend(self._analyse_batch(batch))
-                batch = []
-        if batch:
-            out.extend(self._analyse_batch(batch))
+            # the buffer's views do not outlive the next push: the stack keeps copies
+            if self._stack.add(window):
+                out.extend(self._analyse_batch())
+        if self._stack.count:
+            out.extend(self._analyse_batch())
         return out
 
-    def _analyse_batch(self, windows: list[Window]) -> Output:
-        """Features of all windows in one call, then each window in order."""
-        features = compute_features_batch(
-            np.stack([w.raw for w in windows]),
-            np.stack([w.filtered for w in windows]),
-            self.stream.rate,
+    def _analyse_batch(self) -> Output:
+        """The stacked windows: features and rules of all in one pass, then each in order."""
+        stack = self._stack
+        count, stack.count = stack.count, 0
+        raw, bad = stack.raw[:count], stack.bad[:count]
+        features = compute_features_batch(raw, stack.filtered[:count], self.stream.rate)
+        rules = evaluate_rules(features, raw, bad, self.config)
+        technical = np.zeros(features.rms.shape, dtype=bool)
+        broken = np.zeros(features.rms.shape, dtype=bool)
+        quality = np.ones(features.rms.shape)
+        for finding in rules:
+            technical |= finding.flags
+            if finding.kind in _BROKEN_SIGNAL:
+                broken |= finding.flags
+            if finding.kind in _QUALITY:
+                quality = np.where(
+                    finding.flags, np.minimum(quality, _QUALITY[finding.kind]), quality
+                )
+        flagged = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
+        screened = _Screened(
+            features,
+            rules,
+            flagged,
+            technical,
+            broken,
+            quality,
+            stack.starts[:count].tolist(),
+            stack.ends[:count].tolist(),
         )
         out = Output()
-        for window, window_features in zip(windows, features, strict=True):
-            out.extend(self._analyse(window, window_features))
+        for i in range(count):
+            out.extend(self._analyse(screened, i))
         return out
 
     def skip(self, block: Block) -> Output:
@@ -375,15 +413,12 @@ class Detector:
         padded = np.concatenate([self._last_good[:, None], np.where(finite, data, 0.0)], axis=1)
         return np.take_along_axis(padded, source, axis=1)
 
-    def _analyse(self, window: Window, features: Features) -> Output:
+    def _analyse(self, screened: _Screened, i: int) -> Output:
+        """The sequential part of window `i`: seizure, model, alerts, learning."""
         cfg = self.config
-        findings = evaluate_rules(features, window, cfg)
-        technical = np.zeros(self.stream.n_channels, dtype=bool)
-        broken = np.zeros(self.stream.n_channels, dtype=bool)
-        for finding in findings:
-            technical |= finding.flags
-            if finding.kind in _BROKEN_SIGNAL:
-                broken |= finding.flags
+        features = screened.features.at(i)
+        start, end = screened.starts[i], screened.ends[i]
+        technical = screened.technical[i]
         warming = self.warming_up
         # A seizure's spikes look like pops and its fast transients like muscle;
         # only a signal that is not EEG at all (made up, clipped, flat, mains)
@@ -393,16 +428,24 @@ class Detector:
             self._baseline,
             cfg,
             ready=not warming,
-            excluded=broken,
+            excluded=screened.broken[i],
             onset_peak_hz=self._onset_hz,
         )
-        findings.append(seizure)
         x = model_features(features)
         score = float(self._scorer.score_one(x))
         threshold = self._threshold.get()
         anomalous = not warming and score > threshold
-        findings.append(
-            Finding(
+        # Findings are built only for what may change an alert: most windows flag nothing.
+        book = self._book
+        alerts: list[Alert] = []
+        for rule, flagged in zip(screened.rules, screened.flagged, strict=True):
+            if flagged[i] or not book.observe_clean(rule.kind, start):
+                alerts.extend(book.observe(rule.at(i), start, end))
+        suspect = bool(seizure.flags.any())
+        if suspect or not book.observe_clean(seizure.kind, start):
+            alerts.extend(book.observe(seizure, start, end))
+        if anomalous or not book.observe_clean("anomaly", start):
+            anomaly = Finding(
                 "anomaly",
                 np.array([anomalous]),
                 np.array([score]),
@@ -410,22 +453,22 @@ class Detector:
                 {"score": np.array([score]), "threshold": np.array([threshold])},
                 whole_stream=True,
             )
-        )
-        alerts: list[Alert] = []
-        for finding in findings:
-            alerts.extend(self._book.observe(finding, window.start, window.end))
+            alerts.extend(book.observe(anomaly, start, end))
 
         self._windows_since_gap += 1
         if self._windows_since_gap == cfg.clear_m:
-            alerts.extend(self._book.end("samples_dropped", window.end))
-        alerts.extend(self._book.tick(window.end))
+            alerts.extend(self._book.end("samples_dropped", end))
+        alerts.extend(self._book.tick(end))
 
         in_seizure = self._book.ongoing("seizure_suspect")
-        self._onset_hz = np.where(
-            seizure.flags,
-            np.where(np.isnan(self._onset_hz), features.peak_hz, self._onset_hz),
-            self._onset_hz if in_seizure else np.nan,
-        )
+        if in_seizure or suspect:
+            self._onset_hz = np.where(
+                seizure.flags,
+                np.where(np.isnan(self._onset_hz), features.peak_hz, self._onset_hz),
+                self._onset_hz if in_seizure else np.nan,
+            )
+        else:
+            self._onset_hz = self._no_onset
         # Protection: nothing under suspicion is learned, so a long seizure or
         # a drifting fault never becomes this patient's normal.
         suspicious = bool(
@@ -433,7 +476,7 @@ class Detector:
         )
         # Samples made up for NaNs are not EEG; other faults on a minority of
         # channels barely move the medians the model sees.
-        made_up = findings[0].flags.any()
+        made_up = screened.flagged[0][i]
         if not suspicious and not made_up and technical.mean() < 0.25:
             self._scorer.learn_one(x)
             self._threshold.update(score)
@@ -441,15 +484,11 @@ class Detector:
         if not suspicious:
             self._baseline.learn(features.rms, features.line_length, ~technical)
 
-        quality = np.ones(self.stream.n_channels)
-        for finding in findings:
-            if finding.kind in _QUALITY:
-                quality[finding.flags] = np.minimum(quality[finding.flags], _QUALITY[finding.kind])
         window_score = WindowScore(
-            end=window.end,
+            end=end,
             score=score,
             threshold=threshold,
             warming_up=warming,
-            quality=tuple(float(q) for q in quality),
+            quality=tuple(screened.quality[i].tolist()),
         )
-        return Output(alerts=alerts, windows=[window_score], last_window_end=window.end)
+        return Output(alerts=alerts, windows=[window_score], last_window_end=end)

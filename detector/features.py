@@ -8,6 +8,7 @@ costs about a millisecond.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -116,21 +117,25 @@ class Features:
 
     @property
     def n_channels(self) -> int:
-        return int(self.rms.shape[0])
+        return int(self.rms.shape[-1])
 
-    def split(self, n_parts: int) -> list[Features]:
-        """Cut the rows into `n_parts` equal consecutive parts (views, no copy)."""
-        parts: list[dict[str, Any]] = [{} for _ in range(n_parts)]
+    def rows(self, n_windows: int) -> Features:
+        """The features of `n_windows` stacked windows: every array becomes (windows, channels)."""
+        return self._map(lambda values: values.reshape(n_windows, -1))
+
+    def at(self, window: int) -> Features:
+        """One window's features from those of stacked windows (views, no copy)."""
+        return self._map(lambda values: values[window])
+
+    def _map(self, part: Callable[[Array], Array]) -> Features:
+        parts: dict[str, Any] = {}
         for name in _FIELD_NAMES:
             value = getattr(self, name)
             if isinstance(value, dict):
-                split = {key: arr.reshape(n_parts, -1) for key, arr in value.items()}
-                for i, part in enumerate(parts):
-                    part[name] = {key: arr[i] for key, arr in split.items()}
+                parts[name] = {key: part(values) for key, values in value.items()}
             else:
-                for part, rows in zip(parts, value.reshape(n_parts, -1), strict=True):
-                    part[name] = rows
-        return [Features(**part) for part in parts]
+                parts[name] = part(value)
+        return Features(**parts)
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(Features))
@@ -218,9 +223,7 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
     )
 
 
-def compute_features_batch(
-    raw_windows: Array, filtered_windows: Array, rate: float
-) -> list[Features]:
+def compute_features_batch(raw_windows: Array, filtered_windows: Array, rate: float) -> Features:
     """Compute the features of many (windows, channels, samples) windows in one call.
 
     Every feature is computed along each row on its own, so stacking the
@@ -228,7 +231,8 @@ def compute_features_batch(
     `compute_features` gives it alone, while the fixed cost of the NumPy
     calls is paid once per batch instead of once per window. This is what
     makes an offline scan fast; live, a block rarely completes more than one
-    window.
+    window. The result's arrays are (windows, channels); `Features.at` takes
+    one window's.
 
     Examples
     --------
@@ -237,15 +241,15 @@ def compute_features_batch(
     >>> x = rng.normal(scale=30.0, size=(3, 4, 256))
     >>> batch = compute_features_batch(x, x, 256.0)
     >>> alone = [compute_features(w, w, 256.0) for w in x]
-    >>> all(np.array_equal(b.kurtosis, a.kurtosis) and np.array_equal(b.step, a.step)
-    ...     for b, a in zip(batch, alone))
+    >>> all(np.array_equal(batch.at(i).kurtosis, a.kurtosis)
+    ...     and np.array_equal(batch.at(i).step, a.step) for i, a in enumerate(alone))
     True
-    >>> len(batch), batch[0].n_channels
-    (3, 4)
+    >>> batch.rms.shape, batch.at(0).n_channels
+    ((3, 4), 4)
     """
     n = raw_windows.shape[-1]
     stacked = compute_features(raw_windows.reshape(-1, n), filtered_windows.reshape(-1, n), rate)
-    return stacked.split(raw_windows.shape[0])
+    return stacked.rows(raw_windows.shape[0])
 
 
 def _dominant_peak(spec: Array, plan: _SpectralPlan) -> tuple[Array, Array]:

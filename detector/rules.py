@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 from detector.alerts import Finding
 from detector.config import DetectorConfig
 from detector.features import Features
-from detector.windows import Window
 
 MESSAGES = {
     "bad_values": "Invalid (NaN, infinite or beyond 10 V) samples on {channels}: they were "
@@ -36,8 +35,15 @@ MESSAGES = {
 }
 
 
-def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -> list[Finding]:
-    """Apply every rule to one window.
+def evaluate_rules(
+    features: Features, raw: NDArray[np.float64], bad: NDArray[np.bool_], config: DetectorConfig
+) -> list[Finding]:
+    """Apply every rule to one window, or to a batch of windows at once.
+
+    One window: features of shape (channels,), `raw` and `bad` (channels,
+    samples). A batch: (windows, channels) and (windows, channels, samples);
+    each window's row of the findings is exactly what it gets alone, and the
+    NumPy calls are paid once per batch.
 
     Examples
     --------
@@ -47,28 +53,27 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     >>> raw = rng.normal(scale=10, size=(3, 256))
     >>> raw[1] = 0.0
     >>> raw[2, ::4] = 5000.0
-    >>> w = Window(raw, raw, np.zeros(raw.shape, dtype=bool), np.arange(256) / 256)
-    >>> found = evaluate_rules(compute_features(raw, raw, 256.0), w, DetectorConfig())
+    >>> bad = np.zeros(raw.shape, dtype=bool)
+    >>> found = evaluate_rules(compute_features(raw, raw, 256.0), raw, bad, DetectorConfig())
     >>> {f.kind: f.flags.tolist() for f in found if f.flags.any()}
     {'saturation': [False, False, True], 'flatline': [False, True, False]}
     """
-    raw = window.raw
-    n = raw.shape[1]
+    n = raw.shape[-1]
     # Most windows have no bad sample and no sample at the rail: skip those passes then.
-    bad_fraction = window.bad.mean(axis=1) if window.bad.any() else np.zeros(raw.shape[0])
+    bad_fraction = bad.mean(axis=-1) if bad.any() else np.zeros(raw.shape[:-1])
     has_bad = bad_fraction > 0
 
-    hi = raw.max(axis=1, keepdims=True)
-    lo = raw.min(axis=1, keepdims=True)
-    at_hi = (raw == hi).sum(axis=1) / n
-    at_lo = (raw == lo).sum(axis=1) / n
-    extreme = np.where(at_hi >= at_lo, np.abs(hi[:, 0]), np.abs(lo[:, 0]))
+    hi = raw.max(axis=-1, keepdims=True)
+    lo = raw.min(axis=-1, keepdims=True)
+    at_hi = np.count_nonzero(raw == hi, axis=-1) / n
+    at_lo = np.count_nonzero(raw == lo, axis=-1) / n
+    hi_uv, lo_uv = np.abs(hi[..., 0]), np.abs(lo[..., 0])
+    extreme = np.where(at_hi >= at_lo, hi_uv, lo_uv)
     at_extreme = np.maximum(at_hi, at_lo)
-    peak = np.maximum(np.abs(hi[:, 0]), np.abs(lo[:, 0]))
     at_rail = (
-        (np.abs(raw) >= config.rail_uv).mean(axis=1)
-        if (peak >= config.rail_uv).any()
-        else np.zeros(raw.shape[0])
+        np.count_nonzero(np.abs(raw) >= config.rail_uv, axis=-1) / n
+        if (np.maximum(hi_uv, lo_uv) >= config.rail_uv).any()
+        else np.zeros(raw.shape[:-1])
     )
     clip_fraction = np.where(extreme >= config.saturation_min_uv, at_extreme, 0.0)
     clip_fraction = np.maximum(clip_fraction, at_rail)
@@ -83,7 +88,7 @@ def evaluate_rules(features: Features, window: Window, config: DetectorConfig) -
     stepped = ~explained & (features.step >= config.pop_step_uv)
     # A pop is one electrode losing contact; a step on several channels at
     # once is common to them (an eye movement, the head moving), not a pop.
-    popped = stepped & (stepped.sum() == 1)
+    popped = stepped & (np.count_nonzero(stepped, axis=-1)[..., None] == 1)
     rhythmic = features.peak_share >= config.seizure_peak_share
     movement = ~rhythmic & (features.ptp >= config.artifact_ptp_uv)
     muscle = features.high_rms >= config.muscle_uv

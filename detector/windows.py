@@ -121,3 +121,42 @@ class WindowBuffer:
         self._ts[:kept] = self._ts[keep]
         self._stored = kept
         self._next_start = 0
+
+
+class WindowStack:
+    """Consecutive windows copied into preallocated (windows, channels, size) arrays.
+
+    The detector analyses windows in batches: filling one stack, reused from
+    batch to batch, costs one copy per window and no allocation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = WindowStack(n_channels=1, size=4, capacity=2)
+    >>> x = np.arange(6.0)[None, :]
+    >>> buf = WindowBuffer(n_channels=1, size=4, hop=2)
+    >>> [stack.add(w) for w in buf.push(x, x, np.zeros((1, 6), dtype=bool), np.arange(6.0))]
+    [False, True]
+    >>> stack.raw[: stack.count, 0].tolist(), stack.ends[: stack.count].tolist()
+    ([[0.0, 1.0, 2.0, 3.0], [2.0, 3.0, 4.0, 5.0]], [3.0, 5.0])
+    """
+
+    def __init__(self, n_channels: int, size: int, capacity: int) -> None:
+        self.capacity = capacity
+        self.raw = np.zeros((capacity, n_channels, size))
+        self.filtered = np.zeros((capacity, n_channels, size))
+        self.bad = np.zeros((capacity, n_channels, size), dtype=bool)
+        self.starts = np.zeros(capacity)
+        self.ends = np.zeros(capacity)
+        self.count = 0
+
+    def add(self, window: Window) -> bool:
+        """Copy a window in; True when the stack is full."""
+        i = self.count
+        self.raw[i] = window.raw
+        self.filtered[i] = window.filtered
+        self.bad[i] = window.bad
+        self.starts[i] = window.timestamps[0]
+        self.ends[i] = window.timestamps[-1]
+        self.count += 1
+        return self.count == self.capacity
