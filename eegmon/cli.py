@@ -158,8 +158,6 @@ def monitor(
     record_range: float | None,
 ) -> None:
     """Watch one EEG stream live: detect, journal and publish alerts on the feed."""
-    from eegmon import compose
-
     chosen = [(p, v) for p, v in (("name", name), ("source_id", source_id)) if v]
     if stream_type:
         chosen.append(("type", stream_type))
@@ -168,6 +166,8 @@ def monitor(
     prop, value = chosen[0] if chosen else ("type", "EEG")
     if record_path is None and (record_rotate or record_range is not None):
         fail("--record-rotate and --record-range need --record FILE")
+    from eegmon import compose  # the detector's imports take seconds: not for a usage error
+
     settings = compose.MonitorSettings(
         prop=prop,
         value=value,

@@ -114,6 +114,11 @@ def evaluate(
 
     A fixed-threshold line-length detector is scored beside eegmon on the same events.
     """
+    if events_paths and len(events_paths) != len(files):
+        fail(f"give one --events per file ({len(files)} files, {len(events_paths)} --events)")
+    if not (tolerance >= 0):
+        fail(f"--tolerance must be >= 0, got {tolerance!r}")
+    # Imported after the usage checks: the detector's imports take seconds.
     import numpy as np
 
     from detector import Block, Detector, StreamMeta
@@ -121,10 +126,6 @@ def evaluate(
     from eegmon import config as config_file
     from streamer.files import FileProblem, content_id, open_recording
 
-    if events_paths and len(events_paths) != len(files):
-        fail(f"give one --events per file ({len(files)} files, {len(events_paths)} --events)")
-    if not (tolerance >= 0):
-        fail(f"--tolerance must be >= 0, got {tolerance!r}")
     try:
         detector_config, _ = config_file.load(config_path)
     except ValueError as exc:
