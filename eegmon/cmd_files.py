@@ -163,6 +163,7 @@ def scan(
                 on_outcome=report.outcome,
                 on_progress=progress,
                 stop=stop,
+                series=out_dir is not None,  # only the reports plot it
             )
     except BrokenPipeError:  # `eegmon scan ... --jsonl - | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

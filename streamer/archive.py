@@ -174,13 +174,15 @@ def _keep_freed_memory() -> None:
 
 
 def scan_segment(
-    path: str, file: str, config: DetectorConfig, span: Span, source_id: str
+    path: str, file: str, config: DetectorConfig, span: Span, source_id: str, series: bool = True
 ) -> FileScan | Failure:
     """Scan one segment of `path`, named `file` in the results (a task, like `probe`)."""
     _keep_freed_memory()
     try:
         with open_recording(path) as recording:
-            return scan_recording(recording, file, config, span=span, source_id=source_id)
+            return scan_recording(
+                recording, file, config, span=span, source_id=source_id, series=series
+            )
     except Exception as exc:  # e.g. a rate the detector's windows cannot use
         return Failure(file, _reason(exc))
 
@@ -213,9 +215,9 @@ def join(parts: Sequence[FileScan]) -> FileScan:
         alert["id"] = f"{alert['kind']}-{number}"
     alerts.sort(key=lambda a: (a["onset"], a["id"]))
     first = parts[0]
-    series = Series(SERIES_STEP_S)
+    series = None if first.series is None else Series(SERIES_STEP_S)
     for part in parts:
-        if part.series is not None:
+        if series is not None and part.series is not None:
             series.extend(part.series)
     return replace(
         first,
@@ -348,13 +350,16 @@ def scan_archive(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    series: bool = True,
 ) -> list[Outcome]:
     """Scan `files` on `client` (a ``distributed.Client``) or here when None.
 
     `on_outcome` is called once per file, in the order of `files`, as soon
     as that file and all before it are done; `on_progress` after every task.
     Setting `stop` ends the scan after the task at hand (what is done stays
-    stored). Returns the outcomes in the order of `files`.
+    stored). `series` False skips the per-epoch series only reports need;
+    a stored result without one is then not reused when it is wanted.
+    Returns the outcomes in the order of `files`.
     """
     runner: _InProcess | _OnDask = _InProcess() if client is None else _OnDask(client)
     progress = Progress(len(files))
@@ -362,6 +367,10 @@ def scan_archive(
     parts: dict[int, list[FileScan | None]] = {}
     plans: dict[int, tuple[Probe, list[Span]]] = {}
     reported = 0
+
+    def stored(key: str, file: str) -> FileScan | None:
+        result = None if store is None else store.get(key, file)
+        return None if result is None or (series and result.series is None) else result
 
     def settle(index: int, outcome: Outcome) -> None:
         nonlocal reported
@@ -383,9 +392,9 @@ def scan_archive(
                 settle(index, Outcome(file, failure=value.reason))
         elif stage == "probe":
             assert isinstance(value, Probe)
-            stored = None if store is None else store.get(store.key(value.source_id), file)
-            if stored is not None:
-                settle(index, Outcome(file, stored, stored=True))
+            whole = None if store is None else stored(store.key(value.source_id), file)
+            if whole is not None:
+                settle(index, Outcome(file, whole, stored=True))
             else:
                 spans = plan_spans(value.n_samples, value.rate, config, segment_s)
                 plans[index] = (value, spans)
@@ -393,7 +402,7 @@ def scan_archive(
                 for number in reversed(range(len(spans))):
                     part = None
                     if store is not None and len(spans) > 1:
-                        part = store.get(store.key(value.source_id, spans[number]), file)
+                        part = stored(store.key(value.source_id, spans[number]), file)
                     if part is not None:
                         parts[index][number] = part
                     else:
@@ -405,6 +414,7 @@ def scan_archive(
                             config,
                             spans[number],
                             value.source_id,
+                            series,
                             priority=-index,
                         )
         else:

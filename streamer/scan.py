@@ -15,6 +15,8 @@ the span's end until those alerts are final.
 Beside the alerts, a scan keeps a `Series` for the report: one point per
 `SERIES_STEP_S` of signal quality per channel, anomaly score, threshold and
 a spectrum, so its size grows with the recording's hours, not its samples.
+Its spectra cost about a tenth of the scan, so a scan without a report
+skips it (``series=False``).
 """
 
 from __future__ import annotations
@@ -236,10 +238,12 @@ def scan_recording(
     chunk_s: float = 10.0,
     span: Span | None = None,
     source_id: str | None = None,
+    series: bool = True,
 ) -> FileScan:
     """Run the detector over the recording (or a `Span`); alerts come back in order of onset.
 
-    `source_id` saves hashing the file again when the caller knows it.
+    `source_id` saves hashing the file again when the caller knows it;
+    `series` False leaves the result's `series` None (nobody wants a report).
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     config = config if config is not None else DetectorConfig()
@@ -253,7 +257,7 @@ def scan_recording(
     )
     detector = Detector(meta, config)
     begin, end = span.start, min(span.stop, recording.duration)
-    series = _SeriesBuilder(recording.n_channels, rate, begin, span.stop)
+    builder = _SeriesBuilder(recording.n_channels, rate, begin, span.stop) if series else None
     latest: dict[str, Alert] = {}
     done: list[dict[str, Any]] = []
 
@@ -273,10 +277,11 @@ def scan_recording(
             break
         stamps = (first + np.arange(data.shape[1])) / rate
         analysed += data.shape[1]
-        series.chunk(first, data)
         out = detector.process(Block(data, stamps, first))
-        for window in out.windows:
-            series.window(window)
+        if builder is not None:
+            builder.chunk(first, data)
+            for window in out.windows:
+                builder.window(window)
         for alert in out.alerts:
             if not owned(alert):
                 continue
@@ -295,7 +300,7 @@ def scan_recording(
         warnings=recording.warnings,
         labels=recording.labels,
         source_id=meta.source_id,
-        series=series.finish(),
+        series=None if builder is None else builder.finish(),
         analysed_s=analysed / rate,
         cpu_s=time.process_time() - cpu_started,
     )
