@@ -278,7 +278,7 @@ class Detector:
         )
         out = Output()
         for i in range(count):
-            out.extend(self._analyse(screened, i))
+            self._analyse(screened, i, out)
         return out
 
     def skip(self, block: Block) -> Output:
@@ -413,8 +413,8 @@ class Detector:
         padded = np.concatenate([self._last_good[:, None], np.where(finite, data, 0.0)], axis=1)
         return np.take_along_axis(padded, source, axis=1)
 
-    def _analyse(self, screened: _Screened, i: int) -> Output:
-        """The sequential part of window `i`: seizure, model, alerts, learning."""
+    def _analyse(self, screened: _Screened, i: int, out: Output) -> None:
+        """The sequential part of window `i`: seizure, model, alerts, learning; results to `out`."""
         cfg = self.config
         features = screened.features.at(i)
         start, end = screened.starts[i], screened.ends[i]
@@ -437,7 +437,7 @@ class Detector:
         anomalous = not warming and score > threshold
         # Findings are built only for what may change an alert: most windows flag nothing.
         book = self._book
-        alerts: list[Alert] = []
+        alerts = out.alerts
         for rule, flagged in zip(screened.rules, screened.flagged, strict=True):
             if flagged[i] or not book.observe_clean(rule.kind, start):
                 alerts.extend(book.observe(rule.at(i), start, end))
@@ -484,11 +484,13 @@ class Detector:
         if not suspicious:
             self._baseline.learn(features.rms, features.line_length, ~technical)
 
-        window_score = WindowScore(
-            end=end,
-            score=score,
-            threshold=threshold,
-            warming_up=warming,
-            quality=tuple(screened.quality[i].tolist()),
+        out.windows.append(
+            WindowScore(
+                end=end,
+                score=score,
+                threshold=threshold,
+                warming_up=warming,
+                quality=tuple(screened.quality[i].tolist()),
+            )
         )
-        return Output(alerts=alerts, windows=[window_score], last_window_end=end)
+        out.last_window_end = end

@@ -266,11 +266,11 @@ def _dominant_peak(spec: Array, plan: _SpectralPlan) -> tuple[Array, Array]:
     if hi - lo < 2:
         zeros = np.zeros(spec.shape[0])
         return zeros, zeros
-    white = spec * plan.freqs[None, :]
+    padded = np.zeros((spec.shape[0], spec.shape[1] + 2))  # a zero bin either side
+    white = np.multiply(spec, plan.freqs[None, :], out=padded[:, 1:-1])
     w_lo, w_hi = plan.whitened
     total = white[:, w_lo:w_hi].sum(axis=1)
     peak = lo + np.argmax(white[:, lo:hi], axis=1)
-    padded = np.pad(white, ((0, 0), (1, 1)))
     rows = np.arange(spec.shape[0])[:, None]
     around = padded[rows, peak[:, None] + np.arange(3)[None, :]].sum(axis=1)
     harmonic = np.minimum(2 * peak, spec.shape[1] - 1)
@@ -298,9 +298,14 @@ def _largest_step(raw: Array, rate: float) -> Array:
     # The step happens between samples at-1 and at, for every `at` in [w, n - w]:
     # contiguous slices, not fancy indexing, since this runs on every window.
     span = n - 2 * w + 1
-    level = (csum[:, 2 * w : 2 * w + span] - 2 * csum[:, w : w + span] + csum[:, :span]) / w
+    # level = (csum[2w:] - 2 csum[w:] + csum[:span]) / w, in place: one array, not five
+    level = np.multiply(csum[:, w : w + span], 2.0)
+    np.subtract(csum[:, 2 * w : 2 * w + span], level, out=level)
+    level += csum[:, :span]
+    level /= w
     rise = raw[:, w + h - 1 : w + h - 1 + span] - raw[:, w - h : w - h + span]
     agree = np.signbit(level) == np.signbit(rise)
+    step = np.minimum(np.abs(level, out=level), np.abs(rise, out=rise), out=level)
     # A product, not np.where: a data-dependent mask makes np.where branch badly.
-    step = np.minimum(np.abs(level), np.abs(rise)) * agree
+    step *= agree
     return np.asarray(step.max(axis=1))
