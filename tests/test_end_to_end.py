@@ -16,7 +16,7 @@ from tests.support import FeedClient, free_port
 
 pytestmark = pytest.mark.slow
 
-FLAT_AT, FLAT_FOR = 6.0, 6.0
+FLAT_AT, FLAT_FOR = 4.0, 6.0
 
 
 def monitor_url(proc) -> str:
@@ -42,13 +42,16 @@ def test_flatline_is_raised_on_its_channel_and_cleared(
     scenario.write_text(
         f'[[event]]\nkind = "flatline"\nat = {FLAT_AT}\nduration = {FLAT_FOR}\nchannels = ["O1"]\n'
     )
+    journal = tmp_path / "alerts.jsonl"
+    # The monitor first, waiting for the stream, then the simulator: the monitor is up
+    # when the stream's clock starts, so the electrode may come off after a few seconds.
+    mon = eegmon(
+        "monitor", "--stream", unique_name, "--feed-port", "0", "--alerts", str(journal),
+        "--quiet", "--resolve-timeout", "60",
+    )  # fmt: skip
     sim = eegmon("simulate", "--name", unique_name, "--scenario", str(scenario), "--seed", "3")
     sim.wait_line("publishing LSL stream")
     truth = marker_inlet(unique_name)
-    journal = tmp_path / "alerts.jsonl"
-    mon = eegmon(
-        "monitor", "--stream", unique_name, "--feed-port", "0", "--alerts", str(journal), "--quiet"
-    )
     client = feed_client(monitor_url(mon))
     hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
     assert hello["stream"]["name"] == unique_name
@@ -89,8 +92,9 @@ def test_signal_lost_when_the_source_dies_and_cleared_when_it_returns(
     eegmon, feed_client, unique_name: str
 ) -> None:
     sim = eegmon("simulate", "--name", unique_name, "--seed", "5")
-    sim.wait_line("publishing LSL stream")
-    mon = eegmon("monitor", "--stream", unique_name, "--feed-port", "0", "--quiet")
+    mon = eegmon(  # started with the simulator: it waits for the stream
+        "monitor", "--stream", unique_name, "--feed-port", "0", "--quiet", "--resolve-timeout", "60"
+    )
     client = feed_client(monitor_url(mon))
     client.wait(lambda m: m["type"] == "status" and m["rate"] > 0, 10, "samples flowing")
     sim.kill()

@@ -48,14 +48,12 @@ class DaskCluster:
             )
             for i in range(workers)
         ]
+
+    def wait_ready(self) -> None:
         from distributed import Client
 
-        try:
-            with Client(self.address, timeout="30s") as client:
-                client.wait_for_workers(workers, timeout=120)
-        except BaseException:
-            self.stop()  # the fixture never reaches its teardown then
-            raise
+        with Client(self.address, timeout="30s") as client:
+            client.wait_for_workers(len(self.workers), timeout=120)
 
     def _start(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         with open(log, "wb") as out:
@@ -77,11 +75,18 @@ class DaskCluster:
 
 
 @pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    """One cluster for this module; the test that kills a worker checks it has two first."""
+def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """The cluster's processes, started; they boot while `local_scan` computes."""
     cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(dask_processes: DaskCluster, local_scan: dict[str, Outcome]) -> DaskCluster:
+    """One cluster for this module; the test that kills a worker checks it has two first."""
+    dask_processes.wait_ready()
+    return dask_processes
 
 
 def finished(proc: Proc, timeout: float = 180) -> int:

@@ -68,7 +68,7 @@ def test_a_flatline_reaches_the_webhook_the_mailbox_and_lsl_and_survives_kill_9(
 ) -> None:
     web = http_receiver()
     journal = tmp_path / "alerts.jsonl"
-    events = scenario(tmp_path, flat(6, 20), flat(11, 10, "C3", "saturation"))
+    events = scenario(tmp_path, flat(4, 20), flat(8, 10, "C3", "saturation"))
     monitor, _, url = start(
         eegmon, unique_name, ("--scenario", events), "--alerts", str(journal),
         "--notify", web.url("/ward"), "--notify", smtp_receiver.url(),

@@ -87,7 +87,7 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
     burst_s = scaled(1.0, 5.0)
     bursts = ["NaN", "+Inf", "absurd 3e38 µV"] if not SOAK else list(BURSTS)
     figures.fault = f"{burst_s:g} s bursts: " + ", ".join(bursts) + "; 1.5 s clean between"
-    figures.load = "8 ch × 256 Hz, real time; detector warm-up 20 windows"
+    figures.load = "8 ch × 256 Hz, real time; detector warm-up 10 windows"
     schedule: list[tuple[str, int, int]] = []  # (what, first index, end index)
 
     def inject(chunk: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -97,7 +97,7 @@ def test_bad_values_are_flagged_never_learned_and_monitoring_goes_on(
 
     outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}", tamper=inject).start()
     acquisition = Acquisition(resolve(Selector("name", unique_name), 10))
-    detector = Detector(acquisition.meta, DetectorConfig(warmup_windows=20))
+    detector = Detector(acquisition.meta, DetectorConfig(warmup_windows=10))
     learning = Learning(detector)
     messages: list[dict] = []
     mon = Monitor(acquisition, detector, publish=messages.append, sinks=[learning])
@@ -141,17 +141,22 @@ def test_streams_that_are_not_eeg_are_refused_clearly(eegmon, unique_name: str, 
     """A string-format stream and an irregular-rate stream under the monitored name."""
     figures.fault = "a string stream; an irregular-rate float32 stream"
     figures.load = "one monitor start each"
-    results = {}
-    for what, info in {
+    infos = {
         "string": pylsl.StreamInfo(f"{unique_name}-s", "EEG", 8, RATE, "string", "s-1"),
         "irregular": pylsl.StreamInfo(f"{unique_name}-i", "EEG", 8, 0, "float32", "i-1"),
-    }.items():
-        outlet = pylsl.StreamOutlet(info)
-        proc = eegmon("monitor", "--stream", info.name(), "--feed-port", "0")
+    }
+    outlets = [pylsl.StreamOutlet(info) for info in infos.values()]
+    # Started together: each monitor sees only the stream it names, and exits on its own.
+    procs = {
+        what: eegmon("monitor", "--stream", info.name(), "--feed-port", "0")
+        for what, info in infos.items()
+    }
+    results = {}
+    for what, proc in procs.items():
         code = proc.process.wait(60)
         proc.stop()
         results[what] = {"exit": code, "lines": proc.lines}
-        del outlet
+    del outlets
     figures.update({k: {"exit": v["exit"], "said": v["lines"][-1:]} for k, v in results.items()})
     assert results["string"]["exit"] == 2
     assert results["irregular"]["exit"] == 2

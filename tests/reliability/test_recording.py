@@ -71,14 +71,20 @@ def test_kill_9_at_random_moments_loses_at_most_2_s(
     )
     figures.load = "8 ch × 256 Hz, real time, EDF+ recording"
     outlet = CounterOutlet(unique_name, f"amp-{uuid.uuid4().hex[:6]}").start()
-    lost_s, sizes = [], []
-    for n in range(kills):
+
+    def recording(n: int):
         path = tmp_path / f"night-{n}.edf"
-        proc = eegmon(
-            "monitor", "--stream", unique_name, "--feed-port", "0", "--quiet", "--record", str(path)
-        )
+        args = ["monitor", "--stream", unique_name, "--feed-port", "0", "--quiet"]
+        return eegmon(*args, "--record", str(path)), path
+
+    lost_s, sizes = [], []
+    upcoming = recording(0)
+    for n in range(kills):
+        proc, path = upcoming
         proc.wait_line("feed at ", timeout=60)
         wait_for(lambda p=path: p.exists() and p.stat().st_size > 256 * 10, 20, "the header")
+        if n + 1 < kills:  # the next monitor starts up (seconds of imports) while this one records
+            upcoming = recording(n + 1)
         time.sleep(rng.uniform(1.0, scaled(2.5, 5.0)))
         proc.kill()
         reached = outlet.due()

@@ -229,13 +229,15 @@ def test_no_patient_identifiers_in_logs(eegmon, unique_name: str, tmp_path: Path
     source = tmp_path / "patient.edf"
     edfio.Edf(signals, patient=patient).write(source)
     journal = tmp_path / "alerts.jsonl"
+    # Started together: the player waits for an inlet, the monitor for the stream.
     player = eegmon("-vv", "replay", str(source), "--name", unique_name, "--speed", "4")
-    player.wait_line("waiting for an inlet")
     mon = eegmon(
         "-vv",
         "monitor",
         "--stream",
         unique_name,
+        "--resolve-timeout",
+        "60",
         "--feed-port",
         "0",
         "--alerts",
