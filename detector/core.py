@@ -51,6 +51,7 @@ class _Screened:
     """A batch of windows after its vectorized part: features and rules, rows per window."""
 
     features: Features  # (windows, channels)
+    windows: list[Features]  # each window's
     rules: list[Finding]  # (windows, channels), in the order of `evaluate_rules`
     flagged: list[list[bool]]  # per rule, per window: some channel flagged
     technical: NDArray[np.bool_]  # (windows, channels): flagged by any rule
@@ -268,6 +269,7 @@ class Detector:
         flagged = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
         screened = _Screened(
             features,
+            features.windows(),
             rules,
             flagged,
             technical,
@@ -416,7 +418,7 @@ class Detector:
     def _analyse(self, screened: _Screened, i: int, out: Output) -> None:
         """The sequential part of window `i`: seizure, model, alerts, learning; results to `out`."""
         cfg = self.config
-        features = screened.features.at(i)
+        features = screened.windows[i]
         start, end = screened.starts[i], screened.ends[i]
         technical = screened.technical[i]
         warming = self.warming_up

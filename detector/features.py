@@ -8,7 +8,6 @@ costs about a millisecond.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -121,21 +120,27 @@ class Features:
 
     def rows(self, n_windows: int) -> Features:
         """The features of `n_windows` stacked windows: every array becomes (windows, channels)."""
-        return self._map(lambda values: values.reshape(n_windows, -1))
-
-    def at(self, window: int) -> Features:
-        """One window's features from those of stacked windows (views, no copy)."""
-        return self._map(lambda values: values[window])
-
-    def _map(self, part: Callable[[Array], Array]) -> Features:
         parts: dict[str, Any] = {}
         for name in _FIELD_NAMES:
             value = getattr(self, name)
             if isinstance(value, dict):
-                parts[name] = {key: part(values) for key, values in value.items()}
+                parts[name] = {key: arr.reshape(n_windows, -1) for key, arr in value.items()}
             else:
-                parts[name] = part(value)
+                parts[name] = value.reshape(n_windows, -1)
         return Features(**parts)
+
+    def windows(self) -> list[Features]:
+        """Each window's features from those of stacked windows (views, no copy)."""
+        columns: list[list[Any]] = []
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                keys = tuple(value)
+                per_window = zip(*value.values(), strict=True)
+                columns.append([dict(zip(keys, row, strict=True)) for row in per_window])
+            else:
+                columns.append(list(value))
+        return [Features(*fields) for fields in zip(*columns, strict=True)]
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(Features))
@@ -231,8 +236,8 @@ def compute_features_batch(raw_windows: Array, filtered_windows: Array, rate: fl
     `compute_features` gives it alone, while the fixed cost of the NumPy
     calls is paid once per batch instead of once per window. This is what
     makes an offline scan fast; live, a block rarely completes more than one
-    window. The result's arrays are (windows, channels); `Features.at` takes
-    one window's.
+    window. The result's arrays are (windows, channels); `Features.windows`
+    cuts them per window.
 
     Examples
     --------
@@ -241,10 +246,10 @@ def compute_features_batch(raw_windows: Array, filtered_windows: Array, rate: fl
     >>> x = rng.normal(scale=30.0, size=(3, 4, 256))
     >>> batch = compute_features_batch(x, x, 256.0)
     >>> alone = [compute_features(w, w, 256.0) for w in x]
-    >>> all(np.array_equal(batch.at(i).kurtosis, a.kurtosis)
-    ...     and np.array_equal(batch.at(i).step, a.step) for i, a in enumerate(alone))
+    >>> all(np.array_equal(b.kurtosis, a.kurtosis) and np.array_equal(b.step, a.step)
+    ...     for b, a in zip(batch.windows(), alone))
     True
-    >>> batch.rms.shape, batch.at(0).n_channels
+    >>> batch.rms.shape, batch.windows()[0].n_channels
     ((3, 4), 4)
     """
     n = raw_windows.shape[-1]
