@@ -255,10 +255,13 @@ class Detector:
         raw, bad = stack.raw[:count], stack.bad[:count]
         features = compute_features_batch(raw, stack.filtered[:count], self.stream.rate)
         rules = evaluate_rules(features, raw, bad, self.config)
+        flagged = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
         technical = np.zeros(features.rms.shape, dtype=bool)
         broken = np.zeros(features.rms.shape, dtype=bool)
         quality = np.ones(features.rms.shape)
-        for finding in rules:
+        for finding, hits in zip(rules, flagged, strict=True):
+            if not any(hits):  # most rules, most batches
+                continue
             technical |= finding.flags
             if finding.kind in _BROKEN_SIGNAL:
                 broken |= finding.flags
@@ -266,7 +269,6 @@ class Detector:
                 quality = np.where(
                     finding.flags, np.minimum(quality, _QUALITY[finding.kind]), quality
                 )
-        flagged = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
         screened = _Screened(
             features,
             features.windows(),
