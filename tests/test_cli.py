@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,59 @@ def eegmon(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+class Runs:
+    """``eegmon`` commands run to their end, a few at a time: each spends seconds importing."""
+
+    def __init__(self, pool: ThreadPoolExecutor, folder: Path) -> None:
+        self.pool, self.folder = pool, folder
+        self.started: dict[tuple[str, ...], Future[subprocess.CompletedProcess[str]]] = {}
+
+    def start(self, *args: str) -> None:
+        if args not in self.started:
+            self.started[args] = self.pool.submit(eegmon, *args)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        self.start(*args)
+        return self.started[args].result()
+
+    def monitor_config(self, text: str) -> tuple[str, ...]:
+        """``eegmon monitor`` with a config file that holds `text`."""
+        config = self.folder / f"lab-{zlib.crc32(text.encode()):08x}.toml"
+        config.write_text(text)
+        return ("monitor", "--config", str(config), "--resolve-timeout", "0.5")
+
+
+CONFIG_ERRORS = [
+    ("[detector]\nnotch = 60\n", "notch"),
+    ("[detector]\nwindow_s = -1\n", "window_s"),
+    ("[monitor]\nstall_timeout = 'soon'\n", "stall_timeout"),
+    ("[alarms]\n", "[alarms]"),
+    ("[detector\n", "not valid TOML"),
+]
+EXPOSED = ("monitor", "--feed-host", "0.0.0.0", "--resolve-timeout", "0.5")
+NOT_A_WEBSOCKET = ("dashboard", "--feed", "http://127.0.0.1:1")
+SIMULATE_ERRORS = [
+    (["--rate", "5"], "5"),
+    (["--channels", "7"], "7"),
+    (["--scenario", "no-such-scenario"], "no-such-scenario"),
+    (["--duration", "-3"], "-3"),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    """Commands that need no fixture of their own all start at once, three running at a time."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        started = Runs(pool, tmp_path_factory.mktemp("cli"))
+        started.start(*EXPOSED)
+        started.start(*NOT_A_WEBSOCKET)
+        for text, _ in CONFIG_ERRORS:
+            started.start(*started.monitor_config(text))
+        for args, _ in SIMULATE_ERRORS:
+            started.start("simulate", *args)
+        yield started
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -47,39 +103,18 @@ def test_monitor_refuses_two_selectors() -> None:
     assert_one_line_error(eegmon("monitor", "--stream", "a", "--type", "EEG"), "one of")
 
 
-def test_monitor_refuses_to_expose_the_feed_without_a_token() -> None:
-    result = eegmon("monitor", "--feed-host", "0.0.0.0", "--resolve-timeout", "0.5")
-    assert_one_line_error(result, "token")
+def test_monitor_refuses_to_expose_the_feed_without_a_token(runs: Runs) -> None:
+    assert_one_line_error(runs(*EXPOSED), "token")
 
 
-@pytest.mark.parametrize(
-    ("text", "needle"),
-    [
-        ("[detector]\nnotch = 60\n", "notch"),
-        ("[detector]\nwindow_s = -1\n", "window_s"),
-        ("[monitor]\nstall_timeout = 'soon'\n", "stall_timeout"),
-        ("[alarms]\n", "[alarms]"),
-        ("[detector\n", "not valid TOML"),
-    ],
-)
-def test_monitor_config_errors_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
-    config = tmp_path / "lab.toml"
-    config.write_text(text)
-    result = eegmon("monitor", "--config", str(config), "--resolve-timeout", "0.5")
-    assert_one_line_error(result, needle)
+@pytest.mark.parametrize(("text", "needle"), CONFIG_ERRORS)
+def test_monitor_config_errors_name_the_key(runs: Runs, text: str, needle: str) -> None:
+    assert_one_line_error(runs(*runs.monitor_config(text)), needle)
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--rate", "5"], "5"),
-        (["--channels", "7"], "7"),
-        (["--scenario", "no-such-scenario"], "no-such-scenario"),
-        (["--duration", "-3"], "-3"),
-    ],
-)
-def test_simulate_refuses_bad_options(args: list[str], needle: str) -> None:
-    assert_one_line_error(eegmon("simulate", *args), needle)
+@pytest.mark.parametrize(("args", "needle"), SIMULATE_ERRORS)
+def test_simulate_refuses_bad_options(runs: Runs, args: list[str], needle: str) -> None:
+    assert_one_line_error(runs("simulate", *args), needle)
 
 
 def test_simulate_names_the_bad_scenario_field(tmp_path: Path) -> None:
@@ -88,8 +123,8 @@ def test_simulate_names_the_bad_scenario_field(tmp_path: Path) -> None:
     assert_one_line_error(eegmon("simulate", "--scenario", str(scenario)), "Q9")
 
 
-def test_dashboard_refuses_a_feed_that_is_not_a_websocket() -> None:
-    assert_one_line_error(eegmon("dashboard", "--feed", "http://127.0.0.1:1"), "http://127.0.0.1:1")
+def test_dashboard_refuses_a_feed_that_is_not_a_websocket(runs: Runs) -> None:
+    assert_one_line_error(runs(*NOT_A_WEBSOCKET), "http://127.0.0.1:1")
 
 
 def test_simulate_publishes_for_its_duration_then_exits_cleanly(unique_name: str) -> None:

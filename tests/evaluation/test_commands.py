@@ -47,12 +47,13 @@ def test_model_state_is_saved_at_exit_and_loaded_by_the_next_monitor(
     eegmon, unique_name: str, tmp_path: Path
 ):
     state = tmp_path / "bed1.state"
-    sim = eegmon("simulate", "--name", unique_name, "--seed", "4", "--channels", "8")
-    sim.wait_line("publishing LSL stream")
+    # Both simulators and the first monitor start together (the monitor waits for its stream).
+    eegmon("simulate", "--name", unique_name, "--seed", "4", "--channels", "8")
+    eegmon("simulate", "--name", unique_name + "-b", "--seed", "9", "--channels", "8")
     args = ("monitor", "--stream", unique_name, "--feed-port", "0", "--quiet")
     first = eegmon(
         "monitor", "--stream", unique_name, "--feed-port", "0", "--status-every", "0.5",
-        "--model-state", str(state),
+        "--model-state", str(state), "--resolve-timeout", "60",
     )  # fmt: skip
     first.wait_line("no model state at")
     wait_for(
@@ -62,15 +63,14 @@ def test_model_state_is_saved_at_exit_and_loaded_by_the_next_monitor(
     saved = pickle.loads(state.read_bytes())
     assert saved["labels"]
     assert saved["learned"] > 0
+    # Started together: a monitor saves its state only every minute and at exit.
     second = eegmon(*args, "--model-state", str(state))
-    line = second.wait_line("model state loaded from")
-    assert f"({saved['learned']} windows learned)" in line
-    other = eegmon("simulate", "--name", unique_name + "-b", "--seed", "9", "--channels", "8")
-    other.wait_line("publishing LSL stream")
     third = eegmon(
         "monitor", "--stream", unique_name + "-b", "--feed-port", "0", "--quiet",
         "--model-state", str(state),
     )  # fmt: skip
+    line = second.wait_line("model state loaded from")
+    assert f"({saved['learned']} windows learned)" in line
     assert "source_id" in third.wait_line("not used")
 
 

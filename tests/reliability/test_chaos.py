@@ -45,7 +45,7 @@ def unplug_at_random(
 def test_outlets_start_and_stop_at_random(monitor, unique_name: str, figures) -> None:
     """Beds whose amplifiers come and go at random times: one alert and one clear each time."""
     beds = int(scaled(1, 4))
-    seconds = scaled(15, 180)
+    seconds = scaled(10, 180)  # short: two outages after the first, long: dozens
     figures.fault = (
         f"outlets destroyed and recreated at random (up 1-3 s, down 2.5-4 s), {seconds:g} s"
     )
