@@ -15,7 +15,7 @@ the span's end until those alerts are final.
 Beside the alerts, a scan keeps a `Series` for the report: one point per
 `SERIES_STEP_S` of signal quality per channel, anomaly score, threshold and
 a spectrum, so its size grows with the recording's hours, not its samples.
-Its spectra cost about a tenth of the scan, so a scan without a report
+Its spectra cost about a sixth of the scan, so a scan without a report
 skips it (``series=False``).
 """
 
