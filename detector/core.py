@@ -14,7 +14,7 @@ from detector.alerts import AlertBook, Finding
 from detector.config import DetectorConfig
 from detector.features import Features, compute_features_batch
 from detector.filters import StreamingFilter, design_sos
-from detector.model import QuantileThreshold, make_scorer, model_features
+from detector.model import QuantileThreshold, make_scorer, model_features_batch
 from detector.rules import MESSAGES, evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
 from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
@@ -55,6 +55,8 @@ class _Screened:
     rules: list[Finding]  # (windows, channels), in the order of `evaluate_rules`
     flagged: list[list[bool]]  # per rule, per window: some channel flagged
     technical: NDArray[np.bool_]  # (windows, channels): flagged by any rule
+    technical_share: list[float]  # per window: share of channels flagged by any rule
+    vectors: list[dict[str, float]]  # per window: what the model sees (`model_features`)
     broken: NDArray[np.bool_]  # (windows, channels): flagged by a `_BROKEN_SIGNAL` rule
     quality: NDArray[np.float64]  # (windows, channels)
     starts: list[float]
@@ -275,6 +277,8 @@ class Detector:
             rules,
             flagged,
             technical,
+            technical.mean(axis=1).tolist(),
+            model_features_batch(features),
             broken,
             quality,
             stack.starts[:count].tolist(),
@@ -435,7 +439,7 @@ class Detector:
             excluded=screened.broken[i],
             onset_peak_hz=self._onset_hz,
         )
-        x = model_features(features)
+        x = screened.vectors[i]
         score = float(self._scorer.score_one(x))
         threshold = self._threshold.get()
         anomalous = not warming and score > threshold
@@ -481,7 +485,7 @@ class Detector:
         # Samples made up for NaNs are not EEG; other faults on a minority of
         # channels barely move the medians the model sees.
         made_up = screened.flagged[0][i]
-        if not suspicious and not made_up and technical.mean() < 0.25:
+        if not suspicious and not made_up and screened.technical_share[i] < 0.25:
             self._scorer.learn_one(x)
             self._threshold.update(score)
             self._learned += 1

@@ -53,15 +53,23 @@ def model_features(features: Features) -> dict[str, float]:
     >>> list(v) == list(MODEL_FEATURES), round(v["log_rms"], 2)
     (True, 1.27)
     """
+    [vector] = model_features_batch(features.rows(1))
+    return vector
+
+
+def model_features_batch(features: Features) -> list[dict[str, float]]:
+    """`model_features` of each window of stacked (windows, channels) features, in one sort."""
     rows = [features.band_power[b] for b in BANDS]
     rows.append(np.log10(features.line_length + 1e-6))
     rows.append(np.log10(features.rms + 1e-6))
-    stacked = np.sort(np.vstack(rows), axis=1)  # np.median's own overhead is most of the cost
-    mid = stacked.shape[1] // 2
+    stacked = np.sort(np.stack(rows, axis=1), axis=2)  # np.median's own overhead is most of it
+    mid = stacked.shape[2] // 2
     medians = (
-        stacked[:, mid] if stacked.shape[1] % 2 else (stacked[:, mid - 1] + stacked[:, mid]) / 2
+        stacked[:, :, mid]
+        if stacked.shape[2] % 2
+        else (stacked[:, :, mid - 1] + stacked[:, :, mid]) / 2
     )
-    return dict(zip(MODEL_FEATURES, medians.tolist(), strict=True))
+    return [dict(zip(MODEL_FEATURES, row, strict=True)) for row in medians.tolist()]
 
 
 class FeatureDeviation:

@@ -70,28 +70,29 @@ class ChannelBaseline:
             raise ValueError(f"memory must be an integer >= 1, got {memory!r}")
         self.n_channels = n_channels
         self.memory = memory
-        self._kept = np.zeros((2, n_channels, memory), dtype=np.int64)  # quantized logs
-        self._sum = np.zeros((2, n_channels), dtype=np.int64)
+        self._kept = np.zeros((n_channels, memory, 2), dtype=np.int64)  # quantized logs
+        self._sum = np.zeros((n_channels, 2), dtype=np.int64)
         self._next = np.zeros(n_channels, dtype=np.int64)  # where each channel writes next
         self._counts = np.zeros(n_channels, dtype=np.int64)
+        self._all = np.arange(n_channels)
         self._log = np.zeros((2, n_channels))  # log10 RMS, log10 line length
 
     def learn(self, rms: Array, line_length: Array, mask: NDArray[np.bool_] | None = None) -> None:
         """Learn one window's RMS and line length, on the channels in `mask` (all by default)."""
-        values = np.vstack([rms, line_length])
-        learned = np.isfinite(values).all(axis=0)
+        values = np.stack([rms, line_length], axis=1)
+        learned = np.isfinite(values).all(axis=1)
         if mask is not None:
             learned &= mask
-        channels = np.flatnonzero(learned)
+        channels = self._all if learned.all() else np.flatnonzero(learned)
         if len(channels) == 0:
             return
         slots = self._next[channels]
-        new = np.rint(np.log10(values[:, channels] + 1e-3) * _SCALE).astype(np.int64)
-        self._sum[:, channels] += new - self._kept[:, channels, slots]
-        self._kept[:, channels, slots] = new
+        new = np.rint(np.log10(values[channels] + 1e-3) * _SCALE).astype(np.int64)
+        self._sum[channels] += new - self._kept[channels, slots]
+        self._kept[channels, slots] = new
         self._next[channels] = (slots + 1) % self.memory
         self._counts[channels] = np.minimum(self._counts[channels] + 1, self.memory)
-        self._log = self._sum / (np.maximum(self._counts, 1) * _SCALE)
+        self._log = (self._sum / (np.maximum(self._counts, 1)[:, None] * _SCALE)).T
 
     def ratios(self, rms: Array, line_length: Array) -> tuple[Array, Array]:
         """Current RMS and line length over the usual ones (1 where nothing was learned yet)."""
