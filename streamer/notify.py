@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-import apprise
 import pylsl
 
 from detector.types import Block
@@ -37,11 +36,10 @@ SEVERITIES = ("high", "medium", "low")
 ROUTES = (*SEVERITIES, "escalate")
 #: Alert events waiting for the dispatcher; it drains them every tick, so this is never near.
 EVENT_BACKLOG = 10_000
-NOTIFY_TYPE = {
-    "high": apprise.NotifyType.FAILURE,
-    "medium": apprise.NotifyType.WARNING,
-    "low": apprise.NotifyType.INFO,
-}
+#: apprise's notify types (``apprise.NotifyType`` values) by severity. apprise itself is
+#: imported only where a URL is checked or sent to: it costs half a second at start-up,
+#: and most monitors notify nobody.
+NOTIFY_TYPE = {"high": "failure", "medium": "warning", "low": "info"}
 
 
 @dataclass(frozen=True)
@@ -389,6 +387,8 @@ def redact(url: str) -> str:
 
 def check_urls(urls: Iterable[str]) -> None:
     """Refuse, before anything starts, a URL apprise cannot send to (naming it, redacted)."""
+    import apprise
+
     _capture_apprise_errors()
     for url in urls:
         if apprise.Apprise.instantiate(url) is None:
@@ -437,6 +437,8 @@ class Destination:
         journal: AlertJournal | None,
         clock: Callable[[], float],
     ) -> None:
+        import apprise
+
         _capture_apprise_errors()
         self.url = redact(url)
         plugin = apprise.Apprise.instantiate(url)
