@@ -24,12 +24,6 @@ class Window:
     bad: NDArray[np.bool_]  # (channels, size), True where the sample arrived non-finite
     timestamps: NDArray[np.float64]  # (size,)
 
-    def copy(self) -> Window:
-        """A window that owns its arrays, for keeping past the next `push`."""
-        return Window(
-            self.raw.copy(), self.filtered.copy(), self.bad.copy(), self.timestamps.copy()
-        )
-
     @property
     def start(self) -> float:
         return float(self.timestamps[0])
