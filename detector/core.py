@@ -50,8 +50,7 @@ MODEL_STATE_VERSION = 3
 class _Screened:
     """A batch of windows after its vectorized part: features and rules, rows per window."""
 
-    features: Features  # (windows, channels)
-    windows: list[Features]  # each window's
+    windows: list[Features]  # each window's features
     rules: list[Finding]  # (windows, channels), in the order of `evaluate_rules`
     flagged: list[list[bool]]  # per rule, per window: some channel flagged
     technical: NDArray[np.bool_]  # (windows, channels): flagged by any rule
@@ -272,7 +271,6 @@ class Detector:
                     finding.flags, np.minimum(quality, _QUALITY[finding.kind]), quality
                 )
         screened = _Screened(
-            features,
             features.windows(),
             rules,
             flagged,
