@@ -215,7 +215,9 @@ def join(parts: Sequence[FileScan]) -> FileScan:
         alert["id"] = f"{alert['kind']}-{number}"
     alerts.sort(key=lambda a: (a["onset"], a["id"]))
     first = parts[0]
-    series = None if first.series is None else Series(SERIES_STEP_S)
+    # A series with some segments missing would be stored as the file's and plotted
+    # with holes: the file has a series only when every segment brought one.
+    series = Series(SERIES_STEP_S) if all(p.series is not None for p in parts) else None
     for part in parts:
         if series is not None and part.series is not None:
             series.extend(part.series)

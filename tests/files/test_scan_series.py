@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detector import DetectorConfig
-from streamer.archive import ResultStore, scan_archive
+from streamer.archive import ResultStore, join, scan_archive
 from streamer.files import open_recording
 from streamer.scan import scan_recording
 from tests.files.conftest import Faulty
@@ -50,3 +50,17 @@ def test_a_stored_result_without_series_is_scanned_again_for_a_report(
     assert quick.stored
     assert quick.scan is not None
     assert quick.scan.alerts == bare.scan.alerts
+
+
+def test_a_file_joined_from_segments_has_a_series_only_if_every_segment_has_one(
+    faulty_edf: Faulty,
+) -> None:
+    with open_recording(faulty_edf.path) as rec:
+        full = scan_recording(rec, str(faulty_edf.path))
+    with open_recording(faulty_edf.path) as rec:
+        bare = scan_recording(rec, str(faulty_edf.path), series=False)
+    both = join([full, full]).series
+    assert both is not None
+    assert len(both.t) == 2 * len(full.series.t)  # type: ignore[union-attr]
+    assert join([full, bare]).series is None
+    assert join([bare, full]).series is None
