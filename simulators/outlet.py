@@ -20,10 +20,10 @@ import numpy as np
 import pylsl
 from numpy.typing import NDArray
 
-from simulators.eeg import DEFAULT_SCHEDULE, SleepEEG, check_rate, check_seed
 from simulators.effects import Effects
 from simulators.montage import montage
 from simulators.scenario import EXPECTED_ALERT, STREAM_KINDS, Scenario, load_scenario
+from simulators.settings import DEFAULT_SCHEDULE, check_rate, check_seed
 
 DEFAULT_NAME = "eegmon-sim"
 DEFAULT_CHANNELS = 19
@@ -107,8 +107,12 @@ class Simulator:
         self.clock = clock
         self.sleep = sleep
         self.schedule = schedule
-        # Built now so a bad schedule fails here, not in the publishing thread.
-        self.source = source or SleepEEG(self.labels, self.rate, self.seed, schedule)
+        if source is None:
+            from simulators.eeg import SleepEEG  # scipy: loaded once the options are valid
+
+            # Built now so a bad schedule fails here, not in the publishing thread.
+            source = SleepEEG(self.labels, self.rate, self.seed, schedule)
+        self.source = source
         self._stop = threading.Event()
         self._run_stop: threading.Event | None = None
         self._eeg: pylsl.StreamOutlet | None = None
