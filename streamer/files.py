@@ -180,6 +180,20 @@ def content_id(path: str | os.PathLike[str]) -> str:
 def open_recording(path: str | os.PathLike[str]) -> Recording:
     """Open any supported file lazily; raises `FileProblem` with one clear sentence."""
     path = Path(path)
+    suffix = check_file(path)
+    if suffix in EDF_SUFFIXES:
+        return _open_edf(path)
+    if suffix in XDF_SUFFIXES:
+        return _open_xdf(path)
+    return _open_mne(path)
+
+
+def check_file(path: Path) -> str:
+    """The format suffix of `path` if it may be opened; `FileProblem` if it surely cannot.
+
+    Only names and sizes are looked at, so a command line can refuse a missing
+    or empty file before loading any reader.
+    """
     suffix = known_suffix(path)
     if not path.exists():
         raise FileProblem(path, "no such file")
@@ -190,11 +204,7 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
         raise FileProblem(path, "is a directory")
     if path.is_file() and path.stat().st_size == 0:
         raise FileProblem(path, "empty file")
-    if suffix in EDF_SUFFIXES:
-        return _open_edf(path)
-    if suffix in XDF_SUFFIXES:
-        return _open_xdf(path)
-    return _open_mne(path)
+    return suffix
 
 
 # -- EDF / BDF ---------------------------------------------------------------------------

@@ -22,12 +22,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pylsl
 
-from detector.types import Block
 from streamer.journal import AlertJournal
+
+if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check a URL
+    from detector.types import Block
 
 log = logging.getLogger(__name__)
 

@@ -40,13 +40,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pylsl
 from numpy.typing import NDArray
 
-from detector.types import Block, StreamMeta
+if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check an option
+    from detector.types import Block, StreamMeta
 
 log = logging.getLogger(__name__)
 
