@@ -20,11 +20,12 @@ from typing import Any
 from bokeh.server.auth_provider import AuthProvider
 from tornado.web import RequestHandler
 
+from .options import check_token
+
 COOKIE = "eegmon_session"
 #: Days a login lasts.
 COOKIE_DAYS = 7
 LOGIN_PATH = "/login"
-MIN_TOKEN_LENGTH = 16
 
 _FORM = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>eegmon · sign in</title>
@@ -37,22 +38,6 @@ input{{font-size:16px;padding:6px;width:100%;box-sizing:border-box;margin:6px 0}
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus>
 <input type="hidden" name="next" value="{next}">
 <input type="submit" value="Sign in"></form></body></html>"""
-
-
-def check_token(token: str) -> str:
-    """Return `token` if it is long enough to guard a ward, else raise ValueError.
-
-    >>> check_token("short")
-    Traceback (most recent call last):
-    ...
-    ValueError: the dashboard token must be at least 16 characters, got 5
-    """
-    if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH:
-        got = len(token) if isinstance(token, str) else repr(token)
-        raise ValueError(
-            f"the dashboard token must be at least {MIN_TOKEN_LENGTH} characters, got {got}"
-        )
-    return token
 
 
 def safe_next(value: str | None) -> str:

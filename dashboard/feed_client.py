@@ -29,6 +29,7 @@ from websockets.exceptions import WebSocketException
 
 from streamer import protocol
 
+from .options import validate_feed_url
 from .trends import NightTrends, TrendSnapshot
 
 log = logging.getLogger(__name__)
@@ -51,34 +52,6 @@ MAX_CHANNELS = 1024
 MAX_DISPLAY_RATE = 4096.0
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
-
-
-def validate_feed_url(url: str) -> str:
-    """Return `url` if it is a usable feed address, else raise ValueError quoting it.
-
-    Examples
-    --------
-    >>> validate_feed_url("ws://127.0.0.1:8765")
-    'ws://127.0.0.1:8765'
-    >>> validate_feed_url("http://127.0.0.1:8765")
-    Traceback (most recent call last):
-    ...
-    ValueError: feed URL must start with ws:// or wss://, got 'http://127.0.0.1:8765'
-    """
-    if not isinstance(url, str):
-        raise ValueError(f"feed URL must be a string, got {url!r}")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"feed URL must start with ws:// or wss://, got {url!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"feed URL has an invalid port: {url!r}") from None
-    if not parts.hostname:
-        raise ValueError(f"feed URL has no host: {url!r}")
-    if port is None and parts.netloc.endswith(":"):
-        raise ValueError(f"feed URL has an empty port: {url!r}")
-    return url
 
 
 def redact_url(url: str) -> str:

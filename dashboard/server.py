@@ -42,8 +42,9 @@ from tornado.ioloop import IOLoop
 from streamer.protocol import is_loopback
 
 from .app import build_applications
-from .auth import TokenAuth, check_token, cookie_secret
-from .feed_client import FeedClient, validate_feed_url
+from .auth import TokenAuth, cookie_secret
+from .feed_client import FeedClient
+from .options import SECRET_ENV, check_options
 
 log = logging.getLogger(__name__)
 
@@ -51,41 +52,6 @@ DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
 #: Bytes; the largest message a browser may send to the dashboard.
 WEBSOCKET_MAX_MESSAGE = 1024 * 1024
-SECRET_ENV = "BOKEH_SECRET_KEY"
-
-
-def check_options(
-    feeds: Sequence[str],
-    port: int,
-    address: str,
-    allow_origin: Sequence[str] | None,
-    token: str | None = None,
-) -> None:
-    """Raise ValueError, quoting the bad value, for unusable server options."""
-    if isinstance(feeds, str) or not isinstance(feeds, Sequence):
-        raise ValueError(f"feeds must be a list of ws:// URLs, got {feeds!r}")
-    if not feeds:
-        raise ValueError("at least one feed URL is needed (e.g. ws://127.0.0.1:8765)")
-    for url in feeds:
-        validate_feed_url(url)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be an integer in 0..65535, got {port!r}")
-    if not isinstance(address, str) or not address:
-        raise ValueError(f"address must be a host name or IP address, got {address!r}")
-    if token is not None:
-        check_token(token)
-    if not is_loopback(address) and not (os.environ.get(SECRET_ENV) and token):
-        raise ValueError(
-            f"refusing to serve the dashboard on non-loopback address {address!r} without "
-            f"signed sessions and an access token: set {SECRET_ENV} (see `bokeh secret`) and "
-            "give a token (--token or EEGMON_DASHBOARD_TOKEN), or bind 127.0.0.1"
-        )
-    if allow_origin is not None:
-        if isinstance(allow_origin, str):
-            raise ValueError(f"allow_origin must be a list of host[:port], got {allow_origin!r}")
-        for origin in allow_origin:
-            if not isinstance(origin, str) or not origin or "/" in origin or origin == "*":
-                raise ValueError(f"allow_origin entries must be host[:port], got {origin!r}")
 
 
 class DashboardServer:
