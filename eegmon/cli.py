@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
+from eegmon import config
 from streamer.allocator import retain_freed_memory
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
@@ -108,7 +109,13 @@ def simulate(
 @click.option("--type", "stream_type", help="Monitor the stream of this type [default: EEG].")
 @click.option("--resolve-timeout", type=float, default=None, help="Seconds to look for it [10].")
 @click.option("--feed-host", default="127.0.0.1", show_default=True, help="Feed bind address.")
-@click.option("--feed-port", type=int, default=8765, show_default=True, help="0 picks a free one.")
+@click.option(
+    "--feed-port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="0 picks a free one.",
+)
 @click.option(
     "--feed-token",
     envvar="EEGMON_FEED_TOKEN",
@@ -135,7 +142,9 @@ def simulate(
 )
 @click.option("--record-rotate", help="Start a new recording file every 1h, 30m, 90s...")
 @click.option(
-    "--record-range", type=float, help="Recorded physical range +-uV; clipped beyond [3276.7]."
+    "--record-range",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Recorded physical range +-uV; clipped beyond [3276.7].",
 )
 def monitor(
     name: str | None,
@@ -166,9 +175,7 @@ def monitor(
     prop, value = chosen[0] if chosen else ("type", "EEG")
     if record_path is None and (record_rotate or record_range is not None):
         fail("--record-rotate and --record-range need --record FILE")
-    from eegmon import compose  # the detector's imports take seconds: not for a usage error
-
-    settings = compose.MonitorSettings(
+    settings = config.MonitorSettings(
         prop=prop,
         value=value,
         feed_host=feed_host,
@@ -187,8 +194,14 @@ def monitor(
         record_range_uv=record_range,
         model_state_path=model_state_path,
     )
+    try:
+        checked = config.check_monitor(settings)
+    except ValueError as exc:
+        fail(str(exc))
+    from eegmon import compose  # the detector's imports take seconds: not for a usage error
+
     with stop_on_signals() as stop:
-        compose.run_monitor(settings, stop, say=say, fail=fail)
+        compose.run_monitor(checked, stop, say=say, fail=fail)
 
 
 @cli.command()
@@ -206,7 +219,13 @@ def dashboard(
     feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[str, ...], token: str | None
 ) -> None:
     """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
-    from dashboard.server import serve
+    from dashboard.options import check_options
+
+    try:
+        check_options(list(feeds), port, host, list(allow_origin), token)
+    except ValueError as exc:
+        fail(str(exc))
+    from dashboard.server import serve  # Bokeh and Tornado take seconds: not for a bad option
 
     try:
         serve(
@@ -224,13 +243,31 @@ def dashboard(
 
 
 @cli.command()
-@click.option("--port", type=int, default=5006, show_default=True, help="Dashboard HTTP port.")
-@click.option("--feed-port", type=int, default=8765, show_default=True, help="Monitor feed port.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5006,
+    show_default=True,
+    help="Dashboard HTTP port.",
+)
+@click.option(
+    "--feed-port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Monitor feed port.",
+)
 @click.option("--scenario", default="demo", show_default=True, help="Scenario file or name.")
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
 def demo(port: int, feed_port: int, scenario: str, alerts_path: Path | None) -> None:
     """Simulator, monitor and dashboard together; prints the URL to open."""
     from eegmon.processes import Demo
+    from simulators.scenario import load_scenario
+
+    try:
+        load_scenario(scenario)  # its own error, before three processes start
+    except ValueError as exc:
+        fail(str(exc))
 
     with stop_on_signals() as stop:
         Demo(port=port, feed_port=feed_port, scenario=scenario, alerts_path=alerts_path).run(

@@ -7,46 +7,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from detector import Detector, StreamMeta
-from eegmon import config as config_file
+from eegmon.config import CheckedMonitor
 from streamer.acquisition import Acquisition, StreamRefused
 from streamer.alert_outlet import AlertOutlet
-from streamer.feed import Feed, check_exposure
+from streamer.feed import Feed
 from streamer.journal import AlertJournal
 from streamer.lsl import Selector, StreamNotFound, resolve
 from streamer.model_state import ModelStateFile
 from streamer.monitor import Monitor, Sink
-from streamer.notify import Notifier, check_urls
-from streamer.recorder import DEFAULT_RANGE_UV, Recorder, parse_duration
+from streamer.notify import Notifier
+from streamer.recorder import DEFAULT_RANGE_UV, Recorder
 
 log = logging.getLogger(__name__)
-
-DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    prop: str
-    value: str
-    feed_host: str = "127.0.0.1"
-    feed_port: int = 8765
-    feed_token: str | None = None
-    allow_origins: tuple[str, ...] = ()
-    alerts_path: Path | None = None
-    notify_urls: tuple[str, ...] = ()
-    config_path: Path | None = None
-    stall_timeout: float | None = None
-    status_every: float | None = None
-    resolve_timeout: float | None = None
-    quiet: bool = False
-    record_path: Path | None = None
-    record_rotate: str | None = None
-    record_range_uv: float | None = None
-    model_state_path: Path | None = None
 
 
 def status_line(status: dict[str, Any]) -> str:
@@ -67,30 +43,19 @@ def status_line(status: dict[str, Any]) -> str:
 
 
 def run_monitor(
-    settings: MonitorSettings,
+    checked: CheckedMonitor,
     stop: threading.Event,
     *,
     say: Callable[[str], None],
     fail: Callable[[str], NoReturn],
 ) -> None:
     """Resolve the stream, start the feed and monitor until `stop` is set."""
+    settings, merged, notify_config = checked.settings, checked.timings, checked.notify
     try:
-        check_exposure(settings.feed_host, settings.feed_token)
-        detector_config, file_settings = config_file.load(settings.config_path)
-        notify_config = config_file.load_notify(settings.config_path).with_urls(
-            settings.notify_urls
-        )
-        check_urls(notify_config.destinations)
+        detector_config = checked.config.detector()
         selector = Selector(settings.prop, settings.value)
     except ValueError as exc:
         fail(str(exc))
-    merged = {**DEFAULTS, **file_settings}
-    for key in DEFAULTS:
-        given = getattr(settings, key)
-        if given is not None:
-            if given <= 0:
-                fail(f"--{key.replace('_', '-')} must be positive, got {given!r}")
-            merged[key] = given
     # Everything opened is closed in reverse order, on a bad option as after a clean stop:
     # the feed, then the sinks (which may still journal), the journal, the inlet.
     with contextlib.ExitStack() as opened:
@@ -118,7 +83,7 @@ def run_monitor(
                 notifier = Notifier(notify_config, journal=journal)
                 sinks.append(notifier)
             if settings.record_path is not None:
-                recorder = _recorder(settings.record_path, settings, meta)
+                recorder = _recorder(settings.record_path, checked, meta)
                 sinks.append(recorder)
         except ValueError as exc:
             fail(str(exc))
@@ -174,14 +139,13 @@ def run_monitor(
         runner.run(stop)
 
 
-def _recorder(path: Path, settings: MonitorSettings, meta: StreamMeta) -> Recorder:
+def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta) -> Recorder:
     """The EDF+/BDF+ recorder sink of ``--record``; ValueError names a bad option."""
-    rotate = None if settings.record_rotate is None else parse_duration(settings.record_rotate)
     return Recorder(
         path,
         meta,
-        range_uv=settings.record_range_uv or DEFAULT_RANGE_UV,
-        rotate_s=rotate,
+        range_uv=checked.settings.record_range_uv or DEFAULT_RANGE_UV,
+        rotate_s=checked.record_rotate_s,
     )
 
 

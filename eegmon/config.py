@@ -1,20 +1,25 @@
 """Monitor configuration as validated data: a TOML file, CLI flags on top.
 
 Unknown sections or keys are errors that name the key, so a typo never
-silently leaves a threshold at its default.
+silently leaves a threshold at its default. Everything that needs neither
+the detector nor a stream is checked first (`read`, `check_monitor`): the
+detector's imports take seconds, a typo should not wait for them.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from detector import DetectorConfig
-from streamer.notify import NotifyConfig
+if TYPE_CHECKING:
+    from detector import DetectorConfig
+    from streamer.notify import NotifyConfig
 
 SECTIONS = ("detector", "monitor", "notify")
 MONITOR_KEYS = {"stall_timeout": float, "status_every": float, "resolve_timeout": float}
+MONITOR_DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
 
 
 class ConfigError(ValueError):
@@ -32,29 +37,44 @@ def _read(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config {str(path)!r} is not valid TOML: {exc}") from None
 
 
-def load_notify(path: Path | None) -> NotifyConfig:
-    """The ``[notify]`` section: routes per severity, escalation, rate limit, retries."""
-    section = _read(path).get("notify", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"config {str(path)!r}: notify must be a table, got {section!r}")
-    try:
-        return NotifyConfig.from_dict(section)
-    except ValueError as exc:
-        raise ConfigError(f"config {str(path)!r} [notify]: {exc}") from None
+@dataclass(frozen=True)
+class ConfigFile:
+    """A read config file (or none: all defaults) whose sections and [monitor] are valid."""
+
+    path: Path | None
+    raw: dict[str, Any]
+    monitor: dict[str, float]
+
+    def detector(self) -> DetectorConfig:
+        """The ``[detector]`` section; imports the detector."""
+        from detector import DetectorConfig
+
+        try:
+            return DetectorConfig.from_dict(self.raw.get("detector", {}))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config {str(self.path)!r} [detector]: {exc}") from None
+
+    def notify(self) -> NotifyConfig:
+        """The ``[notify]`` section: routes per severity, escalation, rate limit, retries."""
+        from streamer.notify import NotifyConfig
+
+        section = self.raw.get("notify", {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"config {str(self.path)!r}: notify must be a table, got {section!r}")
+        try:
+            return NotifyConfig.from_dict(section)
+        except ValueError as exc:
+            raise ConfigError(f"config {str(self.path)!r} [notify]: {exc}") from None
 
 
-def load(path: Path | None) -> tuple[DetectorConfig, dict[str, float]]:
-    """Read `path` (or defaults) into the detector config and the monitor settings."""
+def read(path: Path | None) -> ConfigFile:
+    """Read `path` (or nothing: defaults), checking its sections and the [monitor] values."""
     raw = _read(path)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(
             f"config {str(path)!r}: unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}"
         )
-    try:
-        detector = DetectorConfig.from_dict(raw.get("detector", {}))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"config {str(path)!r} [detector]: {exc}") from None
     monitor: dict[str, float] = {}
     for key, value in raw.get("monitor", {}).items():
         if key not in MONITOR_KEYS:
@@ -67,4 +87,68 @@ def load(path: Path | None) -> tuple[DetectorConfig, dict[str, float]]:
                 f"config {str(path)!r} [monitor]: {key} must be a positive number, got {value!r}"
             )
         monitor[key] = float(value)
-    return detector, monitor
+    return ConfigFile(path, raw, monitor)
+
+
+def load_notify(path: Path | None) -> NotifyConfig:
+    """The ``[notify]`` section of `path`."""
+    return read(path).notify()
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """``eegmon monitor``'s options as given (None: from the config file, else the default)."""
+
+    prop: str
+    value: str
+    feed_host: str = "127.0.0.1"
+    feed_port: int = 8765
+    feed_token: str | None = None
+    allow_origins: tuple[str, ...] = ()
+    alerts_path: Path | None = None
+    notify_urls: tuple[str, ...] = ()
+    config_path: Path | None = None
+    stall_timeout: float | None = None
+    status_every: float | None = None
+    resolve_timeout: float | None = None
+    quiet: bool = False
+    record_path: Path | None = None
+    record_rotate: str | None = None
+    record_range_uv: float | None = None
+    model_state_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class CheckedMonitor:
+    """Settings that passed every check not needing the detector or the stream."""
+
+    settings: MonitorSettings
+    config: ConfigFile
+    notify: NotifyConfig
+    #: stall_timeout, status_every, resolve_timeout: options beat the file, the file defaults.
+    timings: dict[str, float]
+    record_rotate_s: float | None
+
+
+def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
+    """Check the options, the config file and the notification URLs; ValueError names the bad one.
+
+    Cheap checks first; the notification URLs last (they load apprise).
+    """
+    from streamer.feed import check_exposure
+    from streamer.notify import check_urls
+    from streamer.recorder import parse_duration
+
+    check_exposure(settings.feed_host, settings.feed_token)
+    given = {key: getattr(settings, key) for key in MONITOR_DEFAULTS}
+    given = {key: value for key, value in given.items() if value is not None}
+    for key, value in given.items():
+        if not (value > 0):  # NaN too
+            raise ValueError(f"--{key.replace('_', '-')} must be positive, got {value!r}")
+    rotate = None if settings.record_rotate is None else parse_duration(settings.record_rotate)
+    config = read(settings.config_path)
+    timings = {**MONITOR_DEFAULTS, **config.monitor, **given}
+    notify = config.notify().with_urls(settings.notify_urls)
+    if notify.destinations:
+        check_urls(notify.destinations)
+    return CheckedMonitor(settings, config, notify, timings, rotate)

@@ -3,13 +3,15 @@
 Each part runs as its own ``eegmon`` process, exactly as an operator would
 start it, so the demo exercises the real command line. Children get their own
 session, so Ctrl-C reaches the demo alone and it stops them in order:
-dashboard, monitor, simulator.
+dashboard, monitor, simulator. They start together, so the URL comes as
+soon as the slowest is up.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
+
+#: Seconds each part may take to start (the monitor's to find the stream included).
+STARTUP_S = 60
 
 
 class Child:
@@ -109,33 +114,49 @@ class Demo:
     def _start(
         self, stop: threading.Event, say: Callable[[str], None], fail: Callable[[str], NoReturn]
     ) -> str | None:
-        steps = [
+        """Start the three parts at once, then wait until each is up; the dashboard's URL.
+
+        They need not wait for each other: the monitor looks for the stream
+        until it appears, and the dashboard connects to the feed as soon as
+        it is served.
+        """
+        feed_port = self.feed_port or free_port()
+        parts = [
             (
                 "simulator",
                 ["simulate", "--name", self.name, "--scenario", self.scenario],
                 "publishing",
             ),
-            ("monitor", self._monitor_args(), "feed at "),
-            ("dashboard", [], "dashboard at "),
+            ("monitor", self._monitor_args(feed_port), "feed at "),
+            (
+                "dashboard",
+                ["dashboard", "--feed", f"ws://127.0.0.1:{feed_port}", "--port", str(self.port)],
+                "dashboard at ",
+            ),
         ]
-        found = ""
-        for label, args, needle in steps:
-            if label == "dashboard":
-                args = ["dashboard", "--feed", found.split("feed at ")[1].strip()]
-                args += ["--port", str(self.port)]
-            child = Child(label, args, say)
-            self.children.append(child)
-            line = child.wait_for(needle, timeout=60, stop=stop)
+        for label, args, _ in parts:
+            self.children.append(Child(label, args, say))
+        line = ""
+        for child, (label, _, needle) in zip(self.children, parts, strict=True):
+            found = child.wait_for(needle, timeout=STARTUP_S, stop=stop)
             if stop.is_set():
                 return None
-            if line is None:
+            if found is None:
                 last = child.lines[-1] if child.lines else "no output"
                 fail(f"the {label} did not start: {last}")
-            found = line
-        return found.split("dashboard at ")[1].strip()
+            line = found
+        return line.split("dashboard at ")[1].strip()
 
-    def _monitor_args(self) -> list[str]:
-        args = ["monitor", "--stream", self.name, "--feed-port", str(self.feed_port)]
+    def _monitor_args(self, feed_port: int) -> list[str]:
+        args = ["monitor", "--stream", self.name, "--feed-port", str(feed_port)]
+        args += ["--resolve-timeout", str(STARTUP_S)]
         if self.alerts_path is not None:
             args += ["--alerts", str(self.alerts_path)]
         return args
+
+
+def free_port() -> int:
+    """A loopback port free now, for the feed: the dashboard must know it before it is bound."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
