@@ -99,9 +99,21 @@ def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bo
 @click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
 @click.option("--who", default=None, help="Who acknowledges [the login name].")
 @click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="The feed's token, if it has one.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait.",
+)
 def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeout: float) -> None:
     """Acknowledge an active alert on a monitor; waits until the monitor confirms it."""
+    from dashboard.options import validate_feed_url
+
+    try:
+        validate_feed_url(feed)
+    except ValueError as exc:
+        fail(f"--feed: {exc}")
     from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
     from websockets.sync.client import connect
 

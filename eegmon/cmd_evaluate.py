@@ -20,11 +20,12 @@ import click
 
 from eegmon.cli import fail, say
 
+#: One labelled event as read from a TSV: onset and duration (s), label, channels.
+EventRow = tuple[float, float, str, tuple[str, ...]]
 
-def read_events_tsv(path: Path) -> list[Any]:
+
+def read_events_tsv(path: Path) -> list[EventRow]:
     """BIDS events: onset, duration, trial_type and optional channels (comma-separated)."""
-    from detector.evaluation import Event, expected_kind
-
     try:
         with path.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f, delimiter="\t"))
@@ -40,30 +41,34 @@ def read_events_tsv(path: Path) -> list[Any]:
         if not label:
             fail(f"{path}: line {number}: empty trial_type")
         channels = tuple(c.strip() for c in (row.get("channels") or "").split(",") if c.strip())
-        events.append(Event(onset, duration, expected_kind(label), channels))
+        events.append((onset, duration, label, channels))
     return events
 
 
-def _annotation_events(recording: Any) -> list[Any]:
+def _events_file(path: Path, given: Path | None) -> Path | None:
+    """The events TSV of recording `path`: given, or its sibling; None: its annotations."""
+    if given is not None:
+        return given
+    stem = path.name.split(".")[0]
+    for candidate in (path.with_name(f"{stem}_events.tsv"), path.with_name(f"{stem}.tsv")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _events(rows: list[EventRow] | None, recording: Any) -> list[Any]:
+    """Events to score against: the TSV's rows, else the recording's alert-kind annotations."""
     from detector.evaluation import Event, expected_kind
     from detector.types import SEVERITY
 
+    if rows is not None:
+        return [Event(onset, length, expected_kind(label), ch) for onset, length, label, ch in rows]
     events = []
     for note in recording.annotations:
         kind = expected_kind(note.text.strip())
         if kind in SEVERITY:
             events.append(Event(note.onset, note.duration, kind))
     return events
-
-
-def _events_for(path: Path, given: Path | None, recording: Any) -> list[Any]:
-    if given is not None:
-        return read_events_tsv(given)
-    stem = path.name.split(".")[0]
-    for candidate in (path.with_name(f"{stem}_events.tsv"), path.with_name(f"{stem}.tsv")):
-        if candidate.is_file():
-            return read_events_tsv(candidate)
-    return _annotation_events(recording)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -118,27 +123,42 @@ def evaluate(
         fail(f"give one --events per file ({len(files)} files, {len(events_paths)} --events)")
     if not (tolerance >= 0):
         fail(f"--tolerance must be >= 0, got {tolerance!r}")
-    # Imported after the usage checks: the detector's imports take seconds.
+    if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
+        fail(f"--json {str(json_path)!r}: not a file in an existing folder")
+    from eegmon import config as config_file
+    from streamer.files import FileProblem, check_file, content_id, open_recording
+
+    labelled: list[list[EventRow] | None] = []
+    for number, name in enumerate(files):
+        try:
+            check_file(Path(name))
+        except FileProblem as exc:
+            fail(str(exc))
+        source = _events_file(Path(name), events_paths[number] if events_paths else None)
+        labelled.append(None if source is None else read_events_tsv(source))
+    try:
+        config = config_file.read(config_path)
+    except ValueError as exc:
+        fail(str(exc))
+    # Imported after the checks above: the detector's imports take seconds.
     import numpy as np
 
     from detector import Block, Detector, StreamMeta
     from detector.evaluation import KindScore, LineLengthBaseline, detections, score
-    from eegmon import config as config_file
-    from streamer.files import FileProblem, content_id, open_recording
 
     try:
-        detector_config, _ = config_file.load(config_path)
+        detector_config = config.detector()
     except ValueError as exc:
         fail(str(exc))
     totals: dict[tuple[str, str], KindScore] = {}
-    for number, name in enumerate(files):
+    for name, rows in zip(files, labelled, strict=True):
         path = Path(name)
         try:
             recording = open_recording(path)
         except FileProblem as exc:
             fail(str(exc))
         with recording:
-            events = _events_for(path, events_paths[number] if events_paths else None, recording)
+            events = _events(rows, recording)
             stream = StreamMeta(path.name, content_id(path), recording.labels, recording.rate)
             try:
                 detector = Detector(stream, detector_config)

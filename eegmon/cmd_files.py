@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ import click
 from eegmon.cli import fail, say, stop_on_signals
 
 if TYPE_CHECKING:
-    from detector import DetectorConfig
+    from eegmon.config import ConfigFile
     from streamer.archive import Outcome, Progress
 
 
@@ -121,26 +121,41 @@ def scan(
     --workers processes); a summary per file goes to stderr: duration, alerts
     per kind, real-time factor.
     """
-    from streamer.archive import ResultStore, overlap_s, scan_archive
-    from streamer.files import find_recordings
+    from streamer.files import FileProblem, check_file, find_recordings
 
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     targets: list[str] = []
     problems: list[str] = []
     for given in paths:
         found = find_recordings([given])
         if Path(given).is_dir() and not found:
             problems.append(f"{given}: no recordings found (searched for EDF, BDF, FIF, XDF...)")
-        targets.extend(str(p) if Path(given).is_dir() else given for p in found)
+        for path in found:
+            name = str(path) if Path(given).is_dir() else given
+            try:
+                check_file(path)
+            except FileProblem as exc:  # missing, empty...: known without reading it
+                problems.append(f"{name}: {exc.problem}")
+            else:
+                targets.append(name)
     if not targets:
         fail(problems[0] if len(problems) == 1 else f"no recordings in {', '.join(paths)}")
     inputs = len(targets) + len(problems)
+    config_file = _read_config(config_path)
     sink = _open_jsonl(jsonl)
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             fail(f"cannot create {str(out_dir)!r}: {exc.strerror}")
-    config = _detector_config(config_path)
+    # Imported once the options are known good: the detector's imports take seconds.
+    from streamer.archive import ResultStore, overlap_s, scan_archive
+
+    try:
+        config = config_file.detector()
+    except ValueError as exc:
+        fail(str(exc))
     warmup_h = overlap_s(config) / 3600
     if segment_hours < 2 * warmup_h:
         click.echo(
@@ -325,15 +340,30 @@ class _Reporter:
         (self.out_dir / "index.html").write_text(render_index(entries), encoding="utf-8")
 
 
-@functools.cache
-def _detector_config(path: Path | None) -> DetectorConfig:
-    """Loaded at the first file that opens: a bad file is reported without loading the detector."""
-    from eegmon import config as config_file
+def _read_config(path: Path | None) -> ConfigFile:
+    from eegmon import config
 
     try:
-        return config_file.load(path)[0]
+        return config.read(path)
     except ValueError as exc:
         fail(str(exc))
+
+
+#: What Dask's ``Client`` connects to (``HOST:PORT`` alone means tcp).
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse an address Dask cannot connect to whatever runs there, before loading Dask."""
+    parts = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme == "inproc":
+        return
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or beyond 65535
+        port = None
+    if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or not port:
+        fail(f"--scheduler {address!r} is not a Dask address like tcp://HOST:PORT")
 
 
 def _open_jsonl(jsonl: str | None) -> IO[str] | None:
