@@ -51,7 +51,8 @@ class Child:
             with self._seen:
                 self.lines.append(line)
                 self._seen.notify_all()
-            self._say(f"[{self.label}] {line}")
+            if line.strip():  # e.g. click's newline when stopped while starting
+                self._say(f"[{self.label}] {line}")
         with self._seen:
             self._seen.notify_all()
 

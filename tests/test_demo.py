@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FeedClient
+from tests.support import FeedClient, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +63,17 @@ def test_demo_serves_the_dashboard_and_stops_every_child(eegmon, tmp_path: Path)
     assert demo.stop(signal.SIGINT) == 0
     assert running_with(name) == []
     assert running_with(feed_url) == []
+
+
+def test_demo_stops_the_parts_it_started_when_one_cannot_start(eegmon, tmp_path: Path) -> None:
+    """The parts start together: a simulator refusing its scenario must not leave the others."""
+    scenario = tmp_path / "q9.toml"  # a valid file, but no Q9 among the simulator's channels
+    scenario.write_text('[[event]]\nkind = "flatline"\nat = 1\nduration = 2\nchannels = ["Q9"]\n')
+    feed_port = free_port()
+    demo = eegmon("demo", "--port", "0", "--feed-port", str(feed_port), "--scenario", str(scenario))
+    demo.process.wait(60)
+    assert demo.stop() == 2
+    assert demo.lines[-1].startswith("eegmon: error: the simulator did not start: ")
+    assert "'Q9' not in the stream's channels" in demo.lines[-1]
+    assert running_with(f"eegmon-demo-{demo.process.pid}") == []
+    assert running_with(f"ws://127.0.0.1:{feed_port}") == []
