@@ -1,7 +1,7 @@
 """Simulated EEG sources for eegmon: realistic sleep EEG with injected faults over LSL.
 
-Names are loaded on first use: checking a scenario or an option must not
-load scipy, which only the signal generator (`simulators.eeg`) needs.
+The generator (`SleepEEG`, and the `Simulator` that publishes it) is loaded on
+first use: checking a scenario or an option must not load scipy.
 """
 
 from __future__ import annotations
@@ -9,21 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-#: Each exported name and the module it lives in.
-_HOMES = {
-    "DEFAULT_SCHEDULE": "simulators.settings",
-    "STAGES": "simulators.settings",
+from simulators.montage import MONTAGES, Montage, montage, positions
+from simulators.scenario import Scenario, available_scenarios, load_scenario, parse_scenario
+from simulators.settings import DEFAULT_SCHEDULE, STAGES
+
+#: The names loaded on first use, and their modules.
+_LAZY = {
     "SleepEEG": "simulators.eeg",
-    "MONTAGES": "simulators.montage",
-    "Montage": "simulators.montage",
-    "montage": "simulators.montage",
-    "positions": "simulators.montage",
     "RunStats": "simulators.outlet",
     "Simulator": "simulators.outlet",
-    "Scenario": "simulators.scenario",
-    "available_scenarios": "simulators.scenario",
-    "load_scenario": "simulators.scenario",
-    "parse_scenario": "simulators.scenario",
 }
 
 __all__ = [
@@ -44,8 +38,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
+    if name not in _LAZY:
         raise AttributeError(f"module 'simulators' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
+    value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
