@@ -5,7 +5,9 @@ Pure bookkeeping, no signal processing; time is the stream time of windows.
 - **Debounce**: per kind and per channel, a channel enters a condition when
   `k` of its last `n` windows are flagged and leaves it after `m`
   consecutive clean windows (per-kind overrides, e.g. 1 of 1 for a one-off
-  electrode pop, 6 of 8 for a sustained seizure); a single alert per kind
+  electrode pop, 8 of 10 for a sustained seizure), or sooner when the
+  finding marks its flags as strong evidence (`Finding.strong`, e.g. 5 of 6
+  for a seizure far above the patient's usual); a single alert per kind
   carries the channels currently in that condition.
 - **Refractory period**: an alert lasts at least `refractory_s` from its
   detection, so a condition that comes and goes yields at most one alert per
@@ -39,7 +41,8 @@ class Finding:
     """What a rule or the model saw in one window, per unit (channel, or 1 for the stream).
 
     `message` is a template formatted with `channels`, `duration` (s since
-    onset), `score` and the evidence names.
+    onset), `score` and the evidence names. `strong` marks the flagged units
+    whose evidence is strong enough for a shorter sustain (see `AlertBook`).
     """
 
     kind: str
@@ -48,6 +51,7 @@ class Finding:
     message: str
     evidence: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     whole_stream: bool = False
+    strong: NDArray[np.bool_] | None = None
 
     def at(self, window: int) -> Finding:
         """One window's finding from the findings of stacked windows (arrays (windows, units))."""
@@ -58,15 +62,22 @@ class Finding:
             self.message,
             {name: values[window] for name, values in self.evidence.items()},
             self.whole_stream,
+            None if self.strong is None else self.strong[window],
         )
 
 
 class _Debounce:
-    """k-of-n entry, m-clean exit, per unit."""
+    """k-of-n entry (or `strong_k` of the last `strong_n` strong windows), m-clean exit."""
 
-    def __init__(self, n_units: int, k: int, n: int, m: int) -> None:
+    def __init__(
+        self, n_units: int, k: int, n: int, m: int, strong: tuple[int, int] | None = None
+    ) -> None:
         self.k, self.m = k, m
         self.history = np.zeros((n_units, n), dtype=bool)
+        # Strong flags are a subset of flags, so they never make `idle` wrong.
+        self.strong_k, strong_n = strong if strong is not None else (0, 0)
+        self.strong_history = np.zeros((n_units, n), dtype=bool) if strong else None
+        self._strong_back = np.arange(1, strong_n + 1)
         self.starts = np.full(n, math.inf)
         self.pos = 0
         self.inside = np.zeros(n_units, dtype=bool)
@@ -90,19 +101,29 @@ class _Debounce:
         self.starts[self.pos] = start
         self.pos = (self.pos + 1) % self.history.shape[1]
 
-    def step(self, flags: NDArray[np.bool_], start: float) -> None:
+    def step(
+        self, flags: NDArray[np.bool_], start: float, strong: NDArray[np.bool_] | None = None
+    ) -> None:
         if self.idle and not flags.any():
             self.step_clean(start)
             return
         self.starts[self.pos] = start
         self.history[:, self.pos] = flags
-        self.pos = (self.pos + 1) % self.history.shape[1]
-        enter = ~self.inside & (self.history.sum(axis=1) >= self.k)
+        n = self.history.shape[1]
+        due = self.history.sum(axis=1) >= self.k
+        if self.strong_history is not None:
+            self.strong_history[:, self.pos] = False if strong is None else strong & flags
+            recent = self.strong_history[:, (self.pos + 1 - self._strong_back) % n]
+            due |= recent.sum(axis=1) >= self.strong_k
+        self.pos = (self.pos + 1) % n
+        enter = ~self.inside & due
         for unit in np.flatnonzero(enter):
             self.onset[unit] = self.starts[self.history[unit]].min()
         self.clean_run = np.where(flags, 0, self.clean_run + 1)
         leave = self.inside & (self.clean_run >= self.m)
         self.history[leave] = False
+        if self.strong_history is not None:
+            self.strong_history[leave] = False
         self.onset[leave] = math.inf
         self.inside = (self.inside | enter) & ~leave
         self.any_inside = bool(self.inside.any())
@@ -130,6 +151,10 @@ class AlertBook:
         high (None: never).
     latch
         Kinds whose alerts stay until acknowledged once their condition ends.
+    strong_debounce
+        Per-kind `(k, n)`: a unit also enters after `k` of its last `n`
+        windows flagged as strong (`Finding.strong`; `n` at most the kind's
+        debounce `n`), so overwhelming evidence needs less time.
 
     Examples
     --------
@@ -162,6 +187,7 @@ class AlertBook:
         refractory_s: float = 0.0,
         escalate_after_s: float | None = None,
         latch: Collection[str] = (),
+        strong_debounce: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         self.stream = stream
         self.raise_k = raise_k
@@ -169,6 +195,7 @@ class AlertBook:
         self.clear_m = clear_m
         self.id_prefix = id_prefix
         self.debounce = debounce
+        self.strong_debounce = strong_debounce
         self.refractory_s = refractory_s
         self.escalate_after_s = escalate_after_s
         self.latch = latch
@@ -182,9 +209,12 @@ class AlertBook:
         deb = self._debounce.get(kind)
         if deb is None:
             k, n, m = (self.debounce or {}).get(kind, (self.raise_k, self.raise_n, self.clear_m))
-            deb = _Debounce(len(finding.flags), k, n, m)
+            strong = (self.strong_debounce or {}).get(kind)
+            if strong is not None and not 1 <= strong[0] <= strong[1] <= n:
+                raise ValueError(f"strong debounce {strong!r} of {kind} must be k <= n <= {n}")
+            deb = _Debounce(len(finding.flags), k, n, m, strong)
             self._debounce[kind] = deb
-        deb.step(finding.flags, start)
+        deb.step(finding.flags, start, finding.strong)
         alert = self._current.get(kind)
         if alert is None and not deb.any_inside:
             return []

@@ -100,6 +100,18 @@ class DetectorConfig:
         seizure even without one dominant rhythm (2.0: double, like the
         amplitude; slow-wave sleep doubles the amplitude but not the line
         length).
+    seizure_alpha_ratio
+        A dominant rhythm of 8-13 Hz counts as rhythmic only at this many
+        times the channel's usual RMS (3.0): the waking alpha rhythm returns
+        on every arousal at about twice the amplitude of the sleep the
+        baseline learned, and was the simulated nights' only false
+        `seizure_suspect`. An alpha-band discharge that is also sharper than
+        usual counts at `seizure_amplitude_ratio` like any other.
+    seizure_strong_ratio
+        Amplitude, and line length unless rhythmic, at this many times the
+        channel's usual (3.0) make strong evidence, raised after
+        `seizure_strong_k` of the last `seizure_strong_n` windows instead of
+        `seizure_k` of `seizure_n`.
     anomaly_clear_s
         An `anomaly` ends after this long (s) without an anomalous window
         (10.0), not after `clear_m` windows: it is a state of the whole
@@ -112,6 +124,10 @@ class DetectorConfig:
         windows (8 of 10: 4 s of a 5 s span at the default hop, longer than
         spindles, K-complexes and muscle bursts), and clears after `clear_m`
         windows without.
+    seizure_strong_k, seizure_strong_n
+        The shorter sustain of strong evidence (5 of 6: 2.5 s of 3 s, longer
+        than the 2 s bursts of movement that a sleep recording shows at ten
+        times its usual amplitude); `seizure_strong_n` is at most `seizure_n`.
     memory_s
         Seconds of learned (clean) windows that each channel's amplitude
         baseline and the model's statistics cover (600.0): they follow sleep
@@ -165,9 +181,13 @@ class DetectorConfig:
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
     seizure_line_length_ratio: float = 2.0
+    seizure_alpha_ratio: float = 3.0
+    seizure_strong_ratio: float = 3.0
     anomaly_clear_s: float = 10.0
     seizure_k: int = 8
     seizure_n: int = 10
+    seizure_strong_k: int = 5
+    seizure_strong_n: int = 6
     memory_s: float = 600.0
     warmup_windows: int = 60
     model: ModelName = "deviation"
@@ -191,6 +211,8 @@ class DetectorConfig:
             "muscle_uv",
             "seizure_amplitude_ratio",
             "seizure_line_length_ratio",
+            "seizure_alpha_ratio",
+            "seizure_strong_ratio",
             "anomaly_clear_s",
             "memory_s",
         ):
@@ -211,7 +233,16 @@ class DetectorConfig:
             value = getattr(self, name)
             if not (_is_number(value) and 0.0 < value < 1.0):
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
-        for name in ("filter_order", "raise_k", "raise_n", "clear_m", "seizure_k", "seizure_n"):
+        for name in (
+            "filter_order",
+            "raise_k",
+            "raise_n",
+            "clear_m",
+            "seizure_k",
+            "seizure_n",
+            "seizure_strong_k",
+            "seizure_strong_n",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -224,6 +255,11 @@ class DetectorConfig:
         if self.seizure_k > self.seizure_n:
             raise ValueError(
                 f"seizure_k ({self.seizure_k!r}) cannot exceed seizure_n ({self.seizure_n!r})"
+            )
+        if not self.seizure_strong_k <= self.seizure_strong_n <= self.seizure_n:
+            raise ValueError(
+                f"seizure_strong_k ({self.seizure_strong_k!r}) <= seizure_strong_n "
+                f"({self.seizure_strong_n!r}) <= seizure_n ({self.seizure_n!r}) does not hold"
             )
         if self.hop_s > self.window_s:
             raise ValueError(

@@ -132,6 +132,7 @@ class Detector:
                 "seizure_suspect": (cfg.seizure_k, cfg.seizure_n, cfg.clear_m),
                 "anomaly": (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m()),
             },
+            strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
             refractory_s=cfg.refractory_s,
             escalate_after_s=cfg.escalate_after_s,
             latch=cfg.latch,

@@ -8,9 +8,13 @@ or sharper than usual (its line length, too, is well above the channel's
 usual). The second branch is why this is not fooled by sleep: slow waves
 raise the amplitude but slow the signal down, so their line length rises
 far less; ictal discharges, spiky or polymorphic as they often are, raise
-both. The alert state machine then asks for it to be sustained
-(`seizure_k` of `seizure_n` windows, 4 s of 5 s by default), which spindles,
-K-complexes and muscle bursts are not; channels join the alert as the
+both. An alpha rhythm counts only well above twice the usual: that is how
+the waking rhythm returns after sleep. The alert state machine then asks for
+it to be sustained (`seizure_k` of `seizure_n` windows, 4 s of 5 s by
+default), which spindles, K-complexes and muscle bursts are not, or 2.5 s
+of 3 s for strong evidence (three times the usual amplitude and line
+length, or amplitude and rhythm), which no sleep transient lasts; channels
+join the alert as the
 discharge spreads, and the evidence names the features that drove it,
 including how the rhythm's frequency evolved since onset.
 """
@@ -27,6 +31,8 @@ from detector.features import Features
 Array = NDArray[np.float64]
 #: Share of the power above 30 Hz (muscle) beyond which a rise of line length is not ictal.
 MAX_HIGH_SHARE = 0.25
+#: The alpha band (Hz), where the waking rhythm lives.
+ALPHA_HZ = (8.0, 13.0)
 #: Quantization step of `ChannelBaseline`'s exact sums: 2**-24 of a log10 unit.
 _SCALE = float(1 << 24)
 
@@ -132,19 +138,24 @@ def seizure_finding(
     >>> base.learn(np.array([20.0, 20.0]), np.array([15.0, 15.0]))
     >>> f = seizure_finding(compute_features(x, x, 256.0), base, DetectorConfig(), ready=True,
     ...                     excluded=np.zeros(2, bool), onset_peak_hz=np.full(2, np.nan))
-    >>> f.flags.tolist(), float(f.evidence["peak_hz"][0])
-    ([True, False], 5.0)
+    >>> f.flags.tolist(), f.strong.tolist(), float(f.evidence["peak_hz"][0])
+    ([True, False], [True, False], 5.0)
     >>> round(float(f.evidence["amplitude_ratio"][0]), 1)
     7.1
     """
     amplitude, line_length = baseline.ratios(features.rms, features.line_length)
-    rhythmic = features.peak_share >= config.seizure_peak_share
+    # An arousal brings back the waking alpha rhythm at about twice the sleep's amplitude.
+    alpha = (features.peak_hz >= ALPHA_HZ[0]) & (features.peak_hz <= ALPHA_HZ[1])
+    rhythmic = (features.peak_share >= config.seizure_peak_share) & (
+        ~alpha | (amplitude >= config.seizure_alpha_ratio)
+    )
     # Line length weighs fast activity most: muscle above 30 Hz raises it
     # without any ictal rhythm, so it only counts when the power stays below.
     slow = features.high_rms**2 < MAX_HIGH_SHARE * features.rms**2
     sharper = (line_length >= config.seizure_line_length_ratio) & slow
-    strong = amplitude >= config.seizure_amplitude_ratio
-    flags = ready & strong & (rhythmic | sharper) & ~excluded
+    flags = ready & (amplitude >= config.seizure_amplitude_ratio) & (rhythmic | sharper) & ~excluded
+    far = config.seizure_strong_ratio
+    strong = flags & (amplitude >= far) & (rhythmic | ((line_length >= far) & slow))
     score = np.where(rhythmic | sharper, amplitude * np.maximum(line_length, 1.0), 0.0)
     evolution = np.where(np.isnan(onset_peak_hz), 0.0, features.peak_hz - onset_peak_hz)
     return Finding(
@@ -161,4 +172,5 @@ def seizure_finding(
             "line_length_uv": features.line_length,
             "peak_hz_change": evolution,
         },
+        strong=np.asarray(strong, dtype=bool),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -239,3 +240,77 @@ def test_acknowledging_a_latched_alert_after_its_condition_clears_it():
     assert cleared is not None
     assert (cleared.state, cleared.acknowledged_by, cleared.cleared_at) == ("cleared", "nurse", 3.0)
     assert book.active() == []
+
+
+def reference_inside_with_strong(
+    rows: list[tuple[list[bool], list[bool]]], k: int, n: int, m: int, sk: int, sn: int
+) -> list[list[bool]]:
+    """Membership with a shorter sustain for strong flags, the slow obvious way."""
+    n_units = len(rows[0][0])
+    inside = [False] * n_units
+    history: list[list[tuple[bool, bool]]] = [[] for _ in range(n_units)]
+    clean = [0] * n_units
+    result = []
+    for flags, strong in rows:
+        for u in range(n_units):
+            history[u] = [*history[u], (flags[u], strong[u] and flags[u])][-n:]
+            clean[u] = 0 if flags[u] else clean[u] + 1
+            due = sum(f for f, _ in history[u]) >= k
+            due = due or sum(s for _, s in history[u][-sn:]) >= sk
+            if not inside[u] and due:
+                inside[u] = True
+            elif inside[u] and clean[u] >= m:
+                inside[u] = False
+                history[u] = []
+        result.append(list(inside))
+    return result
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    debounce=debounce_st,
+    strong=st.tuples(st.integers(1, 7), st.integers(0, 7)),
+    rows=st.lists(
+        st.tuples(
+            st.lists(st.booleans(), min_size=3, max_size=3),
+            st.lists(st.booleans(), min_size=3, max_size=3),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+)
+def test_strong_flags_enter_after_their_shorter_sustain(debounce, strong, rows):
+    """Strong flags (a subset: a strong unflagged unit is not flagged) enter after sk of sn."""
+    k, n, m = debounce
+    sk, sn = min(strong[0], n), min(strong[0] + strong[1], n)
+    book = AlertBook(META, k, n, m, strong_debounce={"seizure_suspect": (sk, sn)})
+    plain = AlertBook(META, k, n, m)
+    raised = False  # the strong book raised an alert at some window so far
+    for i, (flags, strong_flags) in enumerate(rows):
+        f = np.array(flags)
+        book.observe(
+            Finding(
+                "seizure_suspect", f, f.astype(float), "{channels}", strong=np.array(strong_flags)
+            ),
+            i * 0.5,
+            i * 0.5 + 1,
+        )
+        plain.observe(
+            Finding("seizure_suspect", f, f.astype(float), "{channels}"), i * 0.5, i * 0.5 + 1
+        )
+        expected = reference_inside_with_strong(rows[: i + 1], k, n, m, sk, sn)[-1]
+        current = book.current("seizure_suspect")
+        channels = [] if current is None else current.channels
+        assert channels == [
+            lab for lab, inside in zip(META.labels, expected, strict=True) if inside
+        ]
+        # Strong evidence only ever brings the first alert sooner, never later.
+        if plain.current("seizure_suspect") is not None:
+            assert book.current("seizure_suspect") is not None or raised
+        raised = raised or current is not None
+
+
+def test_a_strong_debounce_longer_than_the_kinds_history_is_refused():
+    book = AlertBook(META, 2, 3, 3, strong_debounce={"seizure_suspect": (2, 5)})
+    with pytest.raises(ValueError, match=r"strong debounce \(2, 5\) of seizure_suspect"):
+        book.observe(finding("seizure_suspect", [True, False, False]), 0.0, 1.0)

@@ -137,6 +137,40 @@ def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, fe
     assert seizure[-1].state == "active"  # latched until acknowledged
 
 
+def _discharge_alerts(meta, eeg19, feed_blocks, hz: float, amplitude_uv: float):
+    """seizure_suspect alerts for a 20 s sine on F3 and C3 from 60 s."""
+    rate = 256.0
+    t = np.arange(round(20 * rate)) / rate
+    data = np.concatenate([eeg19(60.0, seed=41), eeg19(20.0, seed=42)], axis=1)
+    data[[3, 8], round(60 * rate) :] += amplitude_uv * np.sin(2 * np.pi * hz * t)
+    out = feed_blocks(Detector(meta), data, seed=4)
+    return [a for a in out.alerts if a.kind == "seizure_suspect"]
+
+
+def test_strong_evidence_is_raised_sooner_than_moderate(meta19, eeg19, feed_blocks):
+    """Seven times the usual amplitude needs 2.5 s of 3; two and a half times needs 4 s of 5."""
+    strong = _discharge_alerts(meta19, eeg19, feed_blocks, 5.0, 150.0)
+    moderate = _discharge_alerts(meta19, eeg19, feed_blocks, 5.0, 45.0)
+    assert strong
+    assert moderate
+    assert strong[0].evidence["amplitude_ratio"] >= DetectorConfig().seizure_strong_ratio
+    assert moderate[0].evidence["amplitude_ratio"] < DetectorConfig().seizure_strong_ratio
+    assert strong[0].detected_at <= 60.0 + 3.5
+    assert moderate[0].detected_at >= 60.0 + 4.0
+    assert strong[0].onset == pytest.approx(moderate[0].onset, abs=1.0)
+
+
+def test_waking_alpha_at_twice_the_usual_is_not_a_seizure(meta19, eeg19, feed_blocks):
+    """The same rhythm at 6 Hz is raised (the control), at 10 Hz it is the alpha of an arousal."""
+    control = _discharge_alerts(meta19, eeg19, feed_blocks, 6.0, 45.0)
+    assert control, "the control discharge at 6 Hz was not raised"
+    ratio = control[0].evidence["amplitude_ratio"]
+    assert DetectorConfig().seizure_amplitude_ratio <= ratio < DetectorConfig().seizure_alpha_ratio
+    assert _discharge_alerts(meta19, eeg19, feed_blocks, 10.0, 45.0) == []
+    # Far above the waking rhythm, an alpha-band discharge is raised like any other.
+    assert _discharge_alerts(meta19, eeg19, feed_blocks, 10.0, 150.0)
+
+
 def test_slow_waves_and_a_muscle_burst_are_not_seizures(meta19, eeg19, feed_blocks):
     """Slow-wave sleep doubles the amplitude but not the line length; muscle is fast, not ictal."""
     rate = 256.0
