@@ -16,6 +16,9 @@ from detector.alerts import Finding
 from detector.config import DetectorConfig
 from detector.features import Features
 
+#: A step is a pop only if no other channel steps by this share of it in the same window.
+POP_ALONE_RATIO = 0.5
+
 MESSAGES = {
     "bad_values": "Invalid (NaN, infinite or beyond 10 V) samples on {channels}: they were "
     "replaced before analysis.",
@@ -85,10 +88,13 @@ def evaluate_rules(
     noisy = ~has_bad & ~saturated & ~flat & (features.mains_ratio > config.line_noise_ratio)
     explained = has_bad | saturated | flat | noisy
 
-    stepped = ~explained & (features.step >= config.pop_step_uv)
-    # A pop is one electrode losing contact; a step on several channels at
-    # once is common to them (an eye movement, the head moving), not a pop.
-    popped = stepped & (np.count_nonzero(stepped, axis=-1)[..., None] == 1)
+    # A pop is one electrode losing contact; a step that other channels show
+    # too, even smaller (an eye movement, the head moving), is not a pop.
+    step = np.where(explained, 0.0, features.step)
+    ranked = np.sort(np.concatenate([np.zeros_like(step[..., :1]), step], axis=-1), axis=-1)
+    largest, second = ranked[..., -1:], ranked[..., -2:-1]
+    alone = (step == largest) & (second < POP_ALONE_RATIO * largest)
+    popped = alone & (step >= config.pop_step_uv)
     rhythmic = features.peak_share >= config.seizure_peak_share
     movement = ~rhythmic & (features.ptp >= config.artifact_ptp_uv)
     muscle = features.high_rms >= config.muscle_uv

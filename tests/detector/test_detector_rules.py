@@ -218,7 +218,7 @@ def test_a_step_on_one_channel_is_a_pop_on_several_it_is_not(meta19, eeg19, feed
     data = eeg19(30.0, seed=8)
     at = round(10.0 * rate)
     step = _decaying_step(rate, 3.0, 300.0)
-    data[5, at : at + len(step)] += step  # C3 alone: a pop
+    data[5, at : at + len(step)] += step  # F4 alone: a pop
     later = round(20.0 * rate)
     data[:3, later : later + len(step)] += step  # Fp1, Fp2, F7 together: the eyes moved
     out = feed_blocks(Detector(meta19), data, seed=9)
@@ -226,3 +226,15 @@ def test_a_step_on_one_channel_is_a_pop_on_several_it_is_not(meta19, eeg19, feed
     assert pops, "the single-channel step raised no electrode_pop"
     assert {ch for a in pops for ch in a.channels} == {meta19.labels[5]}
     assert all(a.onset < 19.0 for a in pops)
+
+
+def test_a_step_that_neighbours_show_smaller_is_an_eye_movement(meta19, eeg19, feed_blocks):
+    """Only Fp1 crosses the pop threshold, but Fp2 and F7 step by 70 % of it at the same time."""
+    rate = 256.0
+    data = eeg19(30.0, seed=8)
+    at = round(15.0 * rate)
+    data[0, at : at + round(3 * rate)] += _decaying_step(rate, 3.0, 200.0)
+    data[1:3, at : at + round(3 * rate)] += _decaying_step(rate, 3.0, 140.0)
+    out = feed_blocks(Detector(meta19), data, seed=9)
+    assert DetectorConfig().pop_step_uv > 140.0
+    assert [a for a in out.alerts if a.kind == "electrode_pop"] == []
