@@ -4,8 +4,8 @@ Every case runs through the real entry point (`eegmon.cli.main`), all in one
 fresh interpreter, which reports the modules each case loaded. A refusal must
 not have loaded the detector, scipy, Bokeh, Tornado, MNE, Dask or apprise
 (but to check a notification URL); nor pylsl, but where it publishes or reads
-a stream.
-Cases run in the order given, so each one is charged only with what it loaded.
+a stream. Each case is charged with what it loaded itself, so the cases that
+may load pylsl run after those that may not.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ RUN_CASES = """
 import contextlib, io, json, sys
 from eegmon.cli import main
 
+startup = set(sys.modules)
 results = []
 for args in json.load(sys.stdin):
     before = set(sys.modules)
@@ -51,7 +52,7 @@ for args in json.load(sys.stdin):
             code = f"raised {exc!r}"
     loaded = sorted(set(sys.modules) - before)
     results.append({"code": code, "out": out.getvalue(), "err": err.getvalue(), "loaded": loaded})
-print(json.dumps(results))
+print(json.dumps({"startup": sorted(startup), "cases": results}))
 """
 
 
@@ -141,8 +142,8 @@ def fill(text: str, folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """What each case gave: exit code, stdout, stderr, modules loaded; all in one interpreter."""
+def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The modules loaded at start-up, and per case: exit code, stdout, stderr, modules loaded."""
     folder = tmp_path_factory.mktemp("fail-fast")
     for name, content in FILES.items():
         if content is not None:
@@ -157,17 +158,18 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
-    return {
+    results["cases"] = {
         case: {**result, "needle": fill(needle, folder)}
-        for (case, _, needle, _), result in zip(CASES, results, strict=True)
+        for (case, _, needle, _), result in zip(CASES, results["cases"], strict=True)
     }
+    return results
 
 
-@pytest.mark.parametrize(("case", "allowed"), [(c[0], c[3]) for c in CASES])
+@pytest.mark.parametrize(("case", "allowed"), [pytest.param(c[0], c[3], id=c[0]) for c in CASES])
 def test_bad_input_is_one_line_naming_it_before_heavy_imports(
-    refusals: dict[str, dict[str, Any]], case: str, allowed: tuple[str, ...]
+    refusals: dict[str, Any], case: str, allowed: tuple[str, ...]
 ) -> None:
-    result = refusals[case]
+    result = refusals["cases"][case]
     assert result["code"] == 2, result
     lines = result["err"].splitlines()
     assert len(lines) == 1, result["err"]
@@ -176,3 +178,8 @@ def test_bad_input_is_one_line_naming_it_before_heavy_imports(
     assert result["out"] == ""
     heavy = [m for m in result["loaded"] if m.split(".")[0] in set(FORBIDDEN) - set(allowed)]
     assert heavy == [], f"{case} loaded {heavy[:5]} before refusing"
+
+
+def test_the_command_line_itself_loads_none_of_them(refusals: dict[str, Any]) -> None:
+    assert [m for m in refusals["startup"] if m.split(".")[0] in FORBIDDEN] == []
+    assert "click" in refusals["startup"]  # what it did load is seen
