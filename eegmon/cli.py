@@ -22,6 +22,8 @@ from eegmon import config
 from streamer.allocator import retain_freed_memory
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
+#: A TCP port option: 0 picks a free one.
+PORT = click.IntRange(0, 65535)
 
 
 class BadInput(click.ClickException):
@@ -109,13 +111,7 @@ def simulate(
 @click.option("--type", "stream_type", help="Monitor the stream of this type [default: EEG].")
 @click.option("--resolve-timeout", type=float, default=None, help="Seconds to look for it [10].")
 @click.option("--feed-host", default="127.0.0.1", show_default=True, help="Feed bind address.")
-@click.option(
-    "--feed-port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="0 picks a free one.",
-)
+@click.option("--feed-port", type=PORT, default=8765, show_default=True, help="0 picks a free one.")
 @click.option(
     "--feed-token",
     envvar="EEGMON_FEED_TOKEN",
@@ -243,20 +239,8 @@ def dashboard(
 
 
 @cli.command()
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=5006,
-    show_default=True,
-    help="Dashboard HTTP port.",
-)
-@click.option(
-    "--feed-port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="Monitor feed port.",
-)
+@click.option("--port", type=PORT, default=5006, show_default=True, help="Dashboard HTTP port.")
+@click.option("--feed-port", type=PORT, default=8765, show_default=True, help="Monitor feed port.")
 @click.option("--scenario", default="demo", show_default=True, help="Scenario file or name.")
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
 def demo(port: int, feed_port: int, scenario: str, alerts_path: Path | None) -> None:
