@@ -11,7 +11,7 @@
   work on a shared machine does not change, and the load average then.
 - memory: peak RSS (VmHWM) of each of 2 workers after scanning segments at
   the start and at the end of a 2 GB EDF (57 h), with the default detector
-  (so a 30.5 min warm-up per segment): chunked reading keeps it flat.
+  (so a 43 min warm-up per segment): chunked reading keeps it flat.
 - split cost: extra signal analysed for warm-ups when a 2 GB file is cut into
   the default 4 h segments.
 """

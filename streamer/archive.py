@@ -74,17 +74,20 @@ SEGMENT_S = 4 * 3600.0
 def overlap_s(config: DetectorConfig) -> float:
     """Seconds analysed before a segment's span so its detector is warm at the span's start.
 
-    The model must fill its memory, then the threshold its own with scores
-    of the filled model (a quarter more for windows not learned); alerts
-    need the refractory period and the escalation delay; filters settle in
-    seconds. Rounded up to whole 30 s epochs.
+    Each channel's amplitude baseline must fill its memory (it decides what
+    is a seizure, and so what the model may learn), then the model its own,
+    then the threshold its own with scores of the filled model (a quarter
+    more for windows not learned); alerts need the refractory period and
+    the escalation delay; filters settle in seconds. Rounded up to whole
+    30 s epochs.
 
     Examples
     --------
     >>> overlap_s(DetectorConfig()) / 60
-    30.5
+    43.0
     """
-    memories = (config.memory_windows() + config.threshold_memory()) * config.hop_s
+    baseline = model = config.memory_windows()
+    memories = (baseline + model + config.threshold_memory()) * config.hop_s
     learned = 1.25 * max(memories, config.warmup_windows * config.hop_s)
     alerts = max(config.refractory_s, config.escalate_after_s or 0.0)
     settle = 10.0 + config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)

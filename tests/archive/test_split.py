@@ -49,10 +49,10 @@ def test_split_scan_raises_the_alerts_of_the_whole_scan(night: Path) -> None:
     """
     spans = plan_spans(7200 * 128, 128.0, CONFIG, segment_s=SEGMENT_S)
     assert [s.start for s in spans] == [0.0, 1800.0, 3600.0, 5400.0]
-    assert spans[2].warmup == overlap_s(CONFIG) == 1830.0  # later segments start mid-file
+    assert spans[2].warmup == overlap_s(CONFIG) == 2580.0  # later segments start mid-file
     whole, split = scan(night, 1e9), scan(night, SEGMENT_S)
     assert whole.analysed_s == 7200.0
-    assert split.analysed_s > 7200.0 + 2 * 1830.0  # warm-ups (and run-ons) were analysed
+    assert split.analysed_s > 7200.0 + 2 * 2580.0  # warm-ups (and run-ons) were analysed
     kinds = {a["kind"] for a in whole.alerts}
     assert kinds >= {"flatline", "saturation", "seizure_suspect", "anomaly"}
     borders = [s.start for s in spans[2:]]
