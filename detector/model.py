@@ -155,6 +155,112 @@ class FeatureDeviation:
         return score if math.isfinite(score) else math.inf
 
 
+class FeatureCovariance:
+    """Mahalanobis distance of the features from the last `memory` vectors learned.
+
+    Sleep moves the features together: deeper sleep raises delta and the
+    amplitude and lowers the line length's share at once, so a per-feature
+    deviation (`FeatureDeviation`) sees every stage change as several large
+    z-scores, and dilutes a change of one band among the unchanged ones.
+    Against the learned covariance, a change along the ways sleep moves the
+    features costs little and a change across them (fast activity that
+    nothing else follows, a drop of every band but one) costs much. The
+    score is sqrt(z' S^-1 z / d), with S the covariance of the learned
+    vectors shrunk towards its diagonal by `shrinkage` (it stays invertible
+    with few vectors or collinear features), so it reads like a z-score.
+
+    The sums (of the vectors and of their outer products) are exact integer
+    sums of values quantized to 2**-20, like `FeatureDeviation`'s: they
+    depend only on which vectors are in memory.
+
+    Parameters
+    ----------
+    grace_period
+        Vectors to learn before scoring (10).
+    memory
+        Learned vectors the statistics cover (None: all).
+    shrinkage
+        Weight of the diagonal in the covariance, in [0, 1] (0.1).
+
+    Examples
+    --------
+    >>> scorer = FeatureCovariance(grace_period=2, memory=4)
+    >>> for a, b in ((1.0, 2.0), (2.0, 4.1), (3.0, 5.9), (4.0, 8.0)):  # b follows a
+    ...     scorer.learn_one({"a": a, "b": b})
+    >>> round(scorer.score_one({"a": 5.0, "b": 10.0}), 2)  # further along the same line
+    1.63
+    >>> round(scorer.score_one({"a": 5.0, "b": 5.0}), 2)  # across it
+    3.62
+    """
+
+    def __init__(
+        self, grace_period: int = 10, memory: int | None = None, shrinkage: float = 0.1
+    ) -> None:
+        if memory is not None and not (isinstance(memory, int) and memory >= 1):
+            raise ValueError(f"memory must be None or an integer >= 1, got {memory!r}")
+        if not (isinstance(shrinkage, int | float) and 0.0 <= shrinkage <= 1.0):
+            raise ValueError(f"shrinkage must be a number in [0, 1], got {shrinkage!r}")
+        self.grace_period = grace_period
+        self.memory = memory
+        self.shrinkage = shrinkage
+        self._kept: deque[tuple[int, ...]] = deque()
+        self._names: tuple[str, ...] = ()
+        self._sum: list[int] = []
+        self._sum_outer: list[list[int]] = []
+        self._n = 0
+        self._mean = np.zeros(0)
+        self._inverse: np.ndarray | None = None  # of the shrunk covariance, once needed
+
+    def learn_one(self, x: dict[str, float]) -> None:
+        if not all(math.isfinite(v) for v in x.values()):
+            return  # one bad vector must not poison the statistics for good
+        if not self._names:
+            self._names = tuple(x)
+            self._sum = [0] * len(x)
+            self._sum_outer = [[0] * len(x) for _ in x]
+        quantized = tuple(round(x[name] * _SCALE) for name in self._names)
+        self._add(quantized, 1)
+        self._n += 1
+        if self.memory is not None:
+            self._kept.append(quantized)
+            if len(self._kept) > self.memory:
+                self._add(self._kept.popleft(), -1)
+                self._n -= 1
+        self._inverse = None
+
+    def _add(self, q: tuple[int, ...], sign: int) -> None:
+        for i, qi in enumerate(q):
+            self._sum[i] += sign * qi
+            row = self._sum_outer[i]
+            for j in range(i, len(q)):
+                row[j] += sign * qi * q[j]
+
+    def _fit(self) -> np.ndarray:
+        n, d = self._n, len(self._names)
+        # n * sum(q q') - sum(q) sum(q)' is exact in integers: no cancellation error.
+        scaled = [
+            [
+                (n * self._sum_outer[min(i, j)][max(i, j)] - self._sum[i] * self._sum[j])
+                / (n * n * _SCALE * _SCALE)
+                for j in range(d)
+            ]
+            for i in range(d)
+        ]
+        cov = np.array(scaled)
+        shrunk = (1.0 - self.shrinkage) * cov + self.shrinkage * np.diag(np.diag(cov))
+        self._mean = np.array(self._sum) / (n * _SCALE)
+        return np.asarray(np.linalg.pinv(shrunk + 1e-12 * np.eye(d), hermitian=True))
+
+    def score_one(self, x: dict[str, float]) -> float:
+        if self._n < self.grace_period or not self._names:
+            return 0.0
+        if self._inverse is None:
+            self._inverse = self._fit()
+        z = np.array([x[name] for name in self._names]) - self._mean
+        score = math.sqrt(max(float(z @ self._inverse @ z), 0.0) / len(z))
+        return score if math.isfinite(score) else math.inf
+
+
 class PerFeature:
     """One univariate river scorer per feature; the score is their mean.
 
@@ -267,7 +373,7 @@ def _gaussian() -> Any:
 
 
 def make_scorer(name: str, seed: int, memory: int | None = None) -> Any:
-    """The scorer named in the config, seeded; `memory` (vectors) for "deviation"."""
+    """The scorer named in the config, seeded; `memory` (vectors) for the forgetting scorers."""
     if name == "hst":
         return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(seed=seed, window_size=50)
     if name == "gaussian":
@@ -278,4 +384,6 @@ def make_scorer(name: str, seed: int, memory: int | None = None) -> Any:
         return preprocessing.StandardScaler() | anomaly.OneClassSVM(nu=0.05)
     if name == "deviation":
         return FeatureDeviation(memory=memory)
+    if name == "covariance":
+        return FeatureCovariance(memory=memory)
     raise ValueError(f"unknown model {name!r}")

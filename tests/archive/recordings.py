@@ -20,12 +20,19 @@ QUICK_CONFIG = {
 
 
 def write_night(
-    path: Path, seconds: float, *, seed: int, n_channels: int = 8, every_s: float = 60.0
+    path: Path,
+    seconds: float,
+    *,
+    seed: int,
+    n_channels: int = 8,
+    every_s: float = 60.0,
+    suppressed_at: tuple[float, ...] = (),
 ) -> Path:
     """Simulated sleep at 128 Hz; every `every_s` for 20 s: electrode off, discharge or clipping.
 
     A fault of each kind lands on a different channel each time, and some fall
-    on the planned segment borders of the tests.
+    on the planned segment borders of the tests. At each of `suppressed_at`
+    the whole EEG drops to a fifth for 30 s (an `anomaly` no rule names).
     """
     rate = 128.0
     labels = montage(n_channels).labels
@@ -45,6 +52,8 @@ def write_night(
             data[np.ix_(rows, span)] += 300.0 * np.sin(2 * np.pi * 5.0 * t[span])
         else:
             data[channel, span] = np.clip(data[channel, span] * 40.0, -1000.0, 1000.0)
+    for start in suppressed_at:
+        data[:, (t >= start) & (t < start + 30.0)] *= 0.2
     recorder = Recorder(path, StreamMeta(path.stem, path.stem, labels, rate), queue_blocks=1 << 16)
     step = round(rate * 10)
     for first in range(0, data.shape[1], step):

@@ -14,7 +14,7 @@ from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.alerts import AlertBook
 from detector.evaluation import LineLengthBaseline
 from detector.filters import StreamingFilter, design_sos
-from detector.model import FeatureDeviation, PerFeature, QuantileThreshold
+from detector.model import FeatureCovariance, FeatureDeviation, PerFeature, QuantileThreshold
 from detector.seizure import ChannelBaseline
 from detector.windows import WindowBuffer
 
@@ -23,6 +23,7 @@ STAGES = [
     StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2),
     WindowBuffer(2, 128, 64),
     FeatureDeviation(grace_period=5),
+    FeatureCovariance(grace_period=5),
     QuantileThreshold(q=0.9, margin=1.2, memory=50),
     AlertBook(
         META,
@@ -49,7 +50,7 @@ def test_init_stores_parameters_under_their_names(stage):
         assert hasattr(stage, name), f"{type(stage).__name__} does not keep {name!r}"
 
 
-@pytest.mark.parametrize("model", ["deviation", "hst"])
+@pytest.mark.parametrize("model", ["deviation", "covariance", "hst"])
 def test_pickled_detector_continues_exactly_like_the_original(meta19, eeg19, feed_blocks, model):
     data = eeg19(40.0, seed=8)
     data[4, 30 * 256 :] = 0.0
@@ -62,7 +63,7 @@ def test_pickled_detector_continues_exactly_like_the_original(meta19, eeg19, fee
     assert outs[0] == outs[1] == outs[2]
 
 
-@pytest.mark.parametrize("model", ["deviation", "hst"])
+@pytest.mark.parametrize("model", ["deviation", "covariance", "hst"])
 def test_same_seed_same_output_and_clone_starts_fresh(meta19, eeg19, feed_blocks, model):
     data = eeg19(40.0, seed=9) * np.linspace(1, 6, 40 * 256)
     config = DetectorConfig(model=model, warmup_windows=20, seed=3)
@@ -99,7 +100,10 @@ def test_config_defaults_are_valid_and_documented():
         ({"raise_k": 4}, r"raise_k \(4\) cannot exceed raise_n \(3\)"),
         ({"hop_s": 2.0}, r"hop_s \(2.0\) cannot exceed window_s \(1.0\)"),
         ({"clear_m": True}, "clear_m must be an integer >= 1, got True"),
-        ({"model": "lof"}, "model must be one of deviation, hst, gaussian, sad, svm, got 'lof'"),
+        (
+            {"model": "lof"},
+            "model must be one of covariance, deviation, hst, gaussian, sad, svm, got 'lof'",
+        ),
         ({"warmup_windows": -1}, "warmup_windows must be an integer >= 0, got -1"),
     ],
 )
@@ -174,6 +178,7 @@ GENERIC = [
     (lambda: StreamingFilter(design_sos(128.0, 0.5, 50.0, 50.0, 4), 2), _feed_filter),
     (lambda: WindowBuffer(2, 128, 64), _feed_buffer),
     (lambda: FeatureDeviation(grace_period=5, memory=100), _feed_scorer),
+    (lambda: FeatureCovariance(grace_period=5, memory=100), _feed_scorer),
     (lambda: PerFeature(anomaly.StandardAbsoluteDeviation), _feed_scorer),
     (lambda: QuantileThreshold(q=0.9, margin=1.2, memory=50), _feed_threshold),
     (lambda: ChannelBaseline(2, 100), _feed_baseline),
@@ -184,6 +189,7 @@ GENERIC_IDS = [
     "StreamingFilter",
     "WindowBuffer",
     "FeatureDeviation",
+    "FeatureCovariance",
     "PerFeature",
     "QuantileThreshold",
     "ChannelBaseline",

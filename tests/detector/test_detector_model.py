@@ -24,7 +24,7 @@ def run_segment(det: Detector, x: np.ndarray, first_index: int) -> list[float]:
     return [w.score for w in out.windows]
 
 
-@pytest.mark.parametrize("model", ["deviation", "hst"])
+@pytest.mark.parametrize("model", ["deviation", "covariance", "hst"])
 def test_bonn_seizures_score_higher_than_healthy_eeg(data_dir, model):
     """Learn on healthy Z (eyes open) and O (eyes closed); score held-out ones and seizures (S)."""
     folder = data_dir / "bonn"
@@ -50,7 +50,7 @@ def test_bonn_seizures_score_higher_than_healthy_eeg(data_dir, model):
     seizure = [mean_score(p) for p in s[:20]]
     auc = np.mean([[si > hi for hi in healthy] for si in seizure])
     assert auc >= 0.85, f"{model}: AUC {auc:.2f}"
-    if model == "deviation":
+    if model in ("deviation", "covariance"):
         assert auc >= 0.95
         assert np.median(seizure) > 2 * np.median(healthy)
 
