@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from river import anomaly, preprocessing, stats
 
 from detector.features import BANDS, Features
@@ -170,8 +171,9 @@ class FeatureCovariance:
     with few vectors or collinear features), so it reads like a z-score.
 
     The sums (of the vectors and of their outer products) are exact integer
-    sums of values quantized to 2**-20, like `FeatureDeviation`'s: they
-    depend only on which vectors are in memory.
+    sums of values quantized to 2**-20, like `FeatureDeviation`'s: they, and
+    so the mean, covariance and score computed from them, depend only on
+    which vectors are in memory.
 
     Parameters
     ----------
@@ -203,53 +205,48 @@ class FeatureCovariance:
         self.grace_period = grace_period
         self.memory = memory
         self.shrinkage = shrinkage
-        self._kept: deque[tuple[int, ...]] = deque()
+        # int64 holds a memory's sums of products (|q| < 2**24 even at 10 V);
+        # without a memory the sums grow for ever, so they are Python integers.
+        self._dtype: Any = np.int64 if memory is not None else object
+        self._kept: deque[NDArray[Any]] = deque()
         self._names: tuple[str, ...] = ()
-        self._sum: list[int] = []
-        self._sum_outer: list[list[int]] = []
+        self._sum: NDArray[Any] = np.zeros(0, dtype=self._dtype)
+        self._sum_outer: NDArray[Any] = np.zeros((0, 0), dtype=self._dtype)
         self._n = 0
-        self._mean = np.zeros(0)
-        self._inverse: np.ndarray | None = None  # of the shrunk covariance, once needed
+        self._mean: NDArray[np.float64] = np.zeros(0)
+        self._inverse: NDArray[np.float64] | None = None  # of the shrunk covariance, when needed
 
     def learn_one(self, x: dict[str, float]) -> None:
         if not all(math.isfinite(v) for v in x.values()):
             return  # one bad vector must not poison the statistics for good
         if not self._names:
             self._names = tuple(x)
-            self._sum = [0] * len(x)
-            self._sum_outer = [[0] * len(x) for _ in x]
-        quantized = tuple(round(x[name] * _SCALE) for name in self._names)
-        self._add(quantized, 1)
+            self._sum = np.zeros(len(x), dtype=self._dtype)
+            self._sum_outer = np.zeros((len(x), len(x)), dtype=self._dtype)
+        quantized = np.array([round(x[name] * _SCALE) for name in self._names], dtype=self._dtype)
+        self._sum += quantized
+        self._sum_outer += np.outer(quantized, quantized)
         self._n += 1
         if self.memory is not None:
             self._kept.append(quantized)
             if len(self._kept) > self.memory:
-                self._add(self._kept.popleft(), -1)
+                old = self._kept.popleft()
+                self._sum -= old
+                self._sum_outer -= np.outer(old, old)
                 self._n -= 1
         self._inverse = None
 
-    def _add(self, q: tuple[int, ...], sign: int) -> None:
-        for i, qi in enumerate(q):
-            self._sum[i] += sign * qi
-            row = self._sum_outer[i]
-            for j in range(i, len(q)):
-                row[j] += sign * qi * q[j]
-
-    def _fit(self) -> np.ndarray:
-        n, d = self._n, len(self._names)
-        # n * sum(q q') - sum(q) sum(q)' is exact in integers: no cancellation error.
-        scaled = [
-            [
-                (n * self._sum_outer[min(i, j)][max(i, j)] - self._sum[i] * self._sum[j])
-                / (n * n * _SCALE * _SCALE)
-                for j in range(d)
-            ]
-            for i in range(d)
-        ]
-        cov = np.array(scaled)
-        shrunk = (1.0 - self.shrinkage) * cov + self.shrinkage * np.diag(np.diag(cov))
-        self._mean = np.array(self._sum) / (n * _SCALE)
-        return np.asarray(np.linalg.pinv(shrunk + 1e-12 * np.eye(d), hermitian=True))
+    def _fit(self) -> NDArray[np.float64]:
+        """Mean and inverse shrunk covariance: floats computed from the exact integer sums."""
+        n = self._n
+        mean = self._sum.astype(np.float64) / n
+        cov = (self._sum_outer.astype(np.float64) / n - np.outer(mean, mean)) / (_SCALE * _SCALE)
+        shrunk = (1.0 - self.shrinkage) * cov + np.diag(self.shrinkage * np.diag(cov) + 1e-12)
+        self._mean = mean / _SCALE
+        try:
+            return np.asarray(np.linalg.inv(shrunk))
+        except np.linalg.LinAlgError:  # a feature that never changed (a flat recording)
+            return np.asarray(np.linalg.pinv(shrunk, hermitian=True))
 
     def score_one(self, x: dict[str, float]) -> float:
         if self._n < self.grace_period or not self._names:
