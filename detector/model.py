@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from river import anomaly, preprocessing, stats
+from scipy.linalg import lapack
 
 from detector.features import BANDS, Features
 
@@ -214,48 +215,58 @@ class FeatureCovariance:
         self._sum_outer: NDArray[Any] = np.zeros((0, 0), dtype=self._dtype)
         self._n = 0
         self._mean: NDArray[np.float64] = np.zeros(0)
-        self._inverse: NDArray[np.float64] | None = None  # of the shrunk covariance, when needed
+        self._covariance: NDArray[np.float64] | None = None  # shrunk, computed when needed
 
     def learn_one(self, x: dict[str, float]) -> None:
-        if not all(math.isfinite(v) for v in x.values()):
-            return  # one bad vector must not poison the statistics for good
         if not self._names:
             self._names = tuple(x)
             self._sum = np.zeros(len(x), dtype=self._dtype)
             self._sum_outer = np.zeros((len(x), len(x)), dtype=self._dtype)
-        quantized = np.array([round(x[name] * _SCALE) for name in self._names], dtype=self._dtype)
+        vector = np.fromiter(map(x.__getitem__, self._names), np.float64, len(self._names))
+        if not np.isfinite(vector).all():
+            return  # one bad vector must not poison the statistics for good
+        rounded = np.rint(vector * _SCALE)  # half to even, like round()
+        quantized = rounded.astype(np.int64) if self.memory is not None else _integers(rounded)
         self._sum += quantized
-        self._sum_outer += np.outer(quantized, quantized)
+        change = quantized[:, None] * quantized
         self._n += 1
         if self.memory is not None:
             self._kept.append(quantized)
             if len(self._kept) > self.memory:
                 old = self._kept.popleft()
                 self._sum -= old
-                self._sum_outer -= np.outer(old, old)
+                change -= old[:, None] * old
                 self._n -= 1
-        self._inverse = None
+        self._sum_outer += change
+        self._covariance = None
 
     def _fit(self) -> NDArray[np.float64]:
-        """Mean and inverse shrunk covariance: floats computed from the exact integer sums."""
+        """Mean and shrunk covariance: floats computed from the exact integer sums."""
         n = self._n
         mean = self._sum.astype(np.float64) / n
         cov = (self._sum_outer.astype(np.float64) / n - np.outer(mean, mean)) / (_SCALE * _SCALE)
         shrunk = (1.0 - self.shrinkage) * cov + np.diag(self.shrinkage * np.diag(cov) + 1e-12)
         self._mean = mean / _SCALE
-        try:
-            return np.asarray(np.linalg.inv(shrunk))
-        except np.linalg.LinAlgError:  # a feature that never changed (a flat recording)
-            return np.asarray(np.linalg.pinv(shrunk, hermitian=True))
+        return np.asarray(shrunk)
 
     def score_one(self, x: dict[str, float]) -> float:
         if self._n < self.grace_period or not self._names:
             return 0.0
-        if self._inverse is None:
-            self._inverse = self._fit()
+        if self._covariance is None:
+            self._covariance = self._fit()
         z = np.array([x[name] for name in self._names]) - self._mean
-        score = math.sqrt(max(float(z @ self._inverse @ z), 0.0) / len(z))
+        # LAPACK's symmetric positive-definite solver, called directly: numpy's
+        # wrappers cost more than the 8 x 8 solve itself, once per window.
+        _, solved, info = lapack.dposv(self._covariance, z)
+        if info != 0:  # not positive definite: a feature that never changed (a flat recording)
+            solved = np.linalg.pinv(self._covariance, hermitian=True) @ z
+        score = math.sqrt(max(float(z @ solved), 0.0) / len(z))
         return score if math.isfinite(score) else math.inf
+
+
+def _integers(values: NDArray[np.float64]) -> NDArray[Any]:
+    """Whole floats as Python integers (an object array), whose sums never overflow."""
+    return np.array([int(v) for v in values], dtype=object)
 
 
 class PerFeature:
