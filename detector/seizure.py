@@ -144,18 +144,20 @@ def seizure_finding(
     7.1
     """
     amplitude, line_length = baseline.ratios(features.rms, features.line_length)
-    # An arousal brings back the waking alpha rhythm at about twice the sleep's amplitude.
-    alpha = (features.peak_hz >= ALPHA_HZ[0]) & (features.peak_hz <= ALPHA_HZ[1])
-    rhythmic = (features.peak_share >= config.seizure_peak_share) & (
-        ~alpha | (amplitude >= config.seizure_alpha_ratio)
-    )
+    rhythmic = features.peak_share >= config.seizure_peak_share
+    if rhythmic.any():  # (most windows of a night have no rhythm: skip the rest)
+        # An arousal brings back the waking alpha rhythm at about twice the sleep's amplitude.
+        alpha = (features.peak_hz >= ALPHA_HZ[0]) & (features.peak_hz <= ALPHA_HZ[1])
+        rhythmic &= ~alpha | (amplitude >= config.seizure_alpha_ratio)
     # Line length weighs fast activity most: muscle above 30 Hz raises it
     # without any ictal rhythm, so it only counts when the power stays below.
     slow = features.high_rms**2 < MAX_HIGH_SHARE * features.rms**2
     sharper = (line_length >= config.seizure_line_length_ratio) & slow
     flags = ready & (amplitude >= config.seizure_amplitude_ratio) & (rhythmic | sharper) & ~excluded
-    far = config.seizure_strong_ratio
-    strong = flags & (amplitude >= far) & (rhythmic | ((line_length >= far) & slow))
+    strong = flags
+    if flags.any():
+        far = config.seizure_strong_ratio
+        strong = flags & (amplitude >= far) & (rhythmic | ((line_length >= far) & slow))
     score = np.where(rhythmic | sharper, amplitude * np.maximum(line_length, 1.0), 0.0)
     evolution = np.where(np.isnan(onset_peak_hz), 0.0, features.peak_hz - onset_peak_hz)
     return Finding(
