@@ -137,12 +137,15 @@ def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, fe
     assert seizure[-1].state == "active"  # latched until acknowledged
 
 
+ONSET_S = 40.0
+
+
 def _discharge_alerts(meta, eeg19, feed_blocks, hz: float, amplitude_uv: float):
-    """seizure_suspect alerts for a 20 s sine on F3 and C3 from 60 s."""
+    """seizure_suspect alerts for a 12 s sine on F3 and C3 from ONSET_S (after the warm-up)."""
     rate = 256.0
-    t = np.arange(round(20 * rate)) / rate
-    data = np.concatenate([eeg19(60.0, seed=41), eeg19(20.0, seed=42)], axis=1)
-    data[[3, 8], round(60 * rate) :] += amplitude_uv * np.sin(2 * np.pi * hz * t)
+    t = np.arange(round(12 * rate)) / rate
+    data = np.concatenate([eeg19(ONSET_S, seed=41), eeg19(12.0, seed=42)], axis=1)
+    data[[3, 8], round(ONSET_S * rate) :] += amplitude_uv * np.sin(2 * np.pi * hz * t)
     out = feed_blocks(Detector(meta), data, seed=4)
     return [a for a in out.alerts if a.kind == "seizure_suspect"]
 
@@ -155,8 +158,8 @@ def test_strong_evidence_is_raised_sooner_than_moderate(meta19, eeg19, feed_bloc
     assert moderate
     assert strong[0].evidence["amplitude_ratio"] >= DetectorConfig().seizure_strong_ratio
     assert moderate[0].evidence["amplitude_ratio"] < DetectorConfig().seizure_strong_ratio
-    assert strong[0].detected_at <= 60.0 + 3.5
-    assert moderate[0].detected_at >= 60.0 + 4.0
+    assert strong[0].detected_at <= ONSET_S + 3.5
+    assert moderate[0].detected_at >= ONSET_S + 4.0
     assert strong[0].onset == pytest.approx(moderate[0].onset, abs=1.0)
 
 
