@@ -196,6 +196,10 @@ class AlertBook:
         self.id_prefix = id_prefix
         self.debounce = debounce
         self.strong_debounce = strong_debounce
+        for kind, strong in (strong_debounce or {}).items():
+            n = (debounce or {}).get(kind, (raise_k, raise_n, clear_m))[1]
+            if not 1 <= strong[0] <= strong[1] <= n:
+                raise ValueError(f"strong debounce {strong!r} of {kind} must be k <= n <= {n}")
         self.refractory_s = refractory_s
         self.escalate_after_s = escalate_after_s
         self.latch = latch
@@ -210,8 +214,6 @@ class AlertBook:
         if deb is None:
             k, n, m = (self.debounce or {}).get(kind, (self.raise_k, self.raise_n, self.clear_m))
             strong = (self.strong_debounce or {}).get(kind)
-            if strong is not None and not 1 <= strong[0] <= strong[1] <= n:
-                raise ValueError(f"strong debounce {strong!r} of {kind} must be k <= n <= {n}")
             deb = _Debounce(len(finding.flags), k, n, m, strong)
             self._debounce[kind] = deb
         deb.step(finding.flags, start, finding.strong)

@@ -14,9 +14,9 @@ it to be sustained (`seizure_k` of `seizure_n` windows, 4 s of 5 s by
 default), which spindles, K-complexes and muscle bursts are not, or 2.5 s
 of 3 s for strong evidence (three times the usual amplitude and line
 length, or amplitude and rhythm), which no sleep transient lasts; channels
-join the alert as the
-discharge spreads, and the evidence names the features that drove it,
-including how the rhythm's frequency evolved since onset.
+join the alert as the discharge spreads, and the evidence names the
+features that drove it, including how the rhythm's frequency evolved since
+onset.
 """
 
 from __future__ import annotations

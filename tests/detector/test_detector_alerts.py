@@ -311,6 +311,7 @@ def test_strong_flags_enter_after_their_shorter_sustain(debounce, strong, rows):
 
 
 def test_a_strong_debounce_longer_than_the_kinds_history_is_refused():
-    book = AlertBook(META, 2, 3, 3, strong_debounce={"seizure_suspect": (2, 5)})
     with pytest.raises(ValueError, match=r"strong debounce \(2, 5\) of seizure_suspect"):
-        book.observe(finding("seizure_suspect", [True, False, False]), 0.0, 1.0)
+        AlertBook(META, 2, 3, 3, strong_debounce={"seizure_suspect": (2, 5)})
+    with pytest.raises(ValueError, match=r"strong debounce \(0, 2\) of flatline"):
+        AlertBook(META, 2, 3, 3, {"flatline": (2, 4, 3)}, strong_debounce={"flatline": (0, 2)})
