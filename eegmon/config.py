@@ -90,11 +90,6 @@ def read(path: Path | None) -> ConfigFile:
     return ConfigFile(path, raw, monitor)
 
 
-def load_notify(path: Path | None) -> NotifyConfig:
-    """The ``[notify]`` section of `path`."""
-    return read(path).notify()
-
-
 @dataclass(frozen=True)
 class MonitorSettings:
     """``eegmon monitor``'s options as given (None: from the config file, else the default)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pylsl
 import pytest
 
-from eegmon.config import ConfigError, load_notify
+from eegmon.config import ConfigError, read
 from streamer.journal import read_journal
 from tests.support import ROOT, FeedClient, wait_for
 
@@ -265,7 +265,7 @@ def test_an_unknown_notify_key_is_named(tmp_path: Path) -> None:
     config = tmp_path / "lab.toml"
     config.write_text('[notify]\nescalate_after_s = 60\nhigh = ["json://127.0.0.1:9/"]\n')
     with pytest.raises(ConfigError, match=r"\[notify\]: unknown key 'escalate_after_s'"):
-        load_notify(config)
+        read(config).notify()
     config.write_text("notify = 3\n")
     with pytest.raises(ConfigError, match="notify must be a table"):
-        load_notify(config)
+        read(config).notify()
