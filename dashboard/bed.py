@@ -698,6 +698,8 @@ class BedView:
             state = str(alert.get("state", ""))
             if state == "acknowledged" and alert.get("acknowledged_by"):
                 state = f"acknowledged by {alert['acknowledged_by']}"
+            elif state == "active" and alert.get("ended_at") is not None:
+                state = "over, unacknowledged"  # latched: what happened while nobody looked
             rows["id"].append(str(alert["id"]))
             rows["severity"].append(str(alert.get("severity", "")))
             rows["sev"].append(severity_class(alert.get("severity")))

@@ -315,10 +315,27 @@ class AlertBook:
             alert.evidence = {**alert.evidence, **evidence}
         return _snapshot(alert)
 
-    def end(self, kind: str, at: float) -> list[Alert]:
-        """The condition of `kind` is over: clear its alert unless latched or refractory."""
+    def end(
+        self,
+        kind: str,
+        at: float,
+        evidence: dict[str, float] | None = None,
+        message: str | None = None,
+    ) -> list[Alert]:
+        """The condition of `kind` is over: clear its alert unless latched or refractory.
+
+        `evidence` joins the alert's and `message` replaces its own, so a
+        latched alert can tell what happened while nobody was looking.
+        """
         alert = self._current.get(kind)
-        return [] if alert is None else self._condition_over(alert, at)
+        if alert is None:
+            return []
+        if evidence:
+            alert.evidence = {**alert.evidence, **evidence}
+        if message is not None:
+            alert.message = message
+        changed = self._condition_over(alert, at)
+        return changed or ([_snapshot(alert)] if evidence or message is not None else [])
 
     def tick(self, at: float) -> list[Alert]:
         """Let time pass (once per window): escalate, and clear what waited out its period."""

@@ -84,9 +84,10 @@ class DetectorConfig:
         becomes high and latches (300.0). None disables escalation.
     latch
         Kinds whose alerts stay until acknowledged after their condition ends
-        (("seizure_suspect",); escalated alerts latch too). `signal_lost` is
-        not latched: the stream's return clears it, and the gap stays in the
-        journal.
+        (the high-severity kinds: ``("signal_lost", "seizure_suspect",
+        "recording_failed")``; escalated alerts latch too). A stream lost for
+        a minute at 3 a.m. and back by itself, or a recording that failed and
+        resumed, leaves a hole in the night that someone must see.
     seizure_peak_share
         Share of the (whitened) 1-30 Hz power in the dominant 2-20 Hz rhythm
         and its harmonic above which a channel is rhythmic (0.5; background
@@ -181,7 +182,7 @@ class DetectorConfig:
     clear_m: int = 3
     refractory_s: float = 10.0
     escalate_after_s: float | None = 300.0
-    latch: tuple[str, ...] = ("seizure_suspect",)
+    latch: tuple[str, ...] = ("signal_lost", "seizure_suspect", "recording_failed")
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
     seizure_line_length_ratio: float = 2.0

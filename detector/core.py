@@ -305,10 +305,15 @@ class Detector:
         return out
 
     def stalled(self, at: float, silent_for: float) -> Output:
-        """Raise `signal_lost`: no samples arrived for `silent_for` s (idempotent while active)."""
+        """Raise `signal_lost`: no samples arrived for `silent_for` s (idempotent while lost).
+
+        A latched `signal_lost` of an earlier outage that nobody acknowledged
+        yet is raised again (same id): one alert for a stream that keeps
+        coming and going until someone looks.
+        """
         if not (math.isfinite(silent_for) and silent_for >= 0):
             raise ValueError(f"silent_for must be a finite number >= 0, got {silent_for!r}")
-        if self._book.current("signal_lost") is not None:
+        if self._book.ongoing("signal_lost"):
             return Output()
         evidence = {"silent_s": float(silent_for)}
         alert = self._book.raise_event(
@@ -355,10 +360,15 @@ class Detector:
         if not math.isfinite(at):
             raise ValueError(f"at must be a finite time, got {at!r}")
         current = self._book.current(kind)
+        ongoing = self._book.ongoing(kind)
         if not active:
-            return Output() if current is None else Output(alerts=[self._book.clear(kind, at)])
+            return Output(alerts=self._book.end(kind, at)) if ongoing else Output()
         evidence = dict(evidence or {})
-        if current is not None and (current.message, current.evidence) == (message, evidence):
+        if (
+            ongoing
+            and current is not None
+            and (current.message, current.evidence) == (message, evidence)
+        ):
             return Output()
         alert = self._book.raise_event(
             kind,
@@ -381,7 +391,7 @@ class Detector:
 
     def _check_gap(self, first_index: int, first_ts: float) -> list[Alert]:
         changed: list[Alert] = []
-        lost = self._book.current("signal_lost") is not None
+        lost = self._book.ongoing("signal_lost")
         expected = self._expected_index
         missing = 0 if expected is None else first_index - expected
         if missing != 0:
@@ -390,8 +400,10 @@ class Detector:
             self._buffer.reset()
             self._windows_since_gap = 0
         if lost:
-            evidence = {"gap_samples": float(missing)} if missing > 0 else None
-            changed.append(self._book.clear("signal_lost", first_ts, evidence))
+            lost_s = first_ts - (self._last_ts if self._last_ts is not None else first_ts)
+            evidence = {"lost_s": lost_s} | ({"gap_samples": float(missing)} if missing > 0 else {})
+            message = MESSAGES["signal_back"].format(lost_s=lost_s)
+            changed.extend(self._book.end("signal_lost", first_ts, evidence, message))
         elif missing > 0:
             changed.append(self._samples_dropped(missing, first_ts))
         return changed

@@ -35,6 +35,9 @@ MESSAGES = {
     "samples_dropped": "{missing} samples ({missing_s:.2f} s) are missing from the stream; "
     "analysis restarted after the gap.",
     "signal_lost": "No samples for {silent_s:.1f} s: the stream stalled or disconnected.",
+    # Not a kind: a latched `signal_lost` says so once its stream is back.
+    "signal_back": "The stream was lost for {lost_s:.1f} s and is back: samples of that time "
+    "are missing.",
 }
 
 

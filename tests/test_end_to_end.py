@@ -88,7 +88,7 @@ def test_flatline_is_raised_on_its_channel_and_cleared(
     assert records[-1]["alert"]["state"] == "cleared"
 
 
-def test_signal_lost_when_the_source_dies_and_cleared_when_it_returns(
+def test_signal_lost_when_the_source_dies_kept_when_it_returns_until_acknowledged(
     eegmon, feed_client, unique_name: str
 ) -> None:
     sim = eegmon("simulate", "--name", unique_name, "--seed", "5")
@@ -107,15 +107,29 @@ def test_signal_lost_when_the_source_dies_and_cleared_when_it_returns(
     client.wait(lambda m: m["type"] == "status" and not m["connected"], 5, "status: lost")
     again = eegmon("simulate", "--name", unique_name, "--seed", "5")  # same source_id
     again.wait_line("publishing LSL stream")
-    client.wait(
+    back = client.wait(
+        lambda m: (
+            m["type"] == "alert"
+            and m["alert"]["id"] == lost["id"]
+            and m["alert"]["ended_at"] is not None
+        ),
+        20,
+        "signal_lost to end when the source is back",
+    )["alert"]
+    assert back["state"] == "active", "a high alert latches until someone has seen it"
+    assert "is back" in back["message"]
+    assert back["evidence"]["lost_s"] >= 2.0
+    client.send({"type": "ack", "id": lost["id"], "who": "night tech"})
+    cleared = client.wait(
         lambda m: (
             m["type"] == "alert"
             and m["alert"]["id"] == lost["id"]
             and m["alert"]["state"] == "cleared"
         ),
         20,
-        "signal_lost to clear when the source is back",
-    )
+        "signal_lost to clear once acknowledged",
+    )["alert"]
+    assert cleared["acknowledged_by"] == "night tech"
     assert mon.process.poll() is None, "the monitor must never exit on a lost stream"
     assert mon.stop(signal.SIGTERM) == 0
 

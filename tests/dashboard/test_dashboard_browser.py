@@ -233,6 +233,9 @@ def test_acknowledge_sends_the_name_remembered_by_the_browser(page, dashboard, b
     expect(page.get_by_placeholder("Your name")).to_have_value("Nurse Ada", timeout=5000)
     row = page.locator(".eegmon-alerts .slick-row", has_text="seizure_suspect")
     expect(row).to_be_visible(timeout=5000)
+    # Its condition is over but it latches: it stays, saying so, until acknowledged.
+    high = bed.send_alert(**(high | {"ended_at": bed.now()}))
+    expect(row).to_contain_text("over, unacknowledged", timeout=2000)
     button = page.get_by_role("button", name="Acknowledge")
     expect(button).to_be_disabled()
     row.locator(".slick-cell").nth(1).click()

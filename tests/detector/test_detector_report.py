@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detector import Block, Detector, StreamMeta
+from detector import Block, Detector, DetectorConfig, StreamMeta
 
 META = StreamMeta("bed-1", "amp-1", ("C3", "O1"), 100.0)
 
@@ -42,22 +42,54 @@ def test_unknown_kind_and_bad_time_are_refused() -> None:
         det.report("recording_failed", True, float("nan"), "x")
 
 
-@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b"])), max_size=30))
-def test_report_sequences_keep_one_alert_at_a_time(reports: list[tuple[bool, str]]) -> None:
+def test_a_failure_that_ends_stays_until_acknowledged() -> None:
+    """High severity latches: a recording that failed and resumed left a hole someone must see."""
     det = Detector(META)
-    active_id: str | None = None
+    failed = det.report("recording_failed", True, 1.0, "Disk full.").alerts[0]
+    over = det.report("recording_failed", False, 30.0, "").alerts
+    assert [(a.id, a.state, a.ended_at) for a in over] == [(failed.id, "active", 30.0)]
+    assert [a.id for a in det.active_alerts()] == [failed.id]
+    cleared = det.acknowledge(failed.id, "night tech", 40.0)
+    assert cleared is not None
+    assert (cleared.state, cleared.cleared_at) == ("cleared", 30.0)
+    assert det.active_alerts() == []
+
+
+ACTIONS = st.one_of(
+    st.tuples(st.just("report"), st.booleans(), st.sampled_from(["a", "b"])),
+    st.tuples(st.just("ack"), st.just(False), st.just("")),
+)
+
+
+@given(st.lists(ACTIONS, max_size=30))
+def test_report_sequences_follow_the_latching_model(actions: list[tuple[str, bool, str]]) -> None:
+    """Against a reference: one alert at a time, latched until acknowledged, never revived."""
+    det = Detector(META, DetectorConfig(refractory_s=0.0))
+    current: dict[str, object] | None = None  # the reference's alert: id, ongoing, acknowledged
     ids: list[str] = []
-    for t, (active, message) in enumerate(reports):
-        for alert in det.report("recording_failed", active, float(t), message).alerts:
-            if alert.state == "cleared":
-                assert alert.id == active_id
-                assert not active
-                active_id = None
-            else:
-                assert active
-                assert active_id in (None, alert.id)
-                if active_id is None:
-                    assert alert.id not in ids, "a cleared alert never comes back"
-                    ids.append(alert.id)
-                active_id = alert.id
-        assert [a.id for a in det.active_alerts()] == ([active_id] if active_id else [])
+    for t, (action, active, message) in enumerate(actions):
+        if action == "ack":
+            if current is None:
+                continue
+            det.acknowledge(str(current["id"]), "tech", float(t))
+            current["acknowledged"] = True
+            if not current["ongoing"]:
+                current = None
+        else:
+            changed = det.report("recording_failed", active, float(t), message).alerts
+            if active:
+                if current is None:
+                    assert len(changed) == 1
+                    assert changed[0].id not in ids, "a new alert"
+                    ids.append(changed[0].id)
+                    current = {"id": changed[0].id, "acknowledged": False}
+                current["ongoing"] = True
+            elif current is not None and current["ongoing"]:
+                current["ongoing"] = False
+                if current["acknowledged"]:
+                    assert [a.state for a in changed] == ["cleared"]
+                    current = None
+                else:
+                    assert [(a.state, a.ended_at) for a in changed] == [("active", float(t))]
+            assert all(a.id in ids for a in changed)
+        assert [a.id for a in det.active_alerts()] == ([current["id"]] if current else [])

@@ -136,7 +136,7 @@ def test_index_jump_raises_samples_dropped_with_exact_count(meta19, eeg19, feed_
     assert not any(2560 / 256.0 <= end < (2600 + 255) / 256.0 for end in ends)
 
 
-def test_stall_raises_signal_lost_once_and_next_block_clears_it(meta19, eeg19, feed_blocks):
+def test_stall_raises_signal_lost_once_and_it_stays_until_acknowledged(meta19, eeg19, feed_blocks):
     data = eeg19(10.0)
     det = Detector(meta19)
     feed_blocks(det, data[:, :1280], seed=10)
@@ -148,9 +148,29 @@ def test_stall_raises_signal_lost_once_and_next_block_clears_it(meta19, eeg19, f
     back = det.process(
         Block(data[:, 1280:1300].astype(np.float32), np.arange(1280, 1300) / 256.0, 1280)
     )
-    assert [(a.id, a.state, a.cleared_at) for a in back.alerts] == [
-        (lost.alerts[0].id, "cleared", 5.0)
+    # The stream is back, but the hole in the night stays on screen until someone has seen it.
+    assert [(a.id, a.state, a.ended_at) for a in back.alerts] == [
+        (lost.alerts[0].id, "active", 5.0)
     ]
+    assert "is back" in back.alerts[0].message
+    cleared = det.acknowledge(lost.alerts[0].id, "night tech", at=30.0)
+    assert cleared is not None
+    assert (cleared.state, cleared.cleared_at) == ("cleared", 5.0)
+    again = det.stalled(at=40.0, silent_for=3.0).alerts
+    assert [a.kind for a in again] == ["signal_lost"]
+    assert again[0].id != lost.alerts[0].id
+
+
+def test_outages_before_anyone_looks_keep_one_alert(meta19, eeg19, feed_blocks):
+    """A stream that comes and goes gives one latched alert, raised again at each outage."""
+    data = eeg19(10.0)
+    det = Detector(meta19)
+    feed_blocks(det, data[:, :1280], seed=12)
+    first = det.stalled(at=8.0, silent_for=3.0).alerts[0]
+    det.process(Block(data[:, 1280:1300].astype(np.float32), np.arange(1280, 1300) / 256.0, 1280))
+    second = det.stalled(at=9.0, silent_for=3.0).alerts
+    assert [(a.id, a.state, a.ended_at) for a in second] == [(first.id, "active", None)]
+    assert det.stalled(at=9.5, silent_for=3.5).alerts == []
 
 
 def test_gap_during_outage_is_attributed_to_signal_lost(meta19, eeg19, feed_blocks):
@@ -162,9 +182,11 @@ def test_gap_during_outage_is_attributed_to_signal_lost(meta19, eeg19, feed_bloc
         Block(data[:, 1500:1600].astype(np.float32), np.arange(1500, 1600) / 256.0, 1500)
     )
     assert [(a.kind, a.state, a.evidence.get("gap_samples")) for a in back.alerts] == [
-        ("signal_lost", "cleared", 220.0)
+        ("signal_lost", "active", 220.0)
     ]
-    assert det.active_alerts() == []
+    assert back.alerts[0].evidence["lost_s"] == pytest.approx(221 / 256.0)
+    assert "lost for 0.9 s" in back.alerts[0].message
+    assert [a.kind for a in det.active_alerts()] == ["signal_lost"], "no samples_dropped besides"
 
 
 def test_acknowledge_keeps_alert_active_until_cleared(meta19, eeg19, feed_blocks):

@@ -208,6 +208,48 @@ def wait_alert(client, kind: str, event: str, timeout: float, after: int = 0) ->
     return alerts(client, kind, event)[after]
 
 
+def outage_edges(client) -> tuple[list[dict], list[dict]]:
+    """The ``signal_lost`` messages that tell a stream went away, and those that tell it is back.
+
+    The alert latches: a stream that comes back leaves it active with
+    ``ended_at`` set, and the next outage before anyone acknowledges it
+    raises the same alert again.
+    """
+    messages = [a for a in alerts(client, "signal_lost") if a["state"] != "cleared"]
+    lost = [a for a in messages if a["ended_at"] is None and a["event"] in ("raised", "updated")]
+    back = [a for a in messages if a["ended_at"] is not None and a["event"] == "updated"]
+    return lost, back
+
+
+def wait_back(client, alert_id: str, timeout: float, after: int = 0) -> dict:
+    """The `after`-th message telling that the stream of `signal_lost` `alert_id` is back."""
+    from tests.support import wait_for
+
+    def returns() -> list[dict]:
+        return [a for a in outage_edges(client)[1] if a["id"] == alert_id]
+
+    wait_for(lambda: len(returns()) > after, timeout, f"stream back #{after + 1}")
+    return returns()[after]
+
+
+def acknowledge(client, alert: dict, timeout: float = 20) -> dict:
+    """Acknowledge `alert` over the feed, as the dashboard does; returns it cleared.
+
+    It clears at once if its condition is over and its refractory period
+    has passed, otherwise when both are true.
+    """
+    from tests.support import wait_for
+
+    client.send({"type": "ack", "id": alert["id"], "who": "night tech"})
+    return wait_for(
+        lambda: next(
+            (a for a in alerts(client, alert["kind"], "cleared") if a["id"] == alert["id"]), None
+        ),
+        timeout,
+        f"{alert['id']} cleared",
+    )
+
+
 def last_status(client) -> dict:
     statuses = client.of_type("status")
     assert statuses, "no status message yet"
