@@ -335,12 +335,12 @@ class Detector:
         message: str,
         evidence: dict[str, float] | None = None,
     ) -> Output:
-        """Raise, update or clear a condition observed outside the signal (e.g. `recording_failed`).
+        """Raise, update or end a condition observed outside the signal (e.g. `recording_failed`).
 
-        It joins the stream's other alerts (same ids, states and severities), so
-        it is journaled and published like them. Clearing a condition that is
-        not active, or re-reporting one with the same message and evidence,
-        changes nothing.
+        It joins the stream's other alerts (same ids, states, severities and
+        latching), so it is journaled and published like them. Ending a
+        condition that is not present, or re-reporting one with the same
+        message and evidence, changes nothing.
 
         Examples
         --------
@@ -352,8 +352,10 @@ class Detector:
         >>> det.report("recording_failed", True, 11.0, "Disk full.", {"errno": 28.0}).alerts
         []
         >>> out = det.report("recording_failed", False, 30.0, "")
-        >>> [(a.state, a.cleared_at) for a in out.alerts]
-        [('cleared', 30.0)]
+        >>> [(a.state, a.ended_at) for a in out.alerts]  # high severity: latched
+        [('active', 30.0)]
+        >>> det.acknowledge("recording_failed-1", "night tech", 31.0).state
+        'cleared'
         """
         if kind not in SEVERITY:
             raise ValueError(f"unknown alert kind {kind!r}; known: {', '.join(SEVERITY)}")
