@@ -221,15 +221,15 @@ def outage_edges(client) -> tuple[list[dict], list[dict]]:
     return lost, back
 
 
-def wait_back(client, alert_id: str, timeout: float, after: int = 0) -> dict:
-    """The `after`-th message telling that the stream of `signal_lost` `alert_id` is back."""
+def wait_back(client, alert_id: str, timeout: float) -> dict:
+    """The first message telling that the stream of `signal_lost` `alert_id` is back."""
     from tests.support import wait_for
 
-    def returns() -> list[dict]:
-        return [a for a in outage_edges(client)[1] if a["id"] == alert_id]
-
-    wait_for(lambda: len(returns()) > after, timeout, f"stream back #{after + 1}")
-    return returns()[after]
+    return wait_for(
+        lambda: next((a for a in outage_edges(client)[1] if a["id"] == alert_id), None),
+        timeout,
+        f"{alert_id}: stream back",
+    )
 
 
 def acknowledge(client, alert: dict, timeout: float = 20) -> dict:
