@@ -1,7 +1,8 @@
 """Acquisition: one LSL inlet read into `Block`s, with gap accounting and a stall watchdog.
 
-Samples are pulled straight into a preallocated buffer (``pull_chunk(dest_obj=...)``,
-about 9x faster than Python lists), converted to microvolts and stamped with
+Samples are pulled straight into a preallocated buffer of the stream's own
+sample type (``pull_chunk(dest_obj=...)``, about 9x faster than Python lists;
+liblsl refuses a buffer of another type), converted once to float32 microvolts and stamped with
 the LSL clock plus ``time_correction``. The sample index follows the
 timestamps, so samples the network or LSL's own buffer lost show as a jump in
 ``Block.first_index``. LSL's built-in recovery stays silent for about 15 s, so
@@ -29,6 +30,17 @@ log = logging.getLogger(__name__)
 
 class StreamRefused(ValueError):
     """A stream that cannot be monitored as EEG (string format, irregular rate...)."""
+
+
+#: The numpy type liblsl writes for each numeric LSL channel format.
+SAMPLE_TYPES: dict[int, type[np.number]] = {
+    pylsl.cf_float32: np.float32,
+    pylsl.cf_double64: np.float64,
+    pylsl.cf_int8: np.int8,
+    pylsl.cf_int16: np.int16,
+    pylsl.cf_int32: np.int32,
+    pylsl.cf_int64: np.int64,
+}
 
 
 @dataclass
@@ -67,7 +79,8 @@ class Acquisition:
         gap_tolerance: float = 0.75,
         clock: Callable[[], float] = pylsl.local_clock,
     ) -> None:
-        if info.channel_format() == pylsl.cf_string:
+        sample_type = SAMPLE_TYPES.get(info.channel_format())
+        if sample_type is None:
             raise StreamRefused(f"stream {info.name()!r} carries strings, not EEG samples")
         if info.nominal_srate() <= 0:
             raise StreamRefused(
@@ -91,7 +104,7 @@ class Acquisition:
         self._rescale = bool(np.any(self._scale != 1.0))
         rate = self.meta.rate
         self._capacity = max(1, int(np.ceil(rate * max_chunk_s)))
-        self._buffer = np.zeros((self._capacity, self.meta.n_channels), dtype=np.float32)
+        self._buffer = np.zeros((self._capacity, self.meta.n_channels), dtype=sample_type)
         self._next_index = 0
         self._last_sample_clock = clock()
         self._last_correction_clock = -np.inf
@@ -145,7 +158,8 @@ class Acquisition:
         if now - self._last_correction_clock > 5.0:
             self._update_time_correction(timeout=0.0)
         stamps = np.asarray(timestamps, dtype=np.float64) + self.stats.time_correction
-        data = self._buffer[:n].T.copy()  # the buffer is reused by the next pull
+        # One conversion, which is also the copy: the buffer is reused by the next pull.
+        data = self._buffer[:n].T.astype(np.float32, order="C")
         if self._rescale:
             data *= self._scale
         previous = self.stats.last_timestamp

@@ -2,7 +2,10 @@
 
 Any LSL device works: channel labels come from the XDF meta-data convention
 (``desc/channels/channel/label``) when present, else ``Ch1..ChN``; units other
-than microvolts are converted to microvolts when they are recognised.
+than microvolts are converted to microvolts when they are recognised, by name
+(``volts``, ``mV``...) or as MNE-LSL writes them, a power of ten of volts
+(``"0"`` volts, ``"-6"`` microvolts). A channel without a unit is taken as
+microvolts, integer streams included.
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ UNIT_TO_UV: dict[str, float] = {
     "nanovolts": 1e-3,
     "nv": 1e-3,
 }
+
+
+def unit_to_uv(unit: str) -> float:
+    """The factor from a declared unit to microvolts; 1 for an unknown unit.
+
+    >>> unit_to_uv("Volts"), unit_to_uv("0"), unit_to_uv("-6"), unit_to_uv("furlongs")
+    (1000000.0, 1000000.0, 1.0, 1.0)
+    """
+    unit = unit.strip().lower()
+    if unit in UNIT_TO_UV:
+        return UNIT_TO_UV[unit]
+    try:
+        exponent = int(unit)  # MNE's FIFF unit multiplier: data in 10**exponent volts
+    except ValueError:
+        return 1.0
+    return float(10.0 ** (exponent + 6)) if -12 <= exponent <= 0 else 1.0
 
 
 class StreamNotFound(LookupError):
@@ -96,9 +115,9 @@ def channel_metadata(info: pylsl.StreamInfo) -> tuple[list[str], list[float]]:
     channel = info.desc().child("channels").child("channel")
     for i in range(n):
         label = channel.child_value("label").strip() if not channel.empty() else ""
-        unit = channel.child_value("unit").strip().lower() if not channel.empty() else ""
+        unit = channel.child_value("unit") if not channel.empty() else ""
         labels.append(label or f"Ch{i + 1}")
-        scales.append(UNIT_TO_UV.get(unit, 1.0))
+        scales.append(unit_to_uv(unit))
         if not channel.empty():
             channel = channel.next_sibling("channel")
     seen: dict[str, int] = {}

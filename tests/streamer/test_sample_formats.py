@@ -1,0 +1,173 @@
+"""Every numeric LSL sample format, and MNE-LSL's player, into a real monitor process.
+
+Each outlet carries realistic simulated EEG with one electrode held flat; the
+monitor must find that flatline on that channel and call no healthy channel
+flat, whatever the sample type or the unit the device declares.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pylsl
+import pytest
+
+from simulators.eeg import SleepEEG
+from tests.support import FeedClient, Proc
+
+pytestmark = pytest.mark.slow
+
+RATE = 256.0
+LABELS = ["Fz", "Cz", "Pz", "O1", "O2"]
+FLAT = "Pz"
+
+
+class Pusher:
+    """Pushes simulated EEG of one sample type into an outlet, in real time, on a thread."""
+
+    def __init__(self, outlet: pylsl.StreamOutlet, dtype: type[np.number], scale: float) -> None:
+        self.outlet, self.dtype, self.scale = outlet, dtype, scale
+        self.eeg = SleepEEG(LABELS, rate=RATE, seed=4)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        t0 = pylsl.local_clock()
+        sent = 0
+        while not self.stop.wait(0.05):
+            due = int((pylsl.local_clock() - t0) * RATE) - sent
+            if due <= 0:
+                continue
+            data = self.eeg.generate(due)
+            data[LABELS.index(FLAT)] = 3.0  # an electrode off sits at its offset
+            samples = data.T * self.scale
+            if np.issubdtype(self.dtype, np.integer):
+                info = np.iinfo(self.dtype)
+                samples = np.clip(np.round(samples), info.min, info.max)
+            stamps = t0 + (sent + np.arange(due)) / RATE
+            self.outlet.push_chunk(np.ascontiguousarray(samples, dtype=self.dtype), stamps.tolist())
+            sent += due
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def publish(unique_name: str) -> Iterator[Callable[[str, type[np.number], str, float], Pusher]]:
+    pushers: list[Pusher] = []
+
+    def start(fmt: str, dtype: type[np.number], unit: str, scale: float) -> Pusher:
+        info = pylsl.StreamInfo(unique_name, "EEG", len(LABELS), RATE, fmt, f"{unique_name}-amp")
+        channels = info.desc().append_child("channels")
+        for label in LABELS:
+            channel = channels.append_child("channel")
+            channel.append_child_value("label", label)
+            if unit:
+                channel.append_child_value("unit", unit)
+        pusher = Pusher(pylsl.StreamOutlet(info), dtype, scale)
+        pushers.append(pusher)
+        return pusher
+
+    yield start
+    for pusher in pushers:
+        pusher.close()
+
+
+def watch(eegmon: Callable[..., Proc], feed_client: Callable[..., FeedClient], name: str):
+    monitor = eegmon("monitor", "--stream", name, "--feed-port", "0", "--quiet")
+    url = monitor.wait_line("feed at ", timeout=30).split("feed at ")[1].strip()
+    return monitor, feed_client(url)
+
+
+def assert_flatline_on_the_flat_channel_only(client: FeedClient) -> None:
+    flat = client.wait(
+        lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline", 30, "a flatline"
+    )["alert"]
+    assert flat["channels"] == [FLAT]
+    client.wait(lambda m: m["type"] == "status" and m["samples"] > 6 * RATE, 30, "6 s of EEG")
+    flat_channels = {
+        ch
+        for m in client.of_type("alert")
+        if m["alert"]["kind"] in ("flatline", "saturation", "bad_values")
+        for ch in m["alert"]["channels"]
+    }
+    assert flat_channels == {FLAT}, f"healthy channels called flat or clipped: {flat_channels}"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "dtype", "unit", "scale"),
+    [
+        ("float32", np.float32, "microvolts", 1.0),
+        ("double64", np.float64, "volts", 1e-6),
+        ("int8", np.int8, "", 1.0),
+        ("int16", np.int16, "", 1.0),
+        ("int32", np.int32, "nanovolts", 1e3),
+        ("int64", np.int64, "microvolts", 1.0),
+    ],
+)
+def test_every_numeric_format_is_monitored(
+    eegmon, feed_client, publish, unique_name: str, fmt: str, dtype, unit: str, scale: float
+) -> None:
+    publish(fmt, dtype, unit, scale)
+    monitor, client = watch(eegmon, feed_client, unique_name)
+    hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
+    assert hello["stream"]["labels"] == LABELS
+    assert_flatline_on_the_flat_channel_only(client)
+    assert monitor.process.poll() is None
+    assert not [line for line in monitor.lines if "Traceback" in line]
+
+
+def test_a_string_stream_is_refused_in_one_line(eegmon, unique_name: str) -> None:
+    info = pylsl.StreamInfo(unique_name, "EEG", 2, RATE, "string", f"{unique_name}-s")
+    outlet = pylsl.StreamOutlet(info)
+    monitor = eegmon("monitor", "--stream", unique_name, "--feed-port", "0", "--quiet")
+    assert monitor.process.wait(30) == 2
+    monitor.stop()
+    errors = [line for line in monitor.lines if line.startswith("eegmon")]
+    assert any("carries strings, not EEG samples" in line for line in errors), monitor.lines
+    assert not [line for line in monitor.lines if "Traceback" in line]
+    del outlet
+
+
+def test_mne_lsl_player_into_a_monitor(
+    eegmon, feed_client, unique_name: str, test_data: Path
+) -> None:
+    """MNE-LSL publishes float64 in volts, its unit a power of ten ("0")."""
+    mne = pytest.importorskip("mne")
+    player_lsl = pytest.importorskip("mne_lsl.player")
+    edf = test_data / "eegmmidb_S001" / "S001R01.edf"
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
+    raw.pick(raw.ch_names[:8])
+    flat = raw.ch_names[2]
+    raw._data[2] = 4e-6  # that electrode off, at a 4 µV offset
+    player = player_lsl.PlayerLSL(raw, chunk_size=16, name=unique_name, source_id=unique_name)
+    player.start()
+    try:
+        monitor, client = watch(eegmon, feed_client, unique_name)
+        hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
+        labels = hello["stream"]["labels"]
+        assert labels == raw.ch_names
+        found = client.wait(
+            lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline", 30, "a flatline"
+        )["alert"]
+        assert found["channels"] == [flat]
+        traces = client.wait(lambda m: m["type"] == "traces", 10, "traces")
+        healthy = np.array(traces["data"][0], dtype=float)
+        assert 1.0 < np.nanstd(healthy) < 500.0, "volts were not converted to microvolts"
+        client.wait(lambda m: m["type"] == "status" and m["samples"] > 10 * raw.info["sfreq"], 30,
+                    "ten seconds of samples")  # fmt: skip
+        called_flat = {
+            ch
+            for m in client.of_type("alert")
+            if m["alert"]["kind"] == "flatline"
+            for ch in m["alert"]["channels"]
+        }
+        assert called_flat == {flat}
+        assert monitor.process.poll() is None
+    finally:
+        player.stop()
