@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import archive, dashboard, detector, files, latency, notify, quality, throughput
-from streamer.allocator import retain_freed_memory
+from streamer.offline.allocator import retain_freed_memory
 
 RESULTS = Path(__file__).parent / "results"
 

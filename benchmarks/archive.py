@@ -27,9 +27,9 @@ from pathlib import Path
 
 from benchmarks.files import BIG_BYTES, write_big_edf, write_sleep_edf
 from detector import DetectorConfig
-from streamer.archive import SEGMENT_S, overlap_s, plan_spans, scan_archive, scan_segment
-from streamer.files import content_id, open_recording
-from streamer.scan import Span
+from streamer.offline.archive import SEGMENT_S, overlap_s, plan_spans, scan_archive, scan_segment
+from streamer.offline.scan import Span
+from streamer.recordings.files import content_id, open_recording
 
 FILES, FILE_S, REPEATS = 8, 900.0, 2
 #: Own span of each segment read in the memory run (the warm-up comes on top).
@@ -43,7 +43,7 @@ def _peak_rss_mib() -> float:
 
 def _warm(client: object) -> None:
     """Import the scan on every worker before timing (a fresh worker takes seconds)."""
-    client.run(lambda: __import__("streamer.scan"))  # type: ignore[attr-defined]
+    client.run(lambda: __import__("streamer.offline.scan"))  # type: ignore[attr-defined]
 
 
 def _cluster(workers: int) -> tuple[object, object]:

@@ -38,7 +38,7 @@ import numpy as np
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
-from streamer import protocol
+from protocol import feed as protocol
 from tests.support import ROOT, Proc
 
 CHROMIUM = "/usr/bin/chromium"

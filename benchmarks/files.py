@@ -28,9 +28,9 @@ import numpy as np
 
 from detector.types import Block, StreamMeta
 from simulators import SleepEEG, montage
-from streamer.files import open_recording
-from streamer.recorder import Recorder, _EdfFile, _Layout
-from streamer.scan import scan_recording
+from streamer.offline.scan import scan_recording
+from streamer.recordings.files import open_recording
+from streamer.recordings.recorder import Recorder, _EdfFile, _Layout
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN_CONFIGS = [(19, 256.0), (64, 160.0)]
@@ -208,9 +208,9 @@ def run() -> list[dict]:
         for minutes in (5, 20):
             path = write_sleep_edf(folder / f"long{minutes}.edf", 19, 256.0, minutes * 60.0)
             rss, _ = child_peak_rss_mb(
-                "from streamer.allocator import retain_freed_memory\n"
-                "from streamer.files import open_recording\n"
-                "from streamer.scan import scan_recording\n"
+                "from streamer.offline.allocator import retain_freed_memory\n"
+                "from streamer.recordings.files import open_recording\n"
+                "from streamer.offline.scan import scan_recording\n"
                 "retain_freed_memory()\n"
                 f"rec = open_recording({str(path)!r})\n"
                 f"scan_recording(rec, {str(path)!r})"
@@ -227,7 +227,7 @@ def run() -> list[dict]:
         big = write_big_edf(folder / "big.edf", BIG_BYTES)
         started = time.perf_counter()
         rss, samples = child_peak_rss_mb(
-            "from streamer.files import open_recording\n"
+            "from streamer.recordings.files import open_recording\n"
             f"rec = open_recording({str(big)!r})\n"
             "print(sum(d.shape[1] for _, d in rec.blocks(10.0)))"
         )

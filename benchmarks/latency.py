@@ -24,10 +24,10 @@ import pylsl
 from websockets.sync.client import connect
 
 from detector import Detector
-from streamer.acquisition import Acquisition
-from streamer.feed import Feed
-from streamer.lsl import Selector, resolve
-from streamer.monitor import Monitor
+from streamer.live.acquisition import Acquisition
+from streamer.live.feed import Feed
+from streamer.live.lsl import Selector, resolve
+from streamer.live.monitor import Monitor
 
 CONFIGS = [(19, 256.0), (64, 1000.0)]
 EPISODES = 12

@@ -25,10 +25,10 @@ import pylsl
 
 from benchmarks.latency import play
 from detector import Detector
-from streamer.acquisition import Acquisition
-from streamer.journal import AlertJournal
-from streamer.lsl import Selector, resolve
-from streamer.monitor import Monitor
+from streamer.live.acquisition import Acquisition
+from streamer.live.journal import AlertJournal
+from streamer.live.lsl import Selector, resolve
+from streamer.live.monitor import Monitor
 from streamer.notify import Notifier, NotifyConfig
 
 EPISODES = 10

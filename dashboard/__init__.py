@@ -2,7 +2,7 @@
 
 The ward view (`ward`, at ``/``) shows every bed; the bed view (`bed`, at
 ``/bed?bed=N``) one bed's traces, scores, alerts and night trends (`trends`).
-It talks to monitors only through the feed protocol (`streamer.protocol`),
+It talks to monitors only through the feed protocol (`protocol.feed`),
 one shared `FeedClient` per feed.
 
 Names are loaded on first use, so that `dashboard.options` checks a command

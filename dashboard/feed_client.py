@@ -2,7 +2,7 @@
 
 `FeedClient` runs forever in a background thread with its own asyncio event
 loop: it connects to the feed, parses each message with
-`streamer.protocol.decode`, keeps the newest state behind a lock and reconnects
+`protocol.feed.decode`, keeps the newest state behind a lock and reconnects
 with a capped backoff when the connection drops. Browser sessions never touch
 the network: they read `FeedClient.snapshot()` from their periodic callbacks
 and send acknowledgements with `FeedClient.ack()`, which hands the message to
@@ -27,7 +27,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from streamer import protocol
+from protocol import feed as protocol
 
 from .options import validate_feed_url
 from .trends import NightTrends, TrendSnapshot

@@ -23,7 +23,7 @@ import html
 import math
 from collections.abc import Sequence
 
-from streamer.positions import RING_STEPS, flat_position
+from protocol.electrodes import RING_STEPS, flat_position
 
 
 def head_position(label: str) -> tuple[float, float] | None:

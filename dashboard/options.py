@@ -11,7 +11,7 @@ import os
 import urllib.parse
 from collections.abc import Sequence
 
-from streamer.protocol import is_loopback
+from protocol.feed import is_loopback
 
 MIN_TOKEN_LENGTH = 16
 #: The environment variable that holds the key signing Bokeh sessions.

@@ -8,7 +8,7 @@ offline, from a USB stick or a mail attachment (about 1 MB each, most of it
 Bokeh). The alert list and the index are plain HTML tables: readable without
 JavaScript, and by scripts.
 
-The renderer takes plain data, the dict of a `streamer.scan.FileScan`
+The renderer takes plain data, the dict of a `streamer.offline.scan.FileScan`
 (``FileScan.to_dict()``), so it needs nothing from the detector.
 """
 

@@ -39,7 +39,7 @@ from bokeh.server.util import bind_sockets, create_hosts_allowlist
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from streamer.protocol import is_loopback
+from protocol.feed import is_loopback
 
 from .app import build_applications
 from .auth import TokenAuth, cookie_secret

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from eegmon import config
-from streamer.allocator import retain_freed_memory
+from streamer.offline.allocator import retain_freed_memory
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 #: A TCP port option: 0 picks a free one.

@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from eegmon.cli import fail, say
-from streamer import protocol
-from streamer.journal import logged_at, parse_since, read_journal, record_kinds, select
+from protocol import feed as protocol
+from streamer.live.journal import logged_at, parse_since, read_journal, record_kinds, select
 
 
 def _detail(record: dict[str, Any]) -> str:

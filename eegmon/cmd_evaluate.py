@@ -1,6 +1,6 @@
 """``eegmon evaluate``: event-level quality of the detector on labelled recordings.
 
-Each file is read by `streamer.files` and goes through the same `Detector`
+Each file is read by `streamer.recordings.files` and goes through the same `Detector`
 as ``eegmon scan`` and the live monitor (run here block by block, so an
 alert's episodes, e.g. a latched seizure alert seeing a second seizure, are
 timed to the window), and through the fixed-threshold line-length baseline; both sets
@@ -126,7 +126,7 @@ def evaluate(
     if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
         fail(f"--json {str(json_path)!r}: not a file in an existing folder")
     from eegmon import config as config_file
-    from streamer.files import FileProblem, check_file, content_id, open_recording
+    from streamer.recordings.files import FileProblem, check_file, content_id, open_recording
 
     labelled: list[list[EventRow] | None] = []
     for number, name in enumerate(files):

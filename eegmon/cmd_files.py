@@ -18,7 +18,7 @@ from eegmon.cli import fail, say, stop_on_signals
 
 if TYPE_CHECKING:
     from eegmon.config import ConfigFile
-    from streamer.archive import Outcome, Progress
+    from streamer.offline.archive import Outcome, Progress
 
 
 def _speed(text: str) -> float | None:
@@ -57,7 +57,7 @@ def _progress_bar() -> tuple[Callable[[float, float], None] | None, Callable[[],
 def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float) -> None:
     """Publish a recorded file (EDF, BDF, FIF, BrainVision, XDF...) as a live LSL stream."""
     from simulators.player import FilePlayer
-    from streamer.files import FileProblem
+    from streamer.recordings.files import FileProblem
 
     progress, done = _progress_bar()
     try:
@@ -102,7 +102,7 @@ def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float)
 @click.option(
     "--segment-hours",
     type=click.FloatRange(min=0.01),
-    default=4.0,  # streamer.archive.SEGMENT_S
+    default=4.0,  # streamer.offline.archive.SEGMENT_S
     show_default=True,
     help="Split longer files into segments of about this length.",
 )
@@ -121,7 +121,7 @@ def scan(
     --workers processes); a summary per file goes to stderr: duration, alerts
     per kind, real-time factor.
     """
-    from streamer.files import FileProblem, check_file, find_recordings
+    from streamer.recordings.files import FileProblem, check_file, find_recordings
 
     if scheduler is not None:
         _check_scheduler(scheduler)
@@ -150,7 +150,7 @@ def scan(
         except OSError as exc:
             fail(f"cannot create {str(out_dir)!r}: {exc.strerror}")
     # Imported once the options are known good: the detector's imports take seconds.
-    from streamer.archive import ResultStore, overlap_s, scan_archive
+    from streamer.offline.archive import ResultStore, overlap_s, scan_archive
 
     try:
         config = config_file.detector()

@@ -12,15 +12,15 @@ from typing import Any, NoReturn
 
 from detector import Detector, StreamMeta
 from eegmon.config import CheckedMonitor
-from streamer.acquisition import Acquisition, StreamRefused
-from streamer.alert_outlet import AlertOutlet
-from streamer.feed import Feed
-from streamer.journal import AlertJournal
-from streamer.lsl import Selector, StreamNotFound, resolve
-from streamer.model_state import ModelStateFile
-from streamer.monitor import Monitor, Sink
+from streamer.live.acquisition import Acquisition, StreamRefused
+from streamer.live.alert_outlet import AlertOutlet
+from streamer.live.feed import Feed
+from streamer.live.journal import AlertJournal
+from streamer.live.lsl import Selector, StreamNotFound, resolve
+from streamer.live.model_state import ModelStateFile
+from streamer.live.monitor import Monitor, Sink
 from streamer.notify import Notifier
-from streamer.recorder import DEFAULT_RANGE_UV, Recorder
+from streamer.recordings.recorder import DEFAULT_RANGE_UV, Recorder
 
 log = logging.getLogger(__name__)
 

@@ -130,9 +130,9 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
 
     Cheap checks first; the notification URLs last (they load apprise).
     """
-    from streamer.feed import check_exposure
+    from streamer.live.feed import check_exposure
     from streamer.notify import check_urls
-    from streamer.recorder import parse_duration
+    from streamer.recordings.recorder import parse_duration
 
     check_exposure(settings.feed_host, settings.feed_token)
     given = {key: getattr(settings, key) for key in MONITOR_DEFAULTS}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from streamer.positions import flat_position
+from protocol.electrodes import flat_position
 
 # Channel sets, in the order an amplifier of that size usually sends them.
 _SETS = {

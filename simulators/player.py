@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
-from streamer.files import Recording, content_id, open_recording
+from streamer.recordings.files import Recording, content_id, open_recording
 
 MIN_SPEED, MAX_SPEED = 0.1, 100.0
 _PUSHES_PER_S = 20  # wall-clock pushes per second when paced
@@ -53,7 +53,7 @@ class FilePlayer:
     Parameters
     ----------
     path
-        Any file `streamer.files.open_recording` reads.
+        Any file `streamer.recordings.files.open_recording` reads.
     name
         Stream name (the file's stem by default).
     speed

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.journal import read_journal
+from streamer.live.journal import read_journal
 from tests.support import (
     BOKEH_MODEL,
     CHROMIUM,

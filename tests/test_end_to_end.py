@@ -11,7 +11,7 @@ import numpy as np
 import pylsl
 import pytest
 
-from streamer.journal import read_journal
+from streamer.live.journal import read_journal
 from tests.support import FeedClient, free_port
 
 pytestmark = pytest.mark.slow

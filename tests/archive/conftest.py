@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from detector import DetectorConfig
-from streamer.archive import Outcome, scan_archive
+from streamer.offline.archive import Outcome, scan_archive
 from tests.archive.recordings import QUICK_CONFIG, write_night
 
 #: Segments of 108 s: every generated night is split in two.
@@ -42,7 +42,7 @@ def archive(test_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def archive_files(root: Path) -> list[str]:
-    from streamer.files import find_recordings
+    from streamer.recordings.files import find_recordings
 
     return [str(p) for p in find_recordings([root])]
 

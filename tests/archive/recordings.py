@@ -8,7 +8,7 @@ import numpy as np
 
 from detector.types import Block, StreamMeta
 from simulators import SleepEEG, montage
-from streamer.recorder import Recorder
+from streamer.recordings.recorder import Recorder
 
 #: A detector that forgets within a minute, so a short file holds several warm segments.
 QUICK_CONFIG = {

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from streamer.archive import Outcome
+from streamer.offline.archive import Outcome
 from tests.archive.conftest import SEGMENT_HOURS, archive_files
 from tests.support import ROOT, Proc, free_port, wait_for
 
@@ -44,7 +44,7 @@ class DaskCluster:
                 "--name",
                 f"w{i}",
                 "--preload",
-                "streamer.archive",  # imported before the first task, as on a warm cluster
+                "streamer.offline.archive",  # imported before the first task, as on a warm cluster
             )
             for i in range(workers)
         ]

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector import DetectorConfig
-from streamer.archive import overlap_s, plan_spans, scan_archive
-from streamer.scan import FileScan
+from streamer.offline.archive import overlap_s, plan_spans, scan_archive
+from streamer.offline.scan import FileScan
 from tests.archive.recordings import write_night
 
 RULE_KINDS = {"flatline", "saturation", "line_noise", "bad_values", "electrode_pop", "artifact"}
@@ -24,7 +24,7 @@ def key(alert: dict[str, Any]) -> tuple[Any, ...]:
 
 
 #: The default detector, but nothing latches: offline nobody acknowledges, so a latched
-#: alert's channels may come from another episode when split (see streamer.archive).
+#: alert's channels may come from another episode when split (see streamer.offline.archive).
 CONFIG = DetectorConfig(latch=())
 SEGMENT_S = 1800.0
 
@@ -48,7 +48,7 @@ def scan(path: Path, segment_s: float) -> FileScan:
 def test_split_scan_raises_the_alerts_of_the_whole_scan(night: Path) -> None:
     """Every alert equals exactly (kind, channels, onset, end, severity), `anomaly` included.
 
-    The detector's memory is finite and exact (streamer.archive), so once a
+    The detector's memory is finite and exact (streamer.offline.archive), so once a
     segment's warm-up has learned what one pass learned, both decide alike.
     """
     spans = plan_spans(7200 * 128, 128.0, CONFIG, segment_s=SEGMENT_S)

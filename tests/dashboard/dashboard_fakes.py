@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 from websockets.asyncio.server import Server, ServerConnection, serve  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
-from streamer import protocol  # noqa: E402
+from protocol import feed as protocol  # noqa: E402
 
 LABELS = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz"]
 

@@ -13,9 +13,9 @@ import pylsl
 import pytest
 
 from detector import Detector
-from streamer.acquisition import Acquisition
-from streamer.lsl import Selector, resolve
-from streamer.monitor import Monitor
+from streamer.live.acquisition import Acquisition
+from streamer.live.lsl import Selector, resolve
+from streamer.live.monitor import Monitor
 from tests.support import wait_for
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from detector import DetectorConfig
-from streamer.files import open_recording
-from streamer.journal import read_journal
-from streamer.scan import scan_recording
+from streamer.live.journal import read_journal
+from streamer.offline.scan import scan_recording
+from streamer.recordings.files import open_recording
 from tests.files.conftest import Faulty
 from tests.support import replay_into_monitor, wait_for
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamer.files import (
+from streamer.recordings.files import (
     FileProblem,
     content_id,
     find_recordings,

@@ -15,7 +15,7 @@ import numpy as np
 import pylsl
 import pytest
 
-from streamer.files import open_recording
+from streamer.recordings.files import open_recording
 from tests.support import ROOT, FeedClient, replay_into_monitor, wait_for
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detector.types import Block, StreamMeta
-from streamer.files import open_recording
-from streamer.recorder import Recorder, parse_duration
+from streamer.recordings.files import open_recording
+from streamer.recordings.recorder import Recorder, parse_duration
 from tests.support import wait_for
 
 RATE = 128.0

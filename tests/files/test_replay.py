@@ -12,8 +12,8 @@ import pylsl
 import pytest
 
 from detector.types import Block, StreamMeta
-from streamer.files import content_id, open_recording
-from streamer.recorder import Recorder
+from streamer.recordings.files import content_id, open_recording
+from streamer.recordings.recorder import Recorder
 
 pytestmark = pytest.mark.slow
 

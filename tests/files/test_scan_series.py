@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from detector import DetectorConfig
-from streamer.archive import ResultStore, join, scan_archive
-from streamer.files import open_recording
-from streamer.scan import scan_recording
+from streamer.offline.archive import ResultStore, join, scan_archive
+from streamer.offline.scan import scan_recording
+from streamer.recordings.files import open_recording
 from tests.files.conftest import Faulty
 
 

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detector.types import StreamMeta
-from streamer.alert_outlet import AlertOutlet
-from streamer.journal import AlertJournal, parse_since, read_journal, select
+from streamer.live.alert_outlet import AlertOutlet
+from streamer.live.journal import AlertJournal, parse_since, read_journal, select
 from streamer.notify import Notifier, NotifyConfig, check_urls
 from tests.support import wait_for
 

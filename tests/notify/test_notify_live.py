@@ -13,7 +13,7 @@ import pylsl
 import pytest
 
 from eegmon.config import ConfigError, read
-from streamer.journal import read_journal
+from streamer.live.journal import read_journal
 from tests.support import ROOT, FeedClient, wait_for
 
 pytestmark = pytest.mark.slow

@@ -264,7 +264,7 @@ def samples(client) -> int:
 
 @contextlib.contextmanager
 def running(monitor, *outlets: CounterOutlet) -> Iterator[threading.Thread]:
-    """Runs an in-process `streamer.monitor.Monitor` on a thread of its own.
+    """Runs an in-process `streamer.live.monitor.Monitor` on a thread of its own.
 
     On the way out the monitor stops, its inlet closes and `outlets` stop.
     """

@@ -14,9 +14,9 @@ import pytest
 
 from detector import Detector, DetectorConfig
 from detector.types import Block
-from streamer.acquisition import Acquisition
-from streamer.lsl import Selector, resolve
-from streamer.monitor import Monitor
+from streamer.live.acquisition import Acquisition
+from streamer.live.lsl import Selector, resolve
+from streamer.live.monitor import Monitor
 from tests.reliability.harness import SOAK, CounterOutlet, running, scaled
 from tests.support import wait_for
 

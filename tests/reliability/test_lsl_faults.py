@@ -23,10 +23,10 @@ import pytest
 
 from detector import Detector
 from detector.types import Block
-from streamer.acquisition import Acquisition
-from streamer.files import open_recording
-from streamer.lsl import Selector, resolve
-from streamer.monitor import Monitor
+from streamer.live.acquisition import Acquisition
+from streamer.live.lsl import Selector, resolve
+from streamer.live.monitor import Monitor
+from streamer.recordings.files import open_recording
 from tests.reliability.harness import (
     CounterOutlet,
     acknowledge,

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamer.files import open_recording
-from streamer.journal import read_journal
+from streamer.live.journal import read_journal
+from streamer.recordings.files import open_recording
 from tests.reliability.harness import (
     COUNTER_WRAP,
     CounterOutlet,

@@ -17,7 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from streamer.protocol import MAX_CLIENT_MESSAGE
+from protocol.feed import MAX_CLIENT_MESSAGE
 from tests.reliability.harness import CounterOutlet, feed_url, gauge, growth, scaled
 from tests.support import FeedClient, Proc, wait_for
 

@@ -6,8 +6,8 @@ import numpy as np
 import pylsl
 import pytest
 
-from streamer.acquisition import Acquisition, StreamRefused
-from streamer.lsl import Selector, StreamNotFound, resolve
+from streamer.live.acquisition import Acquisition, StreamRefused
+from streamer.live.lsl import Selector, StreamNotFound, resolve
 from tests.support import wait_for
 
 RATE = 250.0

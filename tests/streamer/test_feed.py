@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from streamer.feed import Feed
+from streamer.live.feed import Feed
 from tests.support import wait_for
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.journal import AlertJournal
+from streamer.live.journal import AlertJournal
 
 
 def lines(path: Path) -> list[dict]:

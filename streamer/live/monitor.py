@@ -24,9 +24,9 @@ import pylsl
 from detector import Detector
 from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import SEVERITY_RANK, Alert, Block, Output
-from streamer.acquisition import Acquisition
-from streamer.journal import AlertJournal
-from streamer.protocol import PROTOCOL_VERSION, finite_or_none
+from protocol.feed import PROTOCOL_VERSION, finite_or_none
+from streamer.live.acquisition import Acquisition
+from streamer.live.journal import AlertJournal
 
 log = logging.getLogger(__name__)
 

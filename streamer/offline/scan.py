@@ -1,13 +1,13 @@
 """Offline scan: the live monitor's `Detector` over a recorded file, as fast as the CPU allows.
 
-The file is read in chunks (`streamer.files`) and every chunk becomes a
+The file is read in chunks (`streamer.recordings.files`) and every chunk becomes a
 `Block` whose timestamps are seconds from the file's first sample, so alert
 ``onset`` and ``detected_at`` are file seconds. The detector is the same
 object with the same configuration as live, which is why a scan and a live
 replay of the same file raise the same alerts.
 
 A scan can also cover one span of a file (`Span`), for the archive scan
-(`streamer.archive`) that splits long files: it starts `warmup` seconds
+(`streamer.offline.archive`) that splits long files: it starts `warmup` seconds
 earlier so filters, model, baseline and alert state are warm at the span's
 start, keeps only the alerts whose onset falls in the span, and runs past
 the span's end until those alerts are final.
@@ -34,8 +34,8 @@ from scipy.signal import welch
 from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, WindowScore
-from streamer.files import Recording, content_id
-from streamer.protocol import finite_or_none
+from protocol.feed import finite_or_none
+from streamer.recordings.files import Recording, content_id
 
 #: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
 SERIES_STEP_S = 30.0

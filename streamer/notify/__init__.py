@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pylsl
 
-from streamer.journal import AlertJournal
+from streamer.live.journal import AlertJournal
 
 if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check a URL
     from detector.types import Block

@@ -23,7 +23,7 @@ from pylsl.util import LostError
 from pylsl.util import TimeoutError as LslTimeout
 
 from detector.types import Block, StreamMeta
-from streamer.lsl import channel_metadata, stream_meta
+from streamer.live.lsl import channel_metadata, stream_meta
 
 log = logging.getLogger(__name__)
 

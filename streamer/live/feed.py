@@ -23,7 +23,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from streamer import protocol
+from protocol import feed as protocol
 
 log = logging.getLogger(__name__)
 

@@ -59,9 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from detector import DetectorConfig
-from streamer.allocator import retain_freed_memory
-from streamer.files import content_id, open_recording
-from streamer.scan import SERIES_STEP_S, FileScan, Series, Span, scan_recording
+from streamer.offline.allocator import retain_freed_memory
+from streamer.offline.scan import SERIES_STEP_S, FileScan, Series, Span, scan_recording
+from streamer.recordings.files import content_id, open_recording
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Failure:
 
 
 def _reason(exc: BaseException) -> str:
-    from streamer.files import FileProblem
+    from streamer.recordings.files import FileProblem
 
     if isinstance(exc, FileProblem):
         return exc.problem

@@ -1,0 +1,1 @@
+"""Live monitoring: LSL acquisition, the monitor loop, the journal, the feed server."""

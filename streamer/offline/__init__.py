@@ -1,0 +1,1 @@
+"""Offline: scanning files and archives far faster than real time, on Dask."""

@@ -1,0 +1,1 @@
+"""Recorded EEG: files read as blocks (one reader per family), the EDF+/BDF+ recorder."""
