@@ -15,13 +15,13 @@ from typing import Any
 
 from bokeh.models import Div
 
+from protocol.kinds import KINDS, SEVERITY_RANK
+
 from .browser import HEARTBEAT_S
-from .feed_client import SEVERITY_RANK, FeedSnapshot
+from .feed_client import FeedSnapshot
 
 SEVERITY_COLORS = {"high": "#d32f2f", "medium": "#f9a825", "low": "#00acc1"}
-QUALITY_KINDS = frozenset(
-    {"flatline", "saturation", "line_noise", "electrode_pop", "bad_values", "artifact"}
-)
+QUALITY_KINDS = frozenset(kind.name for kind in KINDS.values() if kind.marks_quality)
 
 PAGE_CSS = """
 :host { --eegmon-red: #d32f2f; }

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from protocol import feed as protocol
+from protocol.kinds import SEVERITY_RANK
 
 from .options import validate_feed_url
 from .trends import NightTrends, TrendSnapshot
@@ -50,8 +51,6 @@ MAX_NIGHT_ALERTS = 2000
 OFFSET_SAMPLES = 30
 MAX_CHANNELS = 1024
 MAX_DISPLAY_RATE = 4096.0
-
-SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 def redact_url(url: str) -> str:

@@ -30,9 +30,10 @@ import math
 
 import numpy as np
 
+from protocol.kinds import SEVERITIES
+
 #: Band edges in Hz for the band-power ratios.
 BANDS = {"delta": (0.5, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
-SEVERITIES = ("high", "medium", "low")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,10 +26,9 @@ blocks and get the same alerts.
 from detector.config import DetectorConfig
 from detector.core import Detector
 from detector.features import Features, compute_features
-from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
+from detector.types import Alert, Block, Output, StreamMeta, WindowScore
 
 __all__ = [
-    "SEVERITY",
     "Alert",
     "Block",
     "Detector",

@@ -12,9 +12,9 @@ Pure bookkeeping, no signal processing; time is the stream time of windows.
 - **Refractory period**: an alert lasts at least `refractory_s` from its
   detection, so a condition that comes and goes yields at most one alert per
   period; the alert notes `ended_at` while it waits.
-- **Escalation**: an unacknowledged medium alert whose condition lasts
-  `escalate_after_s` becomes high (`escalated_at`).
-- **Latching**: alerts of the `latch` kinds, and escalated ones, stay until
+- **Upgrade**: an unacknowledged medium alert whose condition lasts
+  `upgrade_after_s` becomes high (`upgraded_at`).
+- **Latching**: alerts of the `latch` kinds, and upgraded ones, stay until
   acknowledged even after their condition ends; acknowledging an alert whose
   condition is over clears it, acknowledging one still present silences it
   (state ``acknowledged``) without hiding it.
@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from detector.types import SEVERITY, SEVERITY_RANK, Alert, StreamMeta
+from detector.types import Alert, StreamMeta
+from protocol.kinds import SEVERITY_RANK, severity_of
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class _Debounce:
 
 
 class AlertBook:
-    """The alerts of one stream: raising, updating, escalating, acknowledging, clearing.
+    """The alerts of one stream: raising, updating, upgrading, acknowledging, clearing.
 
     Parameters
     ----------
@@ -146,7 +147,7 @@ class AlertBook:
         Per-kind `(k, n, m)` overriding the defaults above.
     refractory_s
         Minimum life of an alert, in seconds of stream time (0: none).
-    escalate_after_s
+    upgrade_after_s
         A medium alert still active (unacknowledged) after this long becomes
         high (None: never).
     latch
@@ -185,7 +186,7 @@ class AlertBook:
         id_prefix: str = "",
         debounce: Mapping[str, tuple[int, int, int]] | None = None,
         refractory_s: float = 0.0,
-        escalate_after_s: float | None = None,
+        upgrade_after_s: float | None = None,
         latch: Collection[str] = (),
         strong_debounce: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
@@ -201,7 +202,7 @@ class AlertBook:
             if not 1 <= strong[0] <= strong[1] <= n:
                 raise ValueError(f"strong debounce {strong!r} of {kind} must be k <= n <= {n}")
         self.refractory_s = refractory_s
-        self.escalate_after_s = escalate_after_s
+        self.upgrade_after_s = upgrade_after_s
         self.latch = latch
         self._seq = 0
         self._debounce: dict[str, _Debounce] = {}
@@ -284,7 +285,7 @@ class AlertBook:
                 stream=self.stream.name,
                 source_id=self.stream.source_id,
                 kind=kind,
-                severity=SEVERITY.get(kind, "medium"),
+                severity=severity_of(kind),
                 channels=channels,
                 onset=onset,
                 detected_at=detected_at,
@@ -338,27 +339,27 @@ class AlertBook:
         return changed or ([_snapshot(alert)] if evidence or message is not None else [])
 
     def tick(self, at: float) -> list[Alert]:
-        """Let time pass (once per window): escalate, and clear what waited out its period."""
+        """Let time pass (once per window): upgrade, and clear what waited out its period."""
         changed: list[Alert] = []
         for kind, alert in list(self._current.items()):
             if alert.ended_at is not None:
                 if not self._latched(alert) and at - alert.detected_at >= self.refractory_s:
                     changed.append(self.clear(kind, alert.ended_at))
             elif (
-                self.escalate_after_s is not None
+                self.upgrade_after_s is not None
                 and alert.severity == "medium"
                 and alert.state == "active"
-                and at - alert.onset >= self.escalate_after_s
+                and at - alert.onset >= self.upgrade_after_s
             ):
                 alert.severity = "high"
-                alert.escalated_at = at
+                alert.upgraded_at = at
                 alert.message = f"{alert.message} Unattended for {at - alert.onset:.0f} s."
                 changed.append(_snapshot(alert))
         return changed
 
     def _latched(self, alert: Alert) -> bool:
         return alert.state == "active" and (
-            alert.kind in self.latch or alert.escalated_at is not None
+            alert.kind in self.latch or alert.upgraded_at is not None
         )
 
     def _condition_over(self, alert: Alert, at: float) -> list[Alert]:

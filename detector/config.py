@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from detector.types import SEVERITY
+from protocol.kinds import KINDS
 
 ModelName = Literal["covariance", "deviation", "hst", "gaussian", "sad", "svm"]
 MODELS: tuple[str, ...] = ("covariance", "deviation", "hst", "gaussian", "sad", "svm")
@@ -79,13 +79,13 @@ class DetectorConfig:
     refractory_s
         An alert lasts at least this long (s), so a condition that comes and
         goes gives at most one alert per period (10.0).
-    escalate_after_s
+    upgrade_after_s
         An unacknowledged medium alert whose condition lasts this long (s)
-        becomes high and latches (300.0). None disables escalation.
+        becomes high and latches (300.0). None disables the upgrade.
     latch
         Kinds whose alerts stay until acknowledged after their condition ends
         (the high-severity kinds: ``("signal_lost", "seizure_suspect",
-        "recording_failed")``; escalated alerts latch too). A stream lost for
+        "recording_failed")``; upgraded alerts latch too). A stream lost for
         a minute at 3 a.m. and back by itself, or a recording that failed and
         resumed, leaves a hole in the night that someone must see.
     seizure_peak_share
@@ -181,7 +181,7 @@ class DetectorConfig:
     raise_n: int = 3
     clear_m: int = 3
     refractory_s: float = 10.0
-    escalate_after_s: float | None = 300.0
+    upgrade_after_s: float | None = 300.0
     latch: tuple[str, ...] = ("signal_lost", "seizure_suspect", "recording_failed")
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
@@ -201,7 +201,7 @@ class DetectorConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "anomaly_margin", "escalate_after_s"):
+        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "anomaly_margin", "upgrade_after_s"):
             value = getattr(self, name)
             if value is not None:
                 _positive(name, value)
@@ -224,9 +224,7 @@ class DetectorConfig:
             _positive(name, getattr(self, name))
         if not (_is_number(self.refractory_s) and 0 <= self.refractory_s < math.inf):
             raise ValueError(f"refractory_s must be a number >= 0, got {self.refractory_s!r}")
-        unknown = (
-            [k for k in self.latch if k not in SEVERITY] if isinstance(self.latch, tuple) else 0
-        )
+        unknown = [k for k in self.latch if k not in KINDS] if isinstance(self.latch, tuple) else 0
         if not isinstance(self.latch, tuple) or unknown:
             raise ValueError(f"latch must list alert kinds, got {self.latch!r}")
         for name in (

@@ -17,8 +17,9 @@ from detector.filters import StreamingFilter, design_sos
 from detector.model import QuantileThreshold, make_scorer, model_features_batch
 from detector.rules import MESSAGES, evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
-from detector.types import SEVERITY, Alert, Block, Output, StreamMeta, WindowScore
+from detector.types import Alert, Block, Output, StreamMeta, WindowScore
 from detector.windows import WindowBuffer, WindowStack
+from protocol.kinds import KINDS
 
 #: Channel quality reported per window when a rule flags the channel.
 _QUALITY = {
@@ -134,7 +135,7 @@ class Detector:
             },
             strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
             refractory_s=cfg.refractory_s,
-            escalate_after_s=cfg.escalate_after_s,
+            upgrade_after_s=cfg.upgrade_after_s,
             latch=cfg.latch,
         )
         memory = cfg.memory_windows()
@@ -327,7 +328,7 @@ class Detector:
         )
         return Output(alerts=[alert])
 
-    def report(
+    def set_condition(
         self,
         kind: str,
         active: bool,
@@ -346,19 +347,19 @@ class Detector:
         --------
         >>> from detector import Detector, StreamMeta
         >>> det = Detector(StreamMeta("ward-3", "amp-17", ("C3",), 256.0))
-        >>> out = det.report("recording_failed", True, 10.0, "Disk full.", {"errno": 28.0})
+        >>> out = det.set_condition("recording_failed", True, 10.0, "Disk full.", {"errno": 28.0})
         >>> [(a.id, a.severity, a.state, a.onset) for a in out.alerts]
         [('recording_failed-1', 'high', 'active', 10.0)]
-        >>> det.report("recording_failed", True, 11.0, "Disk full.", {"errno": 28.0}).alerts
+        >>> det.set_condition("recording_failed", True, 11.0, "Disk full.", {"errno": 28.0}).alerts
         []
-        >>> out = det.report("recording_failed", False, 30.0, "")
+        >>> out = det.set_condition("recording_failed", False, 30.0, "")
         >>> [(a.state, a.ended_at) for a in out.alerts]  # high severity: latched
         [('active', 30.0)]
         >>> det.acknowledge("recording_failed-1", "night tech", 31.0).state
         'cleared'
         """
-        if kind not in SEVERITY:
-            raise ValueError(f"unknown alert kind {kind!r}; known: {', '.join(SEVERITY)}")
+        if kind not in KINDS:
+            raise ValueError(f"unknown alert kind {kind!r}; known: {', '.join(KINDS)}")
         if not math.isfinite(at):
             raise ValueError(f"at must be a finite time, got {at!r}")
         current = self._book.current(kind)

@@ -8,29 +8,12 @@ harness all hand the detector the same `Block`s and read back the same
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-Severity = Literal["high", "medium", "low"]
-AlertState = Literal["active", "acknowledged", "cleared"]
-
-#: The alert vocabulary of the design: one place, so code, docs and tests agree.
-SEVERITY: dict[str, Severity] = {
-    "signal_lost": "high",
-    "seizure_suspect": "high",
-    "flatline": "medium",
-    "saturation": "medium",
-    "anomaly": "medium",
-    "samples_dropped": "medium",
-    "electrode_pop": "low",
-    "line_noise": "low",
-    "artifact": "low",
-    "bad_values": "medium",
-    "recording_failed": "high",
-}
-SEVERITY_RANK: dict[Severity, int] = {"high": 0, "medium": 1, "low": 2}
+from protocol.kinds import AlertState, Severity
 
 
 @dataclass(frozen=True)
@@ -111,7 +94,7 @@ class Alert:
     #: when the condition ended while the alert stays (latched, or within its refractory period)
     ended_at: float | None = None
     #: when a medium alert that lasted became high
-    escalated_at: float | None = None
+    upgraded_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -59,14 +59,14 @@ def _events_file(path: Path, given: Path | None) -> Path | None:
 def _events(rows: list[EventRow] | None, recording: Any) -> list[Any]:
     """Events to score against: the TSV's rows, else the recording's alert-kind annotations."""
     from detector.evaluation import Event, expected_kind
-    from detector.types import SEVERITY
+    from protocol.kinds import KINDS
 
     if rows is not None:
         return [Event(onset, length, expected_kind(label), ch) for onset, length, label, ch in rows]
     events = []
     for note in recording.annotations:
         kind = expected_kind(note.text.strip())
-        if kind in SEVERITY:
+        if kind in KINDS:
             events.append(Event(note.onset, note.duration, kind))
     return events
 

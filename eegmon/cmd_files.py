@@ -166,7 +166,7 @@ def scan(
     for message in problems:
         click.echo(f"eegmon: error: {message}", err=True)
     progress, close_progress = _scan_progress(len(targets))
-    report = _Reporter(sink, out_dir, inputs, progress)
+    outcomes_out = _OutcomeWriter(sink, out_dir, inputs, progress)
     try:
         with stop_on_signals() as stop, _cluster(scheduler, workers, targets) as client:
             outcomes = scan_archive(
@@ -175,7 +175,7 @@ def scan(
                 client=client,
                 store=None if out_dir is None else ResultStore(out_dir, config),
                 segment_s=segment_hours * 3600,
-                on_outcome=report.outcome,
+                on_outcome=outcomes_out.outcome,
                 on_progress=progress,
                 stop=stop,
                 series=out_dir is not None,  # only the reports plot it
@@ -188,12 +188,12 @@ def scan(
         if sink is not None and sink is not sys.stdout:
             sink.close()
     if out_dir is not None:
-        report.index(outcomes)
+        outcomes_out.index(outcomes)
     if stop.is_set():
         done = sum(o.scan is not None for o in outcomes)
         click.echo(f"eegmon scan: stopped after {done} of {len(targets)} files", err=True)
         sys.exit(1)
-    failed = len(problems) + report.failed
+    failed = len(problems) + outcomes_out.failed
     if failed:
         fail(f"{failed} of {inputs} inputs could not be scanned")
 
@@ -266,7 +266,7 @@ def _first_line(path: Path) -> str | None:
         return None
 
 
-class _Reporter:
+class _OutcomeWriter:
     """Writes each file's outcome: stderr lines, JSON lines, per-file report; then the index."""
 
     def __init__(

@@ -110,7 +110,7 @@ def run_monitor(
             on_status=printer,
         )
         if recorder is not None:
-            recorder.report = runner.report
+            recorder.on_condition = runner.set_condition
         try:
             feed = Feed(
                 settings.feed_host,

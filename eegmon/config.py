@@ -8,6 +8,7 @@ detector's imports take seconds, a typo should not wait for them.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 SECTIONS = ("detector", "monitor", "notify")
 MONITOR_KEYS = {"stall_timeout": float, "status_every": float, "resolve_timeout": float}
 MONITOR_DEFAULTS = {"stall_timeout": 2.0, "status_every": 5.0, "resolve_timeout": 10.0}
+#: Keys renamed so that each word means one thing; the old name still works, with a warning.
+RENAMED_KEYS = {
+    "detector": {"escalate_after_s": "upgrade_after_s"},
+    "notify": {"refractory_s": "min_interval_s"},
+}
 
 
 class ConfigError(ValueError):
@@ -75,6 +81,15 @@ def read(path: Path | None) -> ConfigFile:
         raise ConfigError(
             f"config {str(path)!r}: unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}"
         )
+    for section, renamed in RENAMED_KEYS.items():
+        table = raw.get(section)
+        for old in set(renamed) & set(table if isinstance(table, dict) else ()):
+            print(
+                f"eegmon: config {str(path)!r} [{section}]: {old!r} is deprecated, "
+                f"use {renamed[old]!r}",
+                file=sys.stderr,
+            )
+            table[renamed[old]] = table.pop(old)
     monitor: dict[str, float] = {}
     for key, value in raw.get("monitor", {}).items():
         if key not in MONITOR_KEYS:

@@ -23,8 +23,9 @@ import pylsl
 
 from detector import Detector
 from detector.core import MAX_PLAUSIBLE_UV
-from detector.types import SEVERITY_RANK, Alert, Block, Output
+from detector.types import Alert, Block, Output
 from protocol.feed import PROTOCOL_VERSION, finite_or_none
+from protocol.kinds import SEVERITY_RANK
 from streamer.live.acquisition import Acquisition
 from streamer.live.journal import AlertJournal
 
@@ -207,11 +208,13 @@ class Monitor:
         self._acks.put((alert_id, who))
 
     # -- called from any thread (e.g. a recorder's writer) ------------------------------
-    def report(self, kind: str, active: bool, message: str, evidence: dict[str, float]) -> None:
+    def set_condition(
+        self, kind: str, active: bool, message: str, evidence: dict[str, float]
+    ) -> None:
         """A condition seen outside the signal (`recording_failed`), raised or cleared.
 
         Queued and turned into an alert on the monitor's thread by
-        `Detector.report`, so it is journaled, published and sent to sinks like
+        `Detector.set_condition`, so it is journaled, published and sent to sinks like
         any other alert.
         """
         self._reports.put((kind, active, message, dict(evidence)))
@@ -333,7 +336,7 @@ class Monitor:
                 kind, active, message, evidence = self._reports.get_nowait()
             except queue.Empty:
                 return
-            output = self.detector.report(kind, active, self.clock(), message, evidence)
+            output = self.detector.set_condition(kind, active, self.clock(), message, evidence)
             self._publish_output(output, acquired_at=None)
 
     def _publish_output(self, output: Output, acquired_at: float | None) -> None:

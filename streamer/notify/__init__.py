@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pylsl
 
+from protocol.kinds import SEVERITIES
 from streamer.live.journal import AlertJournal
 
 if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check a URL
@@ -33,7 +34,6 @@ if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check a U
 
 log = logging.getLogger(__name__)
 
-SEVERITIES = ("high", "medium", "low")
 #: Routes: one per severity, and the second route escalations also go to.
 ROUTES = (*SEVERITIES, "escalate")
 #: Alert events waiting for the dispatcher; it drains them every tick, so this is never near.
@@ -51,7 +51,7 @@ class NotifyConfig:
     ``high``, ``medium``, ``low`` list the apprise URLs that receive alerts of
     that severity (low ones as a summary every `low_summary_s`); ``escalate``
     is the second route a high alert goes to when nobody acknowledged it
-    within `escalation_after_s`. `refractory_s`: at most one notification per
+    within `escalation_after_s`. `min_interval_s`: at most one notification per
     alert kind in that time (a flapping condition is told once, then summed
     up). A failed delivery is retried after `retry_initial_s`, doubling up to
     `retry_max_s`; after `failing_after` failures in a row the destination is
@@ -63,7 +63,7 @@ class NotifyConfig:
     low: tuple[str, ...] = ()
     escalate: tuple[str, ...] = ()
     escalation_after_s: float = 300.0
-    refractory_s: float = 60.0
+    min_interval_s: float = 60.0
     low_summary_s: float = 300.0
     retry_initial_s: float = 1.0
     retry_max_s: float = 60.0
@@ -76,9 +76,9 @@ class NotifyConfig:
 
         Examples
         --------
-        >>> NotifyConfig.from_dict({"high": ["json://127.0.0.1:9/"], "refractory_s": 30})
+        >>> NotifyConfig.from_dict({"high": ["json://127.0.0.1:9/"], "min_interval_s": 30})
         ... # doctest: +ELLIPSIS
-        NotifyConfig(high=('json://127.0.0.1:9/',), medium=(), ..., refractory_s=30.0, ...)
+        NotifyConfig(high=('json://127.0.0.1:9/',), medium=(), ..., min_interval_s=30.0, ...)
         >>> NotifyConfig.from_dict({"hihg": []})
         Traceback (most recent call last):
         ...
@@ -171,7 +171,7 @@ class Notice:
 
 @dataclass
 class _Held:
-    """A kind's events held back during its refractory period."""
+    """A kind's events held back during its minimum interval."""
 
     raises: int = 0
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -189,8 +189,8 @@ class Policy:
     """Decides what to notify and when, from alert events and the time.
 
     Rules: a medium or high alert is notified when raised, unless a notice of
-    the same kind went out less than `refractory_s` ago; then it is held, and
-    when the refractory period ends one ``repeated`` notice tells what happened
+    the same kind went out less than `min_interval_s` ago; then it is held, and
+    when the minimum interval ends one ``repeated`` notice tells what happened
     meanwhile. A high alert not acknowledged (nor cleared) `escalation_after_s`
     after it was raised is notified again, to its route and the ``escalate``
     route, once; escalations are never held back. An alert the detector makes
@@ -200,7 +200,7 @@ class Policy:
 
     Examples
     --------
-    >>> policy = Policy(escalation_after_s=60, refractory_s=30, low_summary_s=300)
+    >>> policy = Policy(escalation_after_s=60, min_interval_s=30, low_summary_s=300)
     >>> pop = {"id": "a1", "kind": "signal_lost", "severity": "high"}
     >>> [n.reason for n in policy.event("raised", pop, now=0.0)]
     ['raised']
@@ -215,9 +215,9 @@ class Policy:
     [('repeated', 1)]
     """
 
-    def __init__(self, escalation_after_s: float, refractory_s: float, low_summary_s: float):
+    def __init__(self, escalation_after_s: float, min_interval_s: float, low_summary_s: float):
         self.escalation_after_s = escalation_after_s
-        self.refractory_s = refractory_s
+        self.min_interval_s = min_interval_s
         self.low_summary_s = low_summary_s
         self._last_sent: dict[str, float] = {}
         self._held: dict[str, _Held] = {}
@@ -267,7 +267,7 @@ class Policy:
             self._low.append(alert)
             return []
         last = self._last_sent.get(kind, -math.inf)
-        if now - last < self.refractory_s:
+        if now - last < self.min_interval_s:
             held = self._held.setdefault(kind, _Held())
             held.raises += 1
             held.alerts[alert_id] = alert
@@ -276,7 +276,7 @@ class Policy:
         return [Notice("raised", severity, (severity,), (alert,))]
 
     def tick(self, now: float) -> list[Notice]:
-        """What has fallen due by `now`: escalations, ended refractory periods, the summary."""
+        """What has fallen due by `now`: escalations, ended minimum intervals, the summary."""
         notices: list[Notice] = []
         for alert_id, watch in list(self._watch.items()):
             if now >= watch.due:
@@ -289,7 +289,7 @@ class Policy:
                     )
                 )
         for kind, held in list(self._held.items()):
-            if now - self._last_sent[kind] >= self.refractory_s:
+            if now - self._last_sent[kind] >= self.min_interval_s:
                 notices.append(self._repeated(kind, held))
                 self._last_sent[kind] = now
         if self._low and now >= self._low_due:
@@ -612,7 +612,7 @@ class Notifier:
         self.clock = clock
         self.feed_url = feed_url
         self.tick_s = tick_s
-        self.policy = Policy(config.escalation_after_s, config.refractory_s, config.low_summary_s)
+        self.policy = Policy(config.escalation_after_s, config.min_interval_s, config.low_summary_s)
         self.lost_events = 0
         self.destinations: dict[str, Destination] = {}
         try:
@@ -714,7 +714,7 @@ class Notifier:
                 outcome="rate_limited",
                 kinds=notice.kinds,
                 alert_ids=notice.alert_ids,
-                refractory_s=self.config.refractory_s,
+                min_interval_s=self.config.min_interval_s,
             )
         except OSError as exc:
             log.error("alert journal cannot be written: %s", exc)

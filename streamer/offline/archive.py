@@ -14,7 +14,7 @@ windows, all as exact sums or an exact rolling quantile; so once a segment
 has learned the same windows as one pass, it holds the same state to the
 last bit. The warm-up covers both memories (with a quarter more for windows
 not learned), the filters' settling, and alerts already running (refractory
-period, escalation). A segment answers for the alerts whose onset falls in
+period, upgrade). A segment answers for the alerts whose onset falls in
 its own span ``[start, stop)`` and runs past `stop` until those alerts are
 final (cleared, or latched with their condition over). `join` then keeps
 one alert per kind where one pass would: an alert from a later segment
@@ -27,7 +27,7 @@ limits:
   raised an `anomaly` (and so learned nothing) within the warm-up, the
   segment, whose threshold starts infinite, learns those windows, and the
   two converge only once they left its memory;
-- a latched alert (a `seizure_suspect`, or any escalated alert) is never
+- a latched alert (a `seizure_suspect`, or any upgraded alert) is never
   cleared offline, so one pass keeps one alert of its kind to the end of the
   file and every later episode updates it; split, it keeps its onset and
   its null end, but its channels and evidence may be those of an earlier
@@ -78,7 +78,7 @@ def overlap_s(config: DetectorConfig) -> float:
     is a seizure, and so what the model may learn), then the model its own,
     then the threshold its own with scores of the filled model (a quarter
     more for windows not learned); alerts need the refractory period and
-    the escalation delay; filters settle in seconds. Rounded up to whole
+    the upgrade delay; filters settle in seconds. Rounded up to whole
     30 s epochs.
 
     Examples
@@ -89,7 +89,7 @@ def overlap_s(config: DetectorConfig) -> float:
     baseline = model = config.memory_windows()
     memories = (baseline + model + config.threshold_memory()) * config.hop_s
     learned = 1.25 * max(memories, config.warmup_windows * config.hop_s)
-    alerts = max(config.refractory_s, config.escalate_after_s or 0.0)
+    alerts = max(config.refractory_s, config.upgrade_after_s or 0.0)
     settle = 10.0 + config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
     return math.ceil((learned + alerts + settle) / SERIES_STEP_S) * SERIES_STEP_S
 

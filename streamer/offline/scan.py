@@ -212,12 +212,12 @@ def is_final(alert: Alert, config: DetectorConfig) -> bool:
     """Whether nothing later in the file can change the alert's onset or end.
 
     Cleared alerts are final; so are latched ones (a `latch` kind, or
-    escalated) whose condition is over: offline nobody acknowledges them, so
+    upgraded) whose condition is over: offline nobody acknowledges them, so
     they stay active, ``end`` null, to the end of the file.
     """
     if alert.state == "cleared":
         return True
-    latched = alert.kind in config.latch or alert.escalated_at is not None
+    latched = alert.kind in config.latch or alert.upgraded_at is not None
     return latched and alert.ended_at is not None
 
 

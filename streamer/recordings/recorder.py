@@ -21,7 +21,7 @@ in the stream) are filled with 0 µV and annotated; a gap longer than
 ``max_gap_s`` starts a new file instead.
 
 When the file cannot be written (disk full, permissions, file size limit)
-the recorder reports ``recording_failed`` through `report` (the monitor's
+the recorder reports ``recording_failed`` through `on_condition` (the monitor's
 alert path), drops samples until it can write again, tries a new file every
 ``retry_s`` seconds, and clears the alert when one works.
 """
@@ -51,8 +51,8 @@ if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check an 
 
 log = logging.getLogger(__name__)
 
-#: Called as report(kind, active, message, evidence); `Monitor.report` in production.
-Report = Callable[[str, bool, str, dict[str, float]], None]
+#: Called as on_condition(kind, active, message, evidence); `Monitor.set_condition` in production.
+OnCondition = Callable[[str, bool, str, dict[str, float]], None]
 
 DEFAULT_RANGE_UV = 3276.7
 EDF_STEP_UV = 0.1
@@ -227,8 +227,8 @@ class Recorder:
         and counted.
     rotate_s
         Start a new file every `rotate_s` seconds of recording (None: one file).
-    report
-        Where `recording_failed` is reported (kind, active, message, evidence);
+    on_condition
+        Where `recording_failed` is raised and cleared (kind, active, message, evidence);
         may be set after construction.
     """
 
@@ -239,7 +239,7 @@ class Recorder:
         *,
         range_uv: float = DEFAULT_RANGE_UV,
         rotate_s: float | None = None,
-        report: Report | None = None,
+        on_condition: OnCondition | None = None,
         sync_s: float = 1.0,
         retry_s: float = 10.0,
         max_gap_s: float = 600.0,
@@ -258,7 +258,7 @@ class Recorder:
         self.path = path
         self.meta = meta
         self.rotate_s = rotate_s
-        self.report = report
+        self.on_condition = on_condition
         self.sync_s = sync_s
         self.retry_s = retry_s
         self.max_gap_s = max_gap_s
@@ -420,8 +420,8 @@ class Recorder:
         self._failed_at = None
         self._open_next(first_index)  # raises OSError again if it still cannot write
         self._reported = False
-        if self.report is not None:
-            self.report("recording_failed", False, "", {})
+        if self.on_condition is not None:
+            self.on_condition("recording_failed", False, "", {})
 
     def _gap(self, expected: int, got: int) -> None:
         rate = self.meta.rate
@@ -557,8 +557,8 @@ class Recorder:
             where = self._segment_path(max(self._segment, 1))
             reason = exc.strerror or str(exc)
             log.error("recording to %s failed: %s", where, reason)
-            if self.report is not None:
-                self.report(
+            if self.on_condition is not None:
+                self.on_condition(
                     "recording_failed",
                     True,
                     f"Recording to {where} failed ({reason}); monitoring goes on.",

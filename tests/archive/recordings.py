@@ -14,7 +14,7 @@ from streamer.recordings.recorder import Recorder
 QUICK_CONFIG = {
     "memory_s": 20.0,
     "warmup_windows": 20,
-    "escalate_after_s": 40.0,
+    "upgrade_after_s": 40.0,
     "latch": [],
 }
 

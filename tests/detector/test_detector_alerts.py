@@ -146,7 +146,7 @@ def test_snapshots_do_not_change_after_being_handed_out():
     assert first.channels == ["A"]
 
 
-# -- refractory period, escalation, latching ----------------------------------------------
+# -- refractory period, upgrade, latching ----------------------------------------------
 HOP = 0.5
 
 
@@ -190,21 +190,21 @@ def test_condition_flapping_at_1_hz_is_one_alert():
 
 
 @settings(max_examples=100, deadline=None)
-@given(on=st.integers(1, 400), after=st.integers(0, 50), escalate=st.sampled_from([5.0, 30.0]))
-def test_a_medium_alert_that_lasts_escalates_once_and_then_latches(on, after, escalate):
-    book = AlertBook(META, 1, 1, 1, escalate_after_s=escalate)
+@given(on=st.integers(1, 400), after=st.integers(0, 50), upgrade=st.sampled_from([5.0, 30.0]))
+def test_a_medium_alert_that_lasts_upgrades_once_and_then_latches(on, after, upgrade):
+    book = AlertBook(META, 1, 1, 1, upgrade_after_s=upgrade)
     events = drive(book, "flatline", [True] * on + [False] * after)
-    escalated = [(at, a) for at, a in events if a.escalated_at is not None]
+    upgraded = [(at, a) for at, a in events if a.upgraded_at is not None]
     lasted = (on - 1) * HOP  # from the first window's start to the last flagged window's end
-    if lasted + 1.0 < escalate:
-        assert escalated == []
+    if lasted + 1.0 < upgrade:
+        assert upgraded == []
         assert all(a.severity == "medium" for _, a in events)
         return
-    first_at, first = escalated[0]
+    first_at, first = upgraded[0]
     assert first.severity == "high"
-    assert first.escalated_at == first_at >= first.onset + escalate
-    assert len({a.escalated_at for _, a in escalated}) == 1
-    # escalated alerts latch: the condition ended, the alert stays until acknowledged
+    assert first.upgraded_at == first_at >= first.onset + upgrade
+    assert len({a.upgraded_at for _, a in upgraded}) == 1
+    # upgraded alerts latch: the condition ended, the alert stays until acknowledged
     assert events[-1][1].state == "active"
     assert book.current("flatline") is not None
 

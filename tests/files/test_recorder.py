@@ -156,7 +156,7 @@ def test_a_crash_at_any_byte_leaves_a_file_every_reader_opens(
 
 def test_disk_full_is_reported_once_and_recording_keeps_trying(tmp_path: Path) -> None:
     reports: list[tuple[str, bool, str, dict[str, float]]] = []
-    rec = Recorder("/dev/full", META, retry_s=0.2, report=lambda *a: reports.append(a))
+    rec = Recorder("/dev/full", META, retry_s=0.2, on_condition=lambda *a: reports.append(a))
     for second in range(6):
         feed(rec, signal(0.5, seed=second), first=second * 64)
         time.sleep(0.1)

@@ -82,7 +82,7 @@ def test_a_failing_receiver_never_blocks_the_caller_and_gets_everything_on_recov
 ) -> None:
     bad = http_receiver("fail")
     good = http_receiver()
-    config = fast(medium=[bad.url("/bad"), good.url("/good")], refractory_s=0.001)
+    config = fast(medium=[bad.url("/bad"), good.url("/good")], min_interval_s=0.001)
     journal = AlertJournal(tmp_path / "alerts.jsonl")
     notifier = Notifier(config, journal=journal)
     try:
@@ -115,7 +115,7 @@ def test_a_failing_receiver_never_blocks_the_caller_and_gets_everything_on_recov
 
 def test_the_queue_is_bounded_and_a_drop_is_visible(http_receiver, tmp_path: Path) -> None:
     bad = http_receiver("fail")
-    config = fast(medium=[bad.url()], queue_size=3, refractory_s=0.001)
+    config = fast(medium=[bad.url()], queue_size=3, min_interval_s=0.001)
     journal = AlertJournal(tmp_path / "alerts.jsonl")
     notifier = Notifier(config, journal=journal)
     try:
@@ -134,7 +134,7 @@ def test_the_queue_is_bounded_and_a_drop_is_visible(http_receiver, tmp_path: Pat
 def test_a_full_queue_gives_up_the_least_severe_first(http_receiver) -> None:
     bad = http_receiver("fail")
     routes = [bad.url()]
-    config = fast(high=routes, medium=routes, queue_size=2, refractory_s=0.001)
+    config = fast(high=routes, medium=routes, queue_size=2, min_interval_s=0.001)
     notifier = Notifier(config)
     try:
         notifier.alert("raised", alert(0, "signal_lost", "high"))
@@ -203,7 +203,7 @@ def test_low_alerts_arrive_as_one_summary(http_receiver) -> None:
 def test_a_flapping_condition_is_told_once_then_summed_up(http_receiver) -> None:
     receiver = http_receiver()
     clock = FakeClock()
-    notifier = Notifier(fast(medium=[receiver.url()], refractory_s=60), clock=clock, tick_s=0.01)
+    notifier = Notifier(fast(medium=[receiver.url()], min_interval_s=60), clock=clock, tick_s=0.01)
     try:
         for n in range(4):
             notifier.alert("raised", alert(n, detected_at=clock.now))
@@ -226,8 +226,8 @@ def test_unknown_urls_and_keys_are_refused_by_name() -> None:
     assert "hunter2" not in str(refused.value)
     with pytest.raises(ValueError, match="unknown key 'escalation_after'"):
         NotifyConfig.from_dict({"escalation_after": 5})
-    with pytest.raises(ValueError, match="refractory_s must be a positive number"):
-        NotifyConfig.from_dict({"refractory_s": -1})
+    with pytest.raises(ValueError, match="min_interval_s must be a positive number"):
+        NotifyConfig.from_dict({"min_interval_s": -1})
     with pytest.raises(ValueError, match="high must be a list of URLs"):
         NotifyConfig.from_dict({"high": [3]})
 

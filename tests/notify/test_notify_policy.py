@@ -84,7 +84,7 @@ def run(history_steps: list[tuple]) -> tuple[History, Policy, float]:
 
 @settings(max_examples=150, deadline=None)
 @given(steps)
-def test_at_most_one_notice_per_kind_per_refractory_period(history_steps: list[tuple]) -> None:
+def test_at_most_one_notice_per_kind_per_minimum_interval(history_steps: list[tuple]) -> None:
     history, _, _ = run(history_steps)
     last: dict[str, float] = {}
     for when, notice in history.sent:

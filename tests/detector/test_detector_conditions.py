@@ -1,4 +1,4 @@
-"""`Detector.report`: conditions seen outside the signal join the stream's alerts."""
+"""`Detector.set_condition`: conditions seen outside the signal join the stream's alerts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_reported_condition_shares_ids_with_signal_alerts() -> None:
     det = Detector(META)
     data = np.zeros((2, 300), dtype=np.float32)  # both channels flat
     flat = det.process(Block(data, np.arange(300) / 100.0, 0)).alerts
-    failed = det.report("recording_failed", True, 3.0, "Disk full.", {"errno": 28.0}).alerts
+    failed = det.set_condition("recording_failed", True, 3.0, "Disk full.", {"errno": 28.0}).alerts
     assert [a.id for a in flat] == ["flatline-1"]
     assert [(a.id, a.kind, a.severity, a.channels) for a in failed] == [
         ("recording_failed-2", "recording_failed", "high", [])
@@ -27,8 +27,8 @@ def test_reported_condition_shares_ids_with_signal_alerts() -> None:
 
 def test_new_message_updates_the_same_alert() -> None:
     det = Detector(META)
-    first = det.report("recording_failed", True, 1.0, "Disk full.").alerts[0]
-    second = det.report("recording_failed", True, 5.0, "Permission denied.").alerts[0]
+    first = det.set_condition("recording_failed", True, 1.0, "Disk full.").alerts[0]
+    second = det.set_condition("recording_failed", True, 5.0, "Permission denied.").alerts[0]
     assert second.id == first.id
     assert second.onset == 1.0
     assert second.message == "Permission denied."
@@ -37,16 +37,16 @@ def test_new_message_updates_the_same_alert() -> None:
 def test_unknown_kind_and_bad_time_are_refused() -> None:
     det = Detector(META)
     with pytest.raises(ValueError, match="unknown alert kind 'disk'"):
-        det.report("disk", True, 1.0, "x")
+        det.set_condition("disk", True, 1.0, "x")
     with pytest.raises(ValueError, match="finite"):
-        det.report("recording_failed", True, float("nan"), "x")
+        det.set_condition("recording_failed", True, float("nan"), "x")
 
 
 def test_a_failure_that_ends_stays_until_acknowledged() -> None:
     """High severity latches: a recording that failed and resumed left a hole someone must see."""
     det = Detector(META)
-    failed = det.report("recording_failed", True, 1.0, "Disk full.").alerts[0]
-    over = det.report("recording_failed", False, 30.0, "").alerts
+    failed = det.set_condition("recording_failed", True, 1.0, "Disk full.").alerts[0]
+    over = det.set_condition("recording_failed", False, 30.0, "").alerts
     assert [(a.id, a.state, a.ended_at) for a in over] == [(failed.id, "active", 30.0)]
     assert [a.id for a in det.active_alerts()] == [failed.id]
     cleared = det.acknowledge(failed.id, "night tech", 40.0)
@@ -76,7 +76,7 @@ def test_report_sequences_follow_the_latching_model(actions: list[tuple[str, boo
             if not current["ongoing"]:
                 current = None
         else:
-            changed = det.report("recording_failed", active, float(t), message).alerts
+            changed = det.set_condition("recording_failed", active, float(t), message).alerts
             if active:
                 if current is None:
                     assert len(changed) == 1
