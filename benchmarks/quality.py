@@ -44,7 +44,7 @@ def _groups() -> dict[str, list[tuple[str, tuple]]]:
 
 
 def _build(name: str, args: tuple) -> list:
-    from tests.evaluation import corpus
+    from evaluation import corpus
 
     built = getattr(corpus, name)(*args)
     return built if isinstance(built, list) else [built]
@@ -52,8 +52,8 @@ def _build(name: str, args: tuple) -> list:
 
 def _evaluate(job: tuple[str, tuple, str]) -> list[tuple[float, dict]]:
     """Scores of eegmon and the baseline on each case a builder gives."""
-    from detector.evaluation import score
-    from tests.evaluation import corpus
+    from evaluation import corpus
+    from evaluation.metrics import score
 
     name, args, model = job
     out = []
@@ -69,7 +69,7 @@ def _evaluate(job: tuple[str, tuple, str]) -> list[tuple[float, dict]]:
 
 
 def evaluation_rows(model: str = DetectorConfig().model) -> list[dict]:
-    from tests.evaluation import corpus
+    from evaluation import corpus
 
     groups = _groups()
     jobs = [(name, args, model) for cases in groups.values() for name, args in cases]
@@ -89,7 +89,7 @@ def evaluation_rows(model: str = DetectorConfig().model) -> list[dict]:
 
 
 def _compare(model: str) -> dict:
-    from tests.evaluation import corpus
+    from evaluation import corpus
 
     injected = corpus.simulated_anomalies()
     mine, _ = corpus.run(injected, DetectorConfig(model=model))  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ as ``eegmon scan`` and the live monitor (run here block by block, so an
 alert's episodes, e.g. a latched seizure alert seeing a second seizure, are
 timed to the window), and through the fixed-threshold line-length baseline; both sets
 of alerts are matched to the labelled events (BIDS ``*_events.tsv`` or the
-file's EDF+ annotations) by `detector.evaluation.score`.
+file's EDF+ annotations) by `evaluation.metrics.score`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _events_file(path: Path, given: Path | None) -> Path | None:
 
 def _events(rows: list[EventRow] | None, recording: Any) -> list[Any]:
     """Events to score against: the TSV's rows, else the recording's alert-kind annotations."""
-    from detector.evaluation import Event, expected_kind
+    from evaluation.metrics import Event, expected_kind
     from protocol.kinds import KINDS
 
     if rows is not None:
@@ -144,7 +144,8 @@ def evaluate(
     import numpy as np
 
     from detector import Block, Detector, StreamMeta
-    from detector.evaluation import KindScore, LineLengthBaseline, detections, score
+    from evaluation.baseline import LineLengthBaseline
+    from evaluation.metrics import KindScore, detections, score
 
     try:
         detector_config = config.detector()

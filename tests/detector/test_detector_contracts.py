@@ -12,11 +12,11 @@ from river import anomaly
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.alerts import AlertBook
-from detector.evaluation import LineLengthBaseline
 from detector.filters import StreamingFilter, design_sos
 from detector.model import FeatureCovariance, FeatureDeviation, PerFeature, QuantileThreshold
 from detector.seizure import ChannelBaseline
 from detector.windows import WindowBuffer
+from evaluation.baseline import LineLengthBaseline
 
 META = StreamMeta("s", "id", ("A", "B"), 128.0)
 STAGES = [

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector import Alert
-from detector.evaluation import Detection, Event, LineLengthBaseline, detections, score
 from detector.types import Block, StreamMeta
+from evaluation.baseline import LineLengthBaseline
+from evaluation.metrics import Detection, Event, detections, score
 
 
 def test_detected_localized_late_and_false():

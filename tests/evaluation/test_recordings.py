@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.evaluation import corpus
+from evaluation import corpus
 
 
 def _check_beats_baseline(result, kinds):

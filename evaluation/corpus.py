@@ -1,7 +1,7 @@
 """Evaluation recordings with ground truth: simulated nights and the real recordings.
 
 Each builder returns a `Case`: the stream, its blocks (produced lazily) and the
-labelled events. The tests and ``benchmarks/detector.py`` run the same cases.
+labelled events. The tests and ``benchmarks/quality.py`` run the same cases.
 Thresholds were fixed before these were run (see DetectorConfig); nothing
 here is tuned to a file.
 """
@@ -16,15 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
-from detector.evaluation import (
-    Detection,
-    Event,
-    KindScore,
-    LineLengthBaseline,
-    detections,
-    expected_kind,
-    score,
-)
+from evaluation.baseline import LineLengthBaseline
+from evaluation.metrics import Detection, Event, KindScore, detections, expected_kind, score
 from simulators import SleepEEG
 from simulators.effects import Effects
 from simulators.scenario import parse_scenario
