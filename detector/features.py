@@ -1,9 +1,10 @@
 """Per-channel features of one window, computed once and shared by rules, model and display.
 
-Everything is vectorized across channels: one FFT per window for all band
-powers, the spectral edge and the dominant peak, cumulative sums for the
-step detector, and plain moments for the rest, so a window of 64 channels
-costs about a millisecond.
+Everything is vectorized across channels and windows: one FFT per window
+and channel (`protocol.spectra`) for the band powers, the mains share, the
+power above 30 Hz and the dominant peak, cumulative sums for the step
+detector, and plain moments for the rest, so a window's features cost little
+beside the FFT itself.
 """
 
 from __future__ import annotations
@@ -15,25 +16,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from protocol.bands import BANDS
+from protocol.spectra import frequencies, periodogram, power
+
 Array = NDArray[np.float64]
 
-#: Frequency bands (Hz) of the log band powers; gamma stops below the mains.
-BANDS: dict[str, tuple[float, float]] = {
-    "delta": (0.5, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 12.0),
-    "sigma": (12.0, 16.0),
-    "beta": (16.0, 30.0),
-    "gamma": (30.0, 45.0),
-}
-#: Range (Hz) where the total power of relative band powers and the spectral edge is taken.
-TOTAL_BAND = (0.5, 45.0)
 #: Range (Hz) searched for a dominant rhythm (seizure discharges are 2-20 Hz at onset).
 PEAK_BAND = (2.0, 20.0)
 #: Power above this (Hz), in the filtered signal, is muscle rather than brain.
 HIGH_FREQUENCY_HZ = 30.0
-#: Spectral edge: the frequency below which this share of the total power lies.
-EDGE_SHARE = 0.95
 #: The step detector compares the mean level over this long (s) before and after each sample,
 STEP_LEVEL_S = 0.05
 #: and requires the change to happen within this long (s): a step, not a slow swing.
@@ -46,12 +37,9 @@ POWER_FLOOR = 1e-6
 
 @dataclass(frozen=True)
 class _SpectralPlan:
-    taper: Array
-    scale: float  # summed bins of the tapered spectrum -> mean power in µV²
     bands: dict[str, tuple[int, int]]  # bin slices
     mains: tuple[tuple[int, int], ...]
     above_drift: int  # first bin at or above 1 Hz
-    total: tuple[int, int]
     peak: tuple[int, int]
     high: int  # first bin at or above HIGH_FREQUENCY_HZ
     whitened: tuple[int, int]  # bins of 1-30 Hz, where the whitened total is taken
@@ -60,17 +48,14 @@ class _SpectralPlan:
 
 @lru_cache(maxsize=16)
 def _spectral_plan(n: int, rate: float) -> _SpectralPlan:
-    """Taper and bin ranges, computed once per window length and rate."""
-    taper = np.hanning(n)
-    freqs = np.fft.rfftfreq(n, d=1.0 / rate)
+    """Bin ranges, computed once per window length and rate."""
+    freqs = frequencies(n, rate)
 
     def bins(lo: float, hi: float) -> tuple[int, int]:
         return int(np.searchsorted(freqs, lo, "left")), int(np.searchsorted(freqs, hi, "left"))
 
     half = MAINS_HALF_WIDTH_HZ
     return _SpectralPlan(
-        taper=taper,
-        scale=2.0 / (n * float(np.sum(taper**2))),
         bands={name: bins(lo, hi) for name, (lo, hi) in BANDS.items()},
         mains=tuple(
             (
@@ -80,17 +65,11 @@ def _spectral_plan(n: int, rate: float) -> _SpectralPlan:
             for hz in MAINS_HZ
         ),
         above_drift=int(np.searchsorted(freqs, 1.0, "left")),
-        total=bins(*TOTAL_BAND),
         peak=bins(*PEAK_BAND),
         high=int(np.searchsorted(freqs, HIGH_FREQUENCY_HZ, "left")),
         whitened=bins(1.0, 30.0),
-        freqs=np.asarray(freqs, dtype=np.float64),
+        freqs=freqs,
     )
-
-
-def _power(x: Array) -> Array:
-    spec = np.fft.rfft(x, axis=1)
-    return np.asarray(spec.real**2 + spec.imag**2)
 
 
 @dataclass(frozen=True)
@@ -103,12 +82,6 @@ class Features:
     std: Array  # µV, raw signal
     band_power: dict[str, Array]  # log10 µV², filtered signal, one entry per BANDS key
     mains_ratio: Array  # share of unnotched power within 1 Hz of 50 or 60 Hz
-    kurtosis: Array  # excess kurtosis of the filtered signal (0 for Gaussian)
-    relative_power: dict[str, Array]  # share of TOTAL_BAND power, one entry per BANDS key
-    hjorth_mobility: Array  # sqrt(var(x') / var(x)), in units of the rate: a mean frequency
-    hjorth_complexity: Array  # mobility of x' over mobility of x (1 for a pure sine)
-    zero_crossings: Array  # sign changes of the filtered signal per second
-    spectral_edge: Array  # Hz below which EDGE_SHARE of the TOTAL_BAND power lies
     peak_hz: Array  # frequency of the largest spectral peak within PEAK_BAND
     peak_share: Array  # whitened power near that peak and its 2nd harmonic, over 1-30 Hz
     high_rms: Array  # µV, filtered power above HIGH_FREQUENCY_HZ (muscle)
@@ -161,8 +134,6 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
     2
     >>> float(f.peak_hz[0]), round(float(f.peak_share[0]), 2)
     (10.0, 1.0)
-    >>> round(float(f.hjorth_complexity[0]), 1)  # a pure sine
-    1.0
     >>> step = np.where(t < 0.5, 0.0, 300.0)[None, :]
     >>> round(float(compute_features(step, step, 256.0).step[0]))
     300
@@ -170,40 +141,21 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
     n = raw_window.shape[1]
     plan = _spectral_plan(n, float(rate))
     centred = filtered_window - filtered_window.mean(axis=1, keepdims=True)
-    squared = centred * centred
-    var = squared.mean(axis=1)
-    m4 = (squared * squared).mean(axis=1)
-    safe_var = np.where(var > 0, var, 1.0)
-    kurt = np.where(var > 0, m4 / safe_var**2 - 3.0, 0.0)
+    var = (centred * centred).mean(axis=1)
 
-    spec = _power(centred * plan.taper) * plan.scale
-    band_sums = {name: spec[:, lo:hi].sum(axis=1) for name, (lo, hi) in plan.bands.items()}
-    bands = {name: np.log10(power + POWER_FLOOR) for name, power in band_sums.items()}
-
-    total_power = spec[:, plan.total[0] : plan.total[1]].sum(axis=1)
-    safe_total = np.where(total_power > 0, total_power, 1.0)
-    relative = {name: power / safe_total for name, power in band_sums.items()}
-    cumulative = np.cumsum(spec[:, plan.total[0] : plan.total[1]], axis=1)
-    edge_bin = (cumulative < EDGE_SHARE * cumulative[:, -1:]).sum(axis=1)
-    spectral_edge = plan.freqs[plan.total[0] + np.minimum(edge_bin, cumulative.shape[1] - 1)]
+    spec = power(centred)
+    bands = {
+        name: np.log10(spec[:, lo:hi].sum(axis=1) + POWER_FLOOR)
+        for name, (lo, hi) in plan.bands.items()
+    }
     peak_hz, peak_share = _dominant_peak(spec, plan)
     high = spec[:, plan.high :].copy()
     for lo, hi in plan.mains:  # mains is line_noise, not muscle
         high[:, max(lo - plan.high, 0) : max(hi - plan.high, 0)] = 0.0
     high_rms = np.sqrt(high.sum(axis=1))
 
-    diff = np.diff(centred, axis=1)
-    diff_var = (diff * diff).mean(axis=1)
-    diff2 = np.diff(diff, axis=1)
-    mobility = np.sqrt(diff_var / safe_var)
-    mobility_diff = np.sqrt((diff2 * diff2).mean(axis=1) / np.where(diff_var > 0, diff_var, 1.0))
-    complexity = np.where(mobility > 0, mobility_diff / np.where(mobility > 0, mobility, 1.0), 0.0)
-    signs = np.signbit(centred)
-    crossings = (signs[:, 1:] != signs[:, :-1]).sum(axis=1) * (rate / n)
-
-    raw_mean = raw_window.mean(axis=1, keepdims=True)
-    raw_centred = raw_window - raw_mean
-    raw_spec = _power(raw_centred * plan.taper)
+    raw_centred = raw_window - raw_window.mean(axis=1, keepdims=True)
+    raw_spec = periodogram(raw_centred)
     total = raw_spec[:, plan.above_drift :].sum(axis=1)
     mains = sum((raw_spec[:, lo:hi].sum(axis=1) for lo, hi in plan.mains), np.zeros(len(total)))
     ratio = np.where(total > 0, mains / np.where(total > 0, total, 1.0), 0.0)
@@ -215,12 +167,6 @@ def compute_features(raw_window: Array, filtered_window: Array, rate: float) -> 
         std=np.sqrt((raw_centred * raw_centred).mean(axis=1)),
         band_power=bands,
         mains_ratio=ratio,
-        kurtosis=kurt,
-        relative_power=relative,
-        hjorth_mobility=np.where(var > 0, mobility * rate / (2 * np.pi), 0.0),
-        hjorth_complexity=np.where(var > 0, complexity, 0.0),
-        zero_crossings=crossings.astype(np.float64),
-        spectral_edge=np.where(total_power > 0, spectral_edge, 0.0),
         peak_hz=peak_hz,
         peak_share=peak_share,
         high_rms=high_rms,
@@ -246,7 +192,7 @@ def compute_features_batch(raw_windows: Array, filtered_windows: Array, rate: fl
     >>> x = rng.normal(scale=30.0, size=(3, 4, 256))
     >>> batch = compute_features_batch(x, x, 256.0)
     >>> alone = [compute_features(w, w, 256.0) for w in x]
-    >>> all(np.array_equal(b.kurtosis, a.kurtosis) and np.array_equal(b.step, a.step)
+    >>> all(np.array_equal(b.peak_share, a.peak_share) and np.array_equal(b.step, a.step)
     ...     for b, a in zip(batch.windows(), alone))
     True
     >>> batch.rms.shape, batch.windows()[0].n_channels

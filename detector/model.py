@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 from river import anomaly, preprocessing, stats
 from scipy.linalg import lapack
 
-from detector.features import BANDS, Features
+from detector.features import Features
+from protocol.bands import BANDS
 
 #: Names of the per-window model features, in order.
 MODEL_FEATURES: tuple[str, ...] = (*(f"log_{b}" for b in BANDS), "log_line_length", "log_rms")

@@ -106,9 +106,6 @@ class ChannelBaseline:
         ratio = np.where(self._counts > 0, 10.0 ** (now - self._log), 1.0)
         return np.asarray(ratio[0]), np.asarray(ratio[1])
 
-    def usual_rms(self) -> Array:
-        return np.asarray(10.0 ** self._log[0])
-
 
 def seizure_finding(
     features: Features,
