@@ -15,40 +15,7 @@ from dataclasses import dataclass
 import pylsl
 
 from detector.types import StreamMeta
-
-#: Multipliers that bring a channel's declared unit to microvolts.
-UNIT_TO_UV: dict[str, float] = {
-    "": 1.0,
-    "microvolts": 1.0,
-    "microvolt": 1.0,
-    "uv": 1.0,
-    "µv": 1.0,
-    "μv": 1.0,
-    "millivolts": 1e3,
-    "millivolt": 1e3,
-    "mv": 1e3,
-    "volts": 1e6,
-    "volt": 1e6,
-    "v": 1e6,
-    "nanovolts": 1e-3,
-    "nv": 1e-3,
-}
-
-
-def unit_to_uv(unit: str) -> float:
-    """The factor from a declared unit to microvolts; 1 for an unknown unit.
-
-    >>> unit_to_uv("Volts"), unit_to_uv("0"), unit_to_uv("-6"), unit_to_uv("furlongs")
-    (1000000.0, 1000000.0, 1.0, 1.0)
-    """
-    unit = unit.strip().lower()
-    if unit in UNIT_TO_UV:
-        return UNIT_TO_UV[unit]
-    try:
-        exponent = int(unit)  # MNE's FIFF unit multiplier: data in 10**exponent volts
-    except ValueError:
-        return 1.0
-    return float(10.0 ** (exponent + 6)) if -12 <= exponent <= 0 else 1.0
+from protocol.units import unit_to_uv
 
 
 class StreamNotFound(LookupError):
