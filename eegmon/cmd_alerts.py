@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from eegmon.cli import fail, say
+from eegmon.common import fail, say
 from protocol import feed as protocol
 from streamer.live.journal import logged_at, parse_since, read_journal, record_kinds, select
 

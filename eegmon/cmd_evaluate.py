@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from eegmon.cli import fail, say
+from eegmon.common import fail, say
 
 #: One labelled event as read from a TSV: onset and duration (s), label, channels.
 EventRow = tuple[float, float, str, tuple[str, ...]]
@@ -126,7 +126,8 @@ def evaluate(
     if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
         fail(f"--json {str(json_path)!r}: not a file in an existing folder")
     from eegmon import config as config_file
-    from streamer.recordings.files import FileProblem, check_file, content_id, open_recording
+    from streamer.recordings.files import check_file, content_id, open_recording
+    from streamer.recordings.recording import FileProblem
 
     labelled: list[list[EventRow] | None] = []
     for number, name in enumerate(files):

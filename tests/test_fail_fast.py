@@ -1,10 +1,11 @@
-"""Bad input is refused before the heavy libraries load: one line, exit 2, naming the value.
+"""Help and bad input come before the heavy libraries load: bad input is one line, exit 2.
 
 Every case runs through the real entry point (`eegmon.cli.main`), all in one
-fresh interpreter, which reports the modules each case loaded. A refusal must
-not have loaded the detector, scipy, Bokeh, Tornado, MNE, Dask or apprise
-(but to check a notification URL); nor pylsl, but where it publishes or reads
-a stream. Each case is charged with what it loaded itself, so the cases that
+fresh interpreter, which reports the modules each case loaded. Help loads
+none of the heavy libraries. A refusal must not have loaded the detector,
+scipy, Bokeh, Tornado, MNE, Dask or apprise (but to check a notification
+URL); nor pylsl, but where it publishes or reads a stream. Each case is
+charged with what it loaded itself, so the help runs first and the cases that
 may load pylsl run after those that may not.
 """
 
@@ -69,6 +70,10 @@ FILES: dict[str, bytes | None] = {
     "q9.toml": b'[[event]]\nkind = "flatline"\nat = 1\nduration = 2\nchannels = ["Q9"]\n',
 }
 FEED = ["--feed", "ws://127.0.0.1:1"]
+
+#: Every command, and the command line itself (""), whose --help is asked for first.
+COMMANDS = ["", "simulate", "monitor", "dashboard", "demo", "replay", "scan", "evaluate"]
+COMMANDS += ["ack", "alerts"]
 
 LSL = ("pylsl",)  # what the commands that publish or read a stream may load to check it
 
@@ -148,9 +153,10 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, content in FILES.items():
         if content is not None:
             (folder / name).write_bytes(content)
+    helps = [[command, "--help"] if command else ["--help"] for command in COMMANDS]
     done = subprocess.run(
         [sys.executable, "-c", RUN_CASES],
-        input=json.dumps([[fill(a, folder) for a in args] for _, args, _, _ in CASES]),
+        input=json.dumps(helps + [[fill(a, folder) for a in args] for _, args, _, _ in CASES]),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -158,11 +164,26 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
+    ran = results["cases"]
+    results["help"] = dict(zip(COMMANDS, ran[: len(COMMANDS)], strict=True))
     results["cases"] = {
         case: {**result, "needle": fill(needle, folder)}
-        for (case, _, needle, _), result in zip(CASES, results["cases"], strict=True)
+        for (case, _, needle, _), result in zip(CASES, ran[len(COMMANDS) :], strict=True)
     }
     return results
+
+
+def heavy_modules(loaded: list[str], allowed: tuple[str, ...] = ()) -> list[str]:
+    return [m for m in loaded if m.split(".")[0] in set(FORBIDDEN) - set(allowed)]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c or "eegmon" for c in COMMANDS])
+def test_help_loads_none_of_them(refusals: dict[str, Any], command: str) -> None:
+    result = refusals["help"][command]
+    assert result["code"] == 0, result
+    assert result["out"].startswith(f"Usage: eegmon {command}".rstrip() + " "), result["out"]
+    assert result["err"] == ""
+    assert heavy_modules(result["loaded"]) == []
 
 
 @pytest.mark.parametrize(("case", "allowed"), [pytest.param(c[0], c[3], id=c[0]) for c in CASES])
@@ -176,10 +197,10 @@ def test_bad_input_is_one_line_naming_it_before_heavy_imports(
     assert lines[0].startswith("eegmon: error: "), lines[0]
     assert result["needle"] in lines[0]
     assert result["out"] == ""
-    heavy = [m for m in result["loaded"] if m.split(".")[0] in set(FORBIDDEN) - set(allowed)]
+    heavy = heavy_modules(result["loaded"], allowed)
     assert heavy == [], f"{case} loaded {heavy[:5]} before refusing"
 
 
 def test_the_command_line_itself_loads_none_of_them(refusals: dict[str, Any]) -> None:
-    assert [m for m in refusals["startup"] if m.split(".")[0] in FORBIDDEN] == []
+    assert heavy_modules(refusals["startup"]) == []
     assert "click" in refusals["startup"]  # what it did load is seen
