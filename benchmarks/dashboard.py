@@ -16,18 +16,20 @@ draws on a canvas) shows the bed view. Measured over `MEASURE_S` seconds:
   process's CPU share (of one core) and memory.
 
 A last row runs about four hours of a 32-channel stream in `NIGHT_S` seconds
-through a synthetic feed (the protocol, `NIGHT_SPEED` times faster than real
-time; an alert raised and cleared every 3 minutes of stream) with a bed page
+through a simulated feed (`simulators.feed`, `NIGHT_SPEED` times faster than
+real time; an alert raised and cleared every 3 minutes of stream) with a bed page
 open, and reports the dashboard's memory after warming up and at the end, its
 range and its growth per hour of stream over the second half.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -35,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
 from protocol import feed as protocol
-from tests.support import ROOT, Proc
+from simulators.feed import SimulatedFeed
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,6 +59,7 @@ MEASURE_S = 20.0
 NIGHT_SPEED = 180.0
 NIGHT_S = 80.0
 NIGHT_CHANNELS = 32
+NIGHT_ALERT_EVERY_S = 180.0
 DISPLAY_RATE = 128.0
 
 #: Collects, in the page, one record per row streamed into the traces and the paints.
@@ -71,12 +75,52 @@ PAGE_PROBE = """(offset) => {
 }"""
 
 
-class Process(Proc):
-    """An ``eegmon`` subprocess (the tests' `Proc`) whose CPU time and memory are read."""
+class Process:
+    """An ``eegmon`` subprocess whose output lines, CPU time and memory are read."""
 
     def __init__(self, *args: str) -> None:
+        self.args = args
+        self.lines: list[str] = []
         cfg = os.environ.get("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
-        super().__init__(list(args), env={"LSLAPICFG": cfg})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eegmon", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "LSLAPICFG": cfg},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, needle: str, timeout: float = 60.0) -> str:
+        """The first output line containing `needle`; RuntimeError if the process ends first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = next((line for line in self.lines if needle in line), None)
+            if line is not None:
+                return line
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        tail = "\n".join(self.lines[-20:])
+        raise RuntimeError(f"no {needle!r} from eegmon {' '.join(self.args)}:\n{tail}")
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user would; killed after 10 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._reader.join(5)
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -84,7 +128,8 @@ class Process(Proc):
 
     def rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        return int(found.group(1)) / 1024 if found else math.nan
 
 
 def open_bed_page(pw: Any, url: str) -> tuple[Any, Any]:
@@ -195,123 +240,20 @@ class FeedCounter:
         self._thread.join(5)
 
 
-class AcceleratedFeed:
-    """A feed whose stream clock runs `speed` times faster than the wall clock."""
-
-    def __init__(self, n_channels: int, speed: float) -> None:
-        self.n_channels = n_channels
-        self.speed = speed
-        self.port = 0
-        self.t0 = time.monotonic()
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    def now(self) -> float:
-        return (time.monotonic() - self.t0) * self.speed
-
-    def start(self) -> AcceleratedFeed:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with ws_serve(self._handle, "127.0.0.1", 0, compression=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    async def _handle(self, ws: Any) -> None:
-        labels = [f"E{i + 1}" for i in range(self.n_channels)]
-        stream = {"name": "night", "source_id": "night", "stream_type": "EEG", "rate": 256.0}
-        await ws.send(
-            protocol.encode({"type": "hello", "version": 1, "stream": stream | {"labels": labels}})
-        )
-        rng = np.random.default_rng(0)
-        sent = self.now()
-        alert_n = 0
-        try:
-            while True:
-                await asyncio.sleep(0.1)
-                now = self.now()
-                n = int((now - sent) * DISPLAY_RATE)
-                if n <= 0:
-                    continue
-                times = sent + np.arange(n) / DISPLAY_RATE
-                sent += n / DISPLAY_RATE
-                data = np.round(30 * rng.standard_normal((self.n_channels, n)), 1)
-                data += np.round(20 * np.sin(2 * np.pi * 10 * times), 1)
-                await ws.send(
-                    protocol.encode(
-                        {
-                            "type": "traces",
-                            "rate": DISPLAY_RATE,
-                            "timestamps": np.round(times, 4).tolist(),
-                            "data": data.tolist(),
-                        }
-                    )
-                )
-                ends = np.arange(math.ceil(times[0] * 2), math.floor(times[-1] * 2) + 1) / 2
-                await ws.send(
-                    protocol.encode(
-                        {
-                            "type": "scores",
-                            "end": ends.tolist(),
-                            "score": rng.random(ends.size).round(3).tolist(),
-                            "threshold": [0.95] * ends.size,
-                            "warming_up": False,
-                            "quality": rng.uniform(0.6, 1, self.n_channels).round(3).tolist(),
-                        }
-                    )
-                )
-                await ws.send(
-                    protocol.encode(
-                        {"type": "status", "now": now, "connected": True, "rate": 256.0}
-                    )
-                )
-                if int(now // 180) > alert_n:  # an alert every 3 stream-minutes, cleared later
-                    alert_n = int(now // 180)
-                    for state in ("active", "cleared"):
-                        alert = {
-                            "id": f"a-{alert_n}",
-                            "kind": "artifact",
-                            "severity": "low",
-                            "channels": [labels[alert_n % self.n_channels]],
-                            "onset": now - 5 + (60 if state == "cleared" else 0),
-                            "cleared_at": now + 60 if state == "cleared" else None,
-                            "message": "Movement.",
-                            "state": state,
-                        }
-                        await ws.send(protocol.encode({"type": "alert", "alert": alert}))
-        except ConnectionClosed:
-            pass
-
-
 def accelerated_night() -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    feed = AcceleratedFeed(NIGHT_CHANNELS, NIGHT_SPEED).start()
-    dashboard = Process("dashboard", "--feed", f"ws://127.0.0.1:{feed.port}", "--port", "0")
-    samples: list[tuple[float, float]] = []
+    labels = [f"E{i + 1}" for i in range(NIGHT_CHANNELS)]
+    feed = SimulatedFeed(
+        labels, rate=DISPLAY_RATE, period=0.1, name="night", speed=NIGHT_SPEED, score_step_s=0.5
+    ).start()
+    dashboard = Process("dashboard", "--feed", feed.url, "--port", "0")
     try:
         url = dashboard.wait_line("dashboard at ").split("dashboard at ")[1].strip()
         with sync_playwright() as pw:
             browser, page = open_bed_page(pw, url)
             try:
-                deadline = time.monotonic() + NIGHT_S
-                cpu0, t0 = dashboard.cpu_seconds(), time.monotonic()
-                while time.monotonic() < deadline:
-                    samples.append((feed.now(), dashboard.rss_mb()))
-                    time.sleep(2.0)
-                cpu = (dashboard.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+                samples, cpu = watch_night(feed, dashboard)
                 heap = page.evaluate(
                     "() => performance.memory ? performance.memory.usedJSHeapSize : null"
                 )
@@ -336,6 +278,33 @@ def accelerated_night() -> dict[str, Any]:
         "server_cpu_share": cpu,
         "browser_heap_mb": heap / 2**20 if heap else None,
     }
+
+
+def watch_night(feed: SimulatedFeed, dashboard: Process) -> tuple[list[tuple[float, float]], float]:
+    """For `NIGHT_S` seconds: ``(stream seconds, dashboard RSS MB)`` every 2 s, and its CPU share.
+
+    An artefact alert is raised and cleared every `NIGHT_ALERT_EVERY_S` of stream.
+    """
+    samples: list[tuple[float, float]] = []
+    alerts = 0
+    start = time.monotonic()
+    cpu0 = dashboard.cpu_seconds()
+    while time.monotonic() < start + NIGHT_S:
+        due = int(feed.now() // NIGHT_ALERT_EVERY_S)
+        if due > alerts:
+            alerts = due
+            alert = feed.send_alert(
+                kind="artifact",
+                channels=[feed.labels[alerts % len(feed.labels)]],
+                message="Movement.",
+                onset=feed.now() - 5.0,
+            )
+            feed.send_alert(**(alert | {"state": "cleared", "cleared_at": feed.now()}))
+        if time.monotonic() >= start + 2.0 * len(samples):
+            samples.append((feed.now(), dashboard.rss_mb()))
+        time.sleep(0.25)
+    cpu = (dashboard.cpu_seconds() - cpu0) / (time.monotonic() - start)
+    return samples, cpu
 
 
 def run() -> list[dict[str, Any]]:

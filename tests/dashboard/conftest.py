@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dashboard.dashboard_fakes import FakeFeed
+from simulators.feed import SimulatedFeed
 
 
 @pytest.fixture
-def feed() -> Iterator[FakeFeed]:
+def feed() -> Iterator[SimulatedFeed]:
     """A real feed server on a free loopback port, stopped after the test."""
-    server = FakeFeed().start()
+    server = SimulatedFeed().start()
     try:
         yield server
     finally:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from dashboard import DashboardServer
-from tests.dashboard.dashboard_fakes import LABELS, ROOT, FakeFeed
-from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, require_chromium
+from simulators.feed import LABELS, SimulatedFeed
+from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -29,9 +29,9 @@ AUDIO_ARGS = ["--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="module")
-def beds() -> Iterator[tuple[FakeFeed, FakeFeed]]:
-    bed7 = FakeFeed(name="Bed 7 EEG").start()
-    bed8 = FakeFeed(
+def beds() -> Iterator[tuple[SimulatedFeed, SimulatedFeed]]:
+    bed7 = SimulatedFeed(name="Bed 7 EEG").start()
+    bed8 = SimulatedFeed(
         name="Bed 8 EEG", labels=["F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"], speed=40.0
     ).start()
     try:
@@ -42,7 +42,7 @@ def beds() -> Iterator[tuple[FakeFeed, FakeFeed]]:
 
 
 @pytest.fixture(scope="module")
-def dashboard(beds: tuple[FakeFeed, FakeFeed]) -> Iterator[DashboardServer]:
+def dashboard(beds: tuple[SimulatedFeed, SimulatedFeed]) -> Iterator[DashboardServer]:
     server = DashboardServer([bed.url for bed in beds], port=0).start()
     try:
         yield server

@@ -12,13 +12,14 @@ from websockets.asyncio.server import serve
 
 from dashboard.decimate import break_gaps, minmax_decimate
 from dashboard.feed_client import FeedClient, TraceRing, redact_url, validate_feed_url
-from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
+from simulators.feed import SimulatedFeed
+from tests.support import wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def client(feed: FakeFeed) -> Iterator[FeedClient]:
+def client(feed: SimulatedFeed) -> Iterator[FeedClient]:
     c = FeedClient(feed.url, window_s=2.0, history=3).start()
     try:
         yield c
@@ -26,8 +27,12 @@ def client(feed: FakeFeed) -> Iterator[FeedClient]:
         c.stop()
 
 
-def test_hello_traces_and_status_fill_the_state(feed: FakeFeed, client: FeedClient) -> None:
-    snap = wait_until(lambda: (s := client.snapshot()).status and s.trace_times.size > 20 and s)
+def test_hello_traces_and_status_fill_the_state(feed: SimulatedFeed, client: FeedClient) -> None:
+    snap = wait_for(
+        lambda: (s := client.snapshot()).status and s.trace_times.size > 20 and s,
+        5,
+        "status and 20 samples",
+    )
     assert snap.connected
     assert snap.monitoring
     assert not snap.stale
@@ -40,58 +45,68 @@ def test_hello_traces_and_status_fill_the_state(feed: FakeFeed, client: FeedClie
     assert snap.protocol_errors == 0
     # Only the first channels when asked; traces keep at most the window.
     assert client.snapshot(max_channels=3).trace_data.shape[0] == 3
-    wait_until(lambda: client.snapshot().trace_times[0] < client.snapshot().trace_times[-1] - 1.9)
+    wait_for(
+        lambda: client.snapshot().trace_times[0] < client.snapshot().trace_times[-1] - 1.9,
+        5,
+        "a full 2 s window",
+    )
     times = client.snapshot().trace_times
     assert times[-1] - times[0] <= 2.0 + 1e-9
 
 
 def test_alerts_by_id_cleared_ones_move_to_bounded_history(
-    feed: FakeFeed, client: FeedClient
+    feed: SimulatedFeed, client: FeedClient
 ) -> None:
-    wait_until(lambda: client.snapshot().connected)
+    wait_for(lambda: client.snapshot().connected, 5, "the connection")
     alert = feed.send_alert()
-    wait_until(lambda: client.snapshot().alerts)
+    wait_for(lambda: client.snapshot().alerts, 5, "the alert")
     feed.send_alert(id=alert["id"], state="acknowledged")
-    wait_until(lambda: client.snapshot().alerts[0]["state"] == "acknowledged")
+    wait_for(
+        lambda: client.snapshot().alerts[0]["state"] == "acknowledged", 5, "the acknowledgement"
+    )
     feed.send_alert(id=alert["id"], state="cleared")
-    snap = wait_until(lambda: (s := client.snapshot()).history and s)
+    snap = wait_for(
+        lambda: (s := client.snapshot()).history and s, 5, "the cleared alert in the history"
+    )
     assert snap.alerts == ()
     assert snap.history[-1]["id"] == alert["id"]
     for _ in range(5):
         feed.send_alert(state="cleared")
-    wait_until(lambda: client.snapshot().history[-1]["id"] != alert["id"])
-    wait_until(lambda: len(client.snapshot().history) == 3)
+    wait_for(lambda: client.snapshot().history[-1]["id"] != alert["id"], 5, "newer cleared alerts")
+    wait_for(lambda: len(client.snapshot().history) == 3, 5, "a history of 3")
 
 
 def test_ack_reaches_the_feed_and_is_refused_when_disconnected(
-    feed: FakeFeed, client: FeedClient
+    feed: SimulatedFeed, client: FeedClient
 ) -> None:
-    wait_until(lambda: client.snapshot().connected)
+    wait_for(lambda: client.snapshot().connected, 5, "the connection")
     assert client.ack("alert-42", "nurse station")
     assert feed.wait_for_ack("alert-42") == ("alert-42", "nurse station")
     feed.stop()
-    wait_until(lambda: not client.snapshot().connected)
+    wait_for(lambda: not client.snapshot().connected, 5, "the disconnection")
     assert not client.ack("alert-42")
     with pytest.raises(ValueError, match="too long"):
         client.ack("x" * 5000)
 
 
-def test_reconnects_quickly_and_reports_the_outage(feed: FakeFeed, client: FeedClient) -> None:
-    wait_until(lambda: client.snapshot().monitoring)
+def test_reconnects_quickly_and_reports_the_outage(feed: SimulatedFeed, client: FeedClient) -> None:
+    wait_for(lambda: client.snapshot().monitoring, 5, "monitoring")
     feed.stop()
-    snap = wait_until(lambda: (s := client.snapshot()) and not s.connected and s)
+    snap = wait_for(
+        lambda: (s := client.snapshot()) and not s.connected and s, 5, "the disconnection"
+    )
     assert not snap.monitoring
     assert snap.error
     feed.start()  # same port; the backoff is capped at 2 s
-    wait_until(lambda: client.snapshot().monitoring, timeout=6)
+    wait_for(lambda: client.snapshot().monitoring, 6, "monitoring again")
     assert feed.connections >= 2
 
 
-def test_missing_heartbeat_makes_the_feed_stale(feed: FakeFeed) -> None:
+def test_missing_heartbeat_makes_the_feed_stale(feed: SimulatedFeed) -> None:
     now = [0.0]
     c = FeedClient(feed.url, clock=lambda: now[0]).start()
     try:
-        wait_until(lambda: c.snapshot().status)
+        wait_for(lambda: c.snapshot().status, 5, "a status")
         assert c.snapshot().monitoring
         feed.heartbeat = False
         now[0] = 3.5  # no status has arrived on this (frozen) clock since t=0
@@ -130,7 +145,9 @@ def test_bad_messages_are_counted_not_fatal() -> None:
         assert ready.wait(5)
         c = FeedClient(f"ws://127.0.0.1:{port[0]}").start()
         try:
-            snap = wait_until(lambda: (s := c.snapshot()).status and s)
+            snap = wait_for(
+                lambda: (s := c.snapshot()).status and s, 5, "the status after the bad messages"
+            )
             assert snap.protocol_errors == 3
             assert snap.connected
             assert snap.trace_times.size == 0
@@ -188,7 +205,7 @@ def test_minmax_decimation_keeps_extremes() -> None:
     assert t2.size == 5
 
 
-def test_listeners_hear_each_message_and_a_broken_one_harms_nothing(feed: FakeFeed) -> None:
+def test_listeners_hear_each_message_and_a_broken_one_harms_nothing(feed: SimulatedFeed) -> None:
     heard: list[str] = []
 
     def broken(kind: str) -> None:
@@ -199,11 +216,11 @@ def test_listeners_hear_each_message_and_a_broken_one_harms_nothing(feed: FakeFe
     c.add_listener(heard.append)
     c.start()
     try:
-        wait_until(lambda: {"hello", "traces", "status"} <= set(heard))
+        wait_for(lambda: {"hello", "traces", "status"} <= set(heard), 5, "hello, traces and status")
         assert heard[0] == "hello"
         c.remove_listener(heard.append)
         count, messages = len(heard), c.snapshot().messages
-        wait_until(lambda: c.snapshot().messages > messages + 5)
+        wait_for(lambda: c.snapshot().messages > messages + 5, 5, "more messages")
         assert len(heard) <= count + 1  # at most the message being handled at removal
         assert c.snapshot().monitoring  # the broken listener did not stop the feed
     finally:

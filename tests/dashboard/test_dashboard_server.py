@@ -12,7 +12,8 @@ import pytest
 
 from dashboard import DashboardServer
 from dashboard.server import SECRET_ENV, check_options
-from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
+from simulators.feed import SimulatedFeed
+from tests.support import wait_for
 
 pytestmark = pytest.mark.timeout(30)
 TOKEN = "ward-7-night-shift-token"
@@ -54,7 +55,7 @@ def test_non_loopback_needs_a_secret_and_a_token(monkeypatch) -> None:
     check_options(feeds, 5006, "10.1.2.3", ["ward.example:443"], token=TOKEN)
 
 
-def test_a_token_guards_every_page_behind_a_signed_cookie(feed: FakeFeed) -> None:
+def test_a_token_guards_every_page_behind_a_signed_cookie(feed: SimulatedFeed) -> None:
     server = DashboardServer([feed.url], port=0, token=TOKEN).start()
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -95,7 +96,7 @@ def test_a_token_guards_every_page_behind_a_signed_cookie(feed: FakeFeed) -> Non
         server.stop()
 
 
-def test_serves_the_page_and_stops_cleanly(feed: FakeFeed) -> None:
+def test_serves_the_page_and_stops_cleanly(feed: SimulatedFeed) -> None:
     server = DashboardServer([feed.url], port=0, allow_origin=["ward.example:8443"]).start()
     try:
         assert server.url == f"http://127.0.0.1:{server.port}/"
@@ -106,7 +107,7 @@ def test_serves_the_page_and_stops_cleanly(feed: FakeFeed) -> None:
         with urllib.request.urlopen(server.url, timeout=5) as response:
             assert response.status == 200
             assert b"bokeh" in response.read().lower()
-        wait_until(lambda: server.clients[0].snapshot().connected)
+        wait_for(lambda: server.clients[0].snapshot().connected, 5, "the feed connection")
     finally:
         server.stop()
     assert not server.clients[0].running

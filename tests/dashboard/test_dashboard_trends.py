@@ -14,7 +14,8 @@ from dashboard.alarm import not_monitoring_reason
 from dashboard.feed_client import FeedClient
 from dashboard.headmap import head_position, headmap_svg
 from dashboard.trends import NightTrends
-from tests.dashboard.dashboard_fakes import FakeFeed, wait_until
+from simulators.feed import SimulatedFeed
+from tests.support import wait_for
 
 pytestmark = pytest.mark.timeout(30)
 RATE = 128.0
@@ -103,17 +104,17 @@ def test_chunking_never_changes_the_trends(chunks: list[int], gap: int) -> None:
 
 
 def test_another_stream_on_the_feed_starts_a_new_night() -> None:
-    first = FakeFeed(name="Bed 1", speed=60.0).start()
+    first = SimulatedFeed(name="Bed 1", speed=60.0).start()
     client = FeedClient(first.url).start()
-    second = FakeFeed(name="Bed 2", speed=60.0)
+    second = SimulatedFeed(name="Bed 2", speed=60.0)
     try:
-        wait_until(lambda: len(client.trends) >= 2, timeout=10)
+        wait_for(lambda: len(client.trends) >= 2, 10, "two trend bins")
         first.send_alert()
-        wait_until(lambda: client.snapshot(night=True).night)
+        wait_for(lambda: client.snapshot(night=True).night, 5, "the alert in the night")
         second.port = first.port
         first.stop()
         second.start()
-        wait_until(lambda: client.snapshot().name == "Bed 2", timeout=6)
+        wait_for(lambda: client.snapshot().name == "Bed 2", 6, "the second stream")
         snap = client.snapshot(night=True)
         assert snap.night == ()
         assert len(client.trends) <= 1
@@ -123,11 +124,11 @@ def test_another_stream_on_the_feed_starts_a_new_night() -> None:
         second.stop()
 
 
-def test_banner_reasons_name_what_is_wrong(feed: FakeFeed) -> None:
+def test_banner_reasons_name_what_is_wrong(feed: SimulatedFeed) -> None:
     now = [0.0]
     client = FeedClient(feed.url, clock=lambda: now[0]).start()
     try:
-        wait_until(lambda: client.snapshot().status)
+        wait_for(lambda: client.snapshot().status, 5, "a status")
         assert not_monitoring_reason(client.snapshot(), now[0]) == ""
         feed.heartbeat = False
         now[0] = 12.0
@@ -135,7 +136,7 @@ def test_banner_reasons_name_what_is_wrong(feed: FakeFeed) -> None:
             "no heartbeat from the monitor for 12 s"
         )
         feed.stop()
-        wait_until(lambda: not client.snapshot().connected)
+        wait_for(lambda: not client.snapshot().connected, 5, "the disconnection")
         reason = not_monitoring_reason(client.snapshot(), now[0] + 65)
         assert reason.startswith("feed disconnected for 65 s")
     finally:
