@@ -1,9 +1,10 @@
 """Night trends of one feed, computed incrementally in fixed memory.
 
 Every `bin_s` seconds of stream time (30 s) becomes one column: the mean power
-spectrum of each channel (1 Hz bins up to `fmax`, from 2-second Hann segments
-of the display samples), the signal quality the monitor reported, and how
-many alerts were raised. The columns live in numpy rings allocated once when
+spectrum of each channel (1 Hz bins up to `fmax`, from 2-second segments of the
+display samples, by `protocol.spectra.psd`), two band-power ratios over the
+bands of `protocol.bands` (sigma, 12-16 Hz, is in neither), the signal quality
+the monitor reported, and how many alerts were raised. The columns live in numpy rings allocated once when
 the stream's shape is known (12 h by default), so a night costs the same
 memory at its tenth hour as at its first.
 
@@ -30,10 +31,9 @@ import math
 
 import numpy as np
 
+from protocol.bands import BANDS
 from protocol.kinds import SEVERITIES
-
-#: Band edges in Hz for the band-power ratios.
-BANDS = {"delta": (0.5, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
+from protocol.spectra import frequencies, psd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,9 +88,10 @@ class NightTrends:
 
     def _allocate(self, n_channels: int, rate: float) -> None:
         self._shape = (n_channels, rate) if n_channels else None
+        self._rate = rate
         n_ch = min(n_channels, self.max_channels)
         self._nperseg = max(8, round(2.0 * rate)) if rate else 8
-        freqs = np.fft.rfftfreq(self._nperseg, 1.0 / rate) if rate else np.zeros(0)
+        freqs = frequencies(self._nperseg, rate) if rate else np.zeros(0)
         top = min(self.fmax, 0.45 * rate) if rate else 0.0
         self._edges = np.arange(0.5, top + 0.5, 1.0)
         n_freq = max(0, self._edges.size - 1)
@@ -104,8 +105,6 @@ class NightTrends:
         self._band_masks = {
             b: (self.freqs >= lo) & (self.freqs < hi) for b, (lo, hi) in BANDS.items()
         }
-        self._window = np.hanning(self._nperseg).astype(np.float64)
-        self._scale = 1.0 / (rate * float((self._window**2).sum())) if rate else 0.0
         cap = self.capacity
         self._times = np.full(cap, np.nan)
         self._csa = np.full((cap, n_ch, n_freq), np.nan, dtype=np.float32)
@@ -188,10 +187,8 @@ class NightTrends:
         seg = self._seg
         if not np.isfinite(seg).all() or not self._psd_sum.shape[1]:
             return
-        seg = seg - seg.mean(axis=1, keepdims=True)
-        spectrum = np.abs(np.fft.rfft(seg * self._window, axis=1)) ** 2 * self._scale
-        spectrum[:, 1:] *= 2.0
-        self._psd_sum += spectrum @ self._pool
+        _, density = psd(seg - seg.mean(axis=1, keepdims=True), self._rate)
+        self._psd_sum += density @ self._pool
         self._psd_count += 1
 
     def add_quality(self, end: float, quality: list[float] | np.ndarray) -> None:
@@ -246,11 +243,12 @@ class NightTrends:
             else np.zeros((idx.size, 0), dtype=np.float32)
         )
         bands = self._bands[idx].astype(np.float64)
-        delta, theta, alpha, beta = (bands[:, k] for k in range(4))
+        power = {name: bands[:, k] for k, name in enumerate(BANDS)}
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = {
-                "alpha/delta": alpha / delta,
-                "(delta+theta)/(alpha+beta)": (delta + theta) / (alpha + beta),
+                "alpha/delta": power["alpha"] / power["delta"],
+                "(delta+theta)/(alpha+beta)": (power["delta"] + power["theta"])
+                / (power["alpha"] + power["beta"]),
             }
         return TrendSnapshot(
             times=self._times[idx].copy(),

@@ -45,6 +45,20 @@ def test_spectrum_and_ratios_follow_the_rhythm() -> None:
     assert np.isnan(snap.quality_mean).all()  # the monitor reported none
 
 
+def test_ratios_use_the_shared_band_table_where_sigma_is_in_neither() -> None:
+    trends = NightTrends(bin_s=30.0, hours=1.0)
+    t = np.arange(0, 31, 1 / RATE)
+    waves = {2.0: 20.0, 10.0: 40.0, 14.0: 40.0, 20.0: 20.0}  # Hz: µV of delta, alpha, sigma, beta
+    x = sum(amplitude * np.sin(2 * np.pi * hz * t) for hz, amplitude in waves.items())
+    trends.add_samples(t, np.vstack([x, x]).astype(np.float32), RATE)
+    snap = trends.snapshot()
+    # Powers go with the squared amplitudes; the 14 Hz spindle band counts nowhere.
+    assert snap.ratios["alpha/delta"][0] == pytest.approx(40**2 / 20**2, rel=0.02)
+    assert snap.ratios["(delta+theta)/(alpha+beta)"][0] == pytest.approx(
+        20**2 / (40**2 + 20**2), rel=0.02
+    )
+
+
 def test_memory_is_fixed_and_the_oldest_bins_are_overwritten() -> None:
     trends = NightTrends(bin_s=30.0, hours=0.5)  # 60 bins
     assert trends.capacity == 60
