@@ -14,11 +14,15 @@ import csv
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from eegmon.common import fail, say
+
+if TYPE_CHECKING:
+    from detector import Alert, DetectorConfig
+    from evaluation.metrics import Event, KindScore
 
 #: One labelled event as read from a TSV: onset and duration (s), label, channels.
 EventRow = tuple[float, float, str, tuple[str, ...]]
@@ -31,7 +35,7 @@ def read_events_tsv(path: Path) -> list[EventRow]:
             rows = list(csv.DictReader(f, delimiter="\t"))
     except OSError as exc:
         fail(f"cannot read events {str(path)!r}: {exc.strerror}")
-    events = []
+    events: list[EventRow] = []
     for number, row in enumerate(rows, start=2):
         try:
             onset, duration = float(row["onset"]), float(row.get("duration") or 0.0)
@@ -56,14 +60,14 @@ def _events_file(path: Path, given: Path | None) -> Path | None:
     return None
 
 
-def _events(rows: list[EventRow] | None, recording: Any) -> list[Any]:
+def _events(rows: list[EventRow] | None, recording: Any) -> list[Event]:
     """Events to score against: the TSV's rows, else the recording's alert-kind annotations."""
     from evaluation.metrics import Event, expected_kind
     from protocol.kinds import KINDS
 
     if rows is not None:
         return [Event(onset, length, expected_kind(label), ch) for onset, length, label, ch in rows]
-    events = []
+    events: list[Event] = []
     for note in recording.annotations:
         kind = expected_kind(note.text.strip())
         if kind in KINDS:
@@ -126,8 +130,41 @@ def evaluate(
     if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
         fail(f"--json {str(json_path)!r}: not a file in an existing folder")
     from eegmon import config as config_file
-    from streamer.recordings.files import check_file, content_id, open_recording
-    from streamer.recordings.recording import FileProblem
+
+    labelled = _labels(files, events_paths)
+    try:
+        config = config_file.read(config_path)
+    except ValueError as exc:
+        fail(str(exc))
+    # Imported after the checks above: the detector's imports take seconds.
+    from evaluation.metrics import KindScore
+
+    try:
+        detector_config = config.detector()
+    except ValueError as exc:
+        fail(str(exc))
+    totals: dict[tuple[str, str], KindScore] = {}
+    for name, rows in zip(files, labelled, strict=True):
+        for who, per_kind in _score_file(name, rows, detector_config, tolerance).items():
+            for kind, s in per_kind.items():
+                totals.setdefault((kind, who), KindScore(kind)).merge(s)
+    table = [
+        {"who": who, **s.row()}
+        for (kind, who), s in sorted(
+            totals.items(), key=lambda item: (item[0][0], item[0][1] != "eegmon")
+        )
+    ]
+    say(format_table(table))
+    if json_path is not None:
+        try:
+            json_path.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {str(json_path)!r}: {exc.strerror}")
+
+
+def _labels(files: tuple[str, ...], events_paths: tuple[Path, ...]) -> list[list[EventRow] | None]:
+    """Each file checked, and its events TSV read (None: the file's annotations will do)."""
+    from streamer.recordings.files import FileProblem, check_file
 
     labelled: list[list[EventRow] | None] = []
     for number, name in enumerate(files):
@@ -137,74 +174,52 @@ def evaluate(
             fail(str(exc))
         source = _events_file(Path(name), events_paths[number] if events_paths else None)
         labelled.append(None if source is None else read_events_tsv(source))
-    try:
-        config = config_file.read(config_path)
-    except ValueError as exc:
-        fail(str(exc))
-    # Imported after the checks above: the detector's imports take seconds.
+    return labelled
+
+
+def _score_file(
+    name: str, rows: list[EventRow] | None, config: DetectorConfig, tolerance: float
+) -> dict[str, dict[str, KindScore]]:
+    """eegmon's and the baseline's scores on one recording, per kind."""
     import numpy as np
 
     from detector import Block, Detector, StreamMeta
     from evaluation.baseline import LineLengthBaseline
-    from evaluation.metrics import KindScore, detections, score
+    from evaluation.metrics import detections, score
+    from streamer.recordings.files import FileProblem, content_id, open_recording
 
+    path = Path(name)
     try:
-        detector_config = config.detector()
-    except ValueError as exc:
+        recording = open_recording(path)
+    except FileProblem as exc:
         fail(str(exc))
-    totals: dict[tuple[str, str], KindScore] = {}
-    for name, rows in zip(files, labelled, strict=True):
-        path = Path(name)
+    with recording:
+        events = _events(rows, recording)
+        stream = StreamMeta(path.name, content_id(path), recording.labels, recording.rate)
         try:
-            recording = open_recording(path)
-        except FileProblem as exc:
-            fail(str(exc))
-        with recording:
-            events = _events(rows, recording)
-            stream = StreamMeta(path.name, content_id(path), recording.labels, recording.rate)
-            try:
-                detector = Detector(stream, detector_config)
-            except ValueError as exc:
-                fail(f"{name}: {exc}")
-            baseline = LineLengthBaseline(stream)
-            snapshots, raised = [], []
-            started = time.perf_counter()
-            # hop-sized blocks, so an episode's time is exact to the window
-            for first, data in recording.blocks(detector.config.hop_s):
-                stamps = (first + np.arange(data.shape[1])) / recording.rate
-                block = Block(data, stamps, first)
-                at = float(stamps[-1])
-                snapshots.extend((a, at) for a in detector.process(block).alerts)
-                raised.extend((a, at) for a in baseline.process(block))
-            speed = recording.duration / max(time.perf_counter() - started, 1e-9)
-            mine = detections(snapshots)
-            kinds = {e.kind for e in events}
-            scored = {
-                "eegmon": score(events, mine, recording.duration, tolerance_s=tolerance),
-                "baseline": score(
-                    events,
-                    detections(raised),
-                    recording.duration,
-                    tolerance_s=tolerance,
-                    kinds=kinds,
-                ),
-            }
-        say(
-            f"{name}: {recording.duration:.1f} s, {len(events)} labelled events, "
-            f"{len(mine)} alerts, {speed:.0f}x real time"
-        )
-        for who, per_kind in scored.items():
-            for kind, s in per_kind.items():
-                totals.setdefault((kind, who), KindScore(kind)).merge(s)
-    rows = [
-        {"who": who, **s.row()}
-        for (kind, who), s in sorted(
-            totals.items(), key=lambda item: (item[0][0], item[0][1] != "eegmon")
-        )
-    ]
-    say(format_table(rows))
-    if json_path is not None:
-        try:
-            json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            fail(f"cannot write {str(json_path)!r}: {exc.strerror}")
+            detector = Detector(stream, config)
+        except ValueError as exc:
+            fail(f"{name}: {exc}")
+        baseline = LineLengthBaseline(stream)
+        snapshots: list[tuple[Alert, float]] = []
+        raised: list[tuple[Alert, float]] = []
+        started = time.perf_counter()
+        # hop-sized blocks, so an episode's time is exact to the window
+        for first, data in recording.blocks(detector.config.hop_s):
+            stamps = (first + np.arange(data.shape[1])) / recording.rate
+            block = Block(data, stamps, first)
+            at = float(stamps[-1])
+            snapshots.extend((a, at) for a in detector.process(block).alerts)
+            raised.extend((a, at) for a in baseline.process(block))
+        speed = recording.duration / max(time.perf_counter() - started, 1e-9)
+    mine = detections(snapshots)
+    kinds = {e.kind for e in events}
+    duration = recording.duration
+    say(
+        f"{name}: {duration:.1f} s, {len(events)} labelled events, "
+        f"{len(mine)} alerts, {speed:.0f}x real time"
+    )
+    return {
+        "eegmon": score(events, mine, duration, tolerance_s=tolerance),
+        "baseline": score(events, detections(raised), duration, tolerance_s=tolerance, kinds=kinds),
+    }
