@@ -19,7 +19,6 @@ import logging
 import math
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from websockets.exceptions import WebSocketException
 
 from protocol import feed as protocol
 from protocol.kinds import SEVERITY_RANK
+from protocol.redact import redact_url
 
 from .options import validate_feed_url
 from .trends import NightTrends, TrendSnapshot
@@ -51,18 +51,6 @@ MAX_NIGHT_ALERTS = 2000
 OFFSET_SAMPLES = 30
 MAX_CHANNELS = 1024
 MAX_DISPLAY_RATE = 4096.0
-
-
-def redact_url(url: str) -> str:
-    """`url` without its query string (which may carry the feed token).
-
-    Examples
-    --------
-    >>> redact_url("ws://10.0.0.5:8765/?token=s3cret")
-    'ws://10.0.0.5:8765/'
-    """
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class TraceRing:
@@ -151,7 +139,7 @@ class FeedSnapshot:
     stream times (``trace_times``, alert ``onset``) are on the monitor's clock.
     """
 
-    url: str  #: the feed URL without its query string
+    url: str  #: the feed URL, its token masked (`protocol.redact.redact_url`)
     connected: bool
     since: float  #: monotonic time of the last connect or disconnect
     last_message_at: float | None

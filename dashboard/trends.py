@@ -4,9 +4,9 @@ Every `bin_s` seconds of stream time (30 s) becomes one column: the mean power
 spectrum of each channel (1 Hz bins up to `fmax`, from 2-second segments of the
 display samples, by `protocol.spectra.psd`), two band-power ratios over the
 bands of `protocol.bands` (sigma, 12-16 Hz, is in neither), the signal quality
-the monitor reported, and how many alerts were raised. The columns live in numpy rings allocated once when
-the stream's shape is known (12 h by default), so a night costs the same
-memory at its tenth hour as at its first.
+the monitor reported, and how many alerts were raised. The columns live in
+numpy rings allocated once when the stream's shape is known (12 h by default),
+so a night costs the same memory at its tenth hour as at its first.
 
 Examples
 --------
