@@ -57,7 +57,7 @@ def _progress_bar() -> tuple[Callable[[float, float], None] | None, Callable[[],
 def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float) -> None:
     """Publish a recorded file (EDF, BDF, FIF, BrainVision, XDF...) as a live LSL stream."""
     from simulators.player import FilePlayer
-    from streamer.recordings.recording import FileProblem
+    from streamer.recordings.files import FileProblem
 
     progress, done = _progress_bar()
     try:
@@ -121,8 +121,7 @@ def scan(
     --workers processes); a summary per file goes to stderr: duration, alerts
     per kind, real-time factor.
     """
-    from streamer.recordings.files import check_file, find_recordings
-    from streamer.recordings.recording import FileProblem
+    from streamer.recordings.files import FileProblem, check_file, find_recordings
 
     if scheduler is not None:
         _check_scheduler(scheduler)

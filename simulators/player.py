@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
-from streamer.recordings.files import content_id, open_recording
-from streamer.recordings.recording import Recording
+from streamer.recordings.files import Recording, content_id, open_recording
 
 MIN_SPEED, MAX_SPEED = 0.1, 100.0
 _PUSHES_PER_S = 20  # wall-clock pushes per second when paced

@@ -142,7 +142,7 @@ class Failure:
 
 
 def _reason(exc: BaseException) -> str:
-    from streamer.recordings.recording import FileProblem
+    from streamer.recordings.files import FileProblem
 
     if isinstance(exc, FileProblem):
         return exc.problem

@@ -35,8 +35,7 @@ from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, WindowScore
 from protocol.feed import finite_or_none
-from streamer.recordings.files import content_id
-from streamer.recordings.recording import Recording
+from streamer.recordings.files import Recording, content_id
 
 #: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
 SERIES_STEP_S = 30.0

@@ -1,8 +1,9 @@
 """Recorded EEG files of any supported format, opened by their extension.
 
 Replay, the offline scan and the evaluation all read through
-`open_recording`, so they see the very same samples. One reader per family
-fills in the `Recording`:
+`open_recording`, so they see the very same samples; callers import from
+here (`Recording`, `FileProblem` and `Annotation` included). One reader per
+family fills in the `Recording`:
 
 - EDF/EDF+/BDF/BDF+: `streamer.recordings.edf`, our own checked and chunked reader;
 - FIF, BrainVision, EEGLAB, CNT, GDF...: `streamer.recordings.mne_formats`, through MNE;
@@ -17,7 +18,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from streamer.recordings import edf, mne_formats, xdf
-from streamer.recordings.recording import FileProblem, Recording
+from streamer.recordings.recording import Annotation, FileProblem, Recording
+
+__all__ = [
+    "Annotation",
+    "FileProblem",
+    "Recording",
+    "check_file",
+    "content_id",
+    "find_recordings",
+    "known_suffix",
+    "open_recording",
+]
 
 KNOWN_SUFFIXES = (*edf.SUFFIXES, *mne_formats.SUFFIXES, *xdf.SUFFIXES)
 #: What a directory search picks up (``.eeg`` is left out: it is also BrainVision's data file).

@@ -10,8 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamer.recordings.files import content_id, find_recordings, open_recording
-from streamer.recordings.recording import FileProblem
+from streamer.recordings.files import (
+    FileProblem,
+    content_id,
+    find_recordings,
+    open_recording,
+)
 
 
 def test_edf_plus_samples_labels_annotations_match_mne_and_edfio(test_data: Path) -> None:
