@@ -13,6 +13,7 @@ import sys
 import click
 
 from eegmon.cmd_alerts import ack, alerts
+from eegmon.cmd_boards import acquire
 from eegmon.cmd_evaluate import evaluate
 from eegmon.cmd_files import replay, scan
 from eegmon.cmd_live import dashboard, demo, monitor, simulate
@@ -29,7 +30,7 @@ def cli(verbose: int) -> None:
     retain_freed_memory()  # the detector's per-window arrays stop page-faulting
 
 
-for command in (simulate, monitor, dashboard, demo, ack, alerts, replay, scan, evaluate):
+for command in (simulate, acquire, monitor, dashboard, demo, ack, alerts, replay, scan, evaluate):
     cli.add_command(command)
 
 

@@ -53,3 +53,16 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def quiet_liblsl() -> int:
+    """Keep liblsl's own INFO lines off the terminal unless ``-v``; returns the verbosity.
+
+    Called by the commands that publish or read LSL streams, before their first LSL call.
+    """
+    from streamer.live import liblsl
+
+    context = click.get_current_context(silent=True)
+    verbose = int(context.find_root().params.get("verbose") or 0) if context else 0
+    liblsl.configure(verbose)
+    return verbose

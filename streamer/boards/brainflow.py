@@ -219,9 +219,7 @@ class BoardPublisher:
             shim.prepare_session()
             shim.start_stream()
         except BrainFlowError as exc:
-            self.say(
-                f"eegmon acquire: board {self.settings.board!r} not available ({exc}); retrying"
-            )
+            self.say(f"board {self.settings.board!r} not available ({exc}); retrying")
             _release(shim)
             stop.wait(2.0)
             return False
@@ -242,9 +240,7 @@ class BoardPublisher:
                 self._push(outlet, data)
                 last_sample = time.monotonic()
             elif time.monotonic() - last_sample > LOST_AFTER_S:
-                self.say(
-                    f"eegmon acquire: no data from board {self.settings.board!r}; reconnecting"
-                )
+                self.say(f"no data from board {self.settings.board!r}; reconnecting")
                 self._release()
                 return
 
