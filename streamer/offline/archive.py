@@ -296,20 +296,38 @@ class Progress:
         return self.signal_s / max(time.perf_counter() - self.started, 1e-9)
 
 
+@dataclass(frozen=True)
+class _ProbeTask:
+    """Open and hash file `index` of the scan."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class _SegmentTask:
+    """Scan segment `number` of file `index`."""
+
+    index: int
+    number: int
+
+
+_Task = _ProbeTask | _SegmentTask
+
+
 class _InProcess:
     """Runs tasks here, most urgent first: a cluster for a few small files costs more."""
 
     def __init__(self) -> None:
-        self._queue: list[tuple[int, int, object, Callable[..., Any], tuple[Any, ...]]] = []
+        self._queue: list[tuple[int, int, _Task, Callable[..., object], tuple[Any, ...]]] = []
         self._order = itertools.count()
 
-    def submit(self, token: object, fn: Callable[..., Any], *args: Any, priority: int = 0) -> None:
-        heapq.heappush(self._queue, (-priority, next(self._order), token, fn, args))
+    def submit(self, task: _Task, fn: Callable[..., object], *args: Any, priority: int) -> None:
+        heapq.heappush(self._queue, (-priority, next(self._order), task, fn, args))
 
-    def results(self) -> Iterator[tuple[object, Any]]:
+    def results(self) -> Iterator[tuple[_Task, object]]:
         while self._queue:
-            _, _, token, fn, args = heapq.heappop(self._queue)
-            yield token, fn(*args)
+            _, _, task, fn, args = heapq.heappop(self._queue)
+            yield task, fn(*args)
 
     def cancel(self) -> None:
         self._queue.clear()
@@ -322,27 +340,137 @@ class _OnDask:
         from distributed import as_completed
 
         self.client = client
-        self._running = as_completed()
-        self._tokens: dict[Any, object] = {}
+        self._running = as_completed()  # type: ignore[no-untyped-call]
+        self._tasks: dict[Any, _Task] = {}
 
-    def submit(self, token: object, fn: Callable[..., Any], *args: Any, priority: int = 0) -> None:
+    def submit(self, task: _Task, fn: Callable[..., object], *args: Any, priority: int) -> None:
         future = self.client.submit(fn, *args, pure=False, priority=priority)
-        self._tokens[future] = token
-        self._running.add(future)
+        self._tasks[future] = task
+        self._running.add(future)  # type: ignore[no-untyped-call]
 
-    def results(self) -> Iterator[tuple[object, Any]]:
+    def results(self) -> Iterator[tuple[_Task, object]]:
         for future in self._running:
-            token = self._tokens.pop(future)
+            task = self._tasks.pop(future)
             try:
                 value = future.result()
             except Exception as exc:  # e.g. KilledWorker: the task killed every worker it met
                 value = exc
             future.release()
-            yield token, value
+            yield task, value
 
     def cancel(self) -> None:
-        self.client.cancel(list(self._tokens))
-        self._running.clear()
+        self.client.cancel(list(self._tasks))
+        self._running.clear()  # type: ignore[no-untyped-call]
+
+
+class _ArchiveScan:
+    """The state of one `scan_archive`: what each file's tasks brought, and what is settled."""
+
+    def __init__(
+        self,
+        files: Sequence[str],
+        config: DetectorConfig,
+        runner: _InProcess | _OnDask,
+        store: ResultStore | None,
+        segment_s: float,
+        series: bool,
+        on_outcome: Callable[[Outcome], None] | None,
+    ) -> None:
+        self.files, self.config, self.runner, self.store = files, config, runner, store
+        self.segment_s, self.series, self.on_outcome = segment_s, series, on_outcome
+        self.progress = Progress(len(files))
+        self.outcomes: list[Outcome | None] = [None] * len(files)
+        self.parts: dict[int, list[FileScan | None]] = {}
+        self.plans: dict[int, tuple[Probe, list[Span]]] = {}
+        self._reported = 0
+
+    def start(self) -> None:
+        for index, file in enumerate(self.files):
+            self.runner.submit(_ProbeTask(index), probe, os.path.abspath(file), priority=-index)
+
+    def receive(self, task: _Task, value: object) -> None:
+        """A task's result: a failure settles its file; a probe plans it; a segment fills it."""
+        file = self.files[task.index]
+        if isinstance(value, BaseException):
+            value = Failure(file, _reason(value))
+        if isinstance(value, Failure):
+            if self.outcomes[task.index] is None:
+                self._settle(task.index, Outcome(file, failure=value.reason))
+        elif isinstance(task, _ProbeTask):
+            assert isinstance(value, Probe)
+            self._probed(task.index, value)
+        else:
+            assert isinstance(value, FileScan)
+            self._segment_scanned(task, value)
+        self._join_when_complete(task.index)
+
+    def results(self) -> list[Outcome]:
+        """Every file's outcome, in the order of `files` (those never reached: not scanned)."""
+        return [
+            o if o is not None else Outcome(f, failure="not scanned")
+            for o, f in zip(self.outcomes, self.files, strict=True)
+        ]
+
+    def _stored(self, key: str, file: str) -> FileScan | None:
+        result = None if self.store is None else self.store.get(key, file)
+        return None if result is None or (self.series and result.series is None) else result
+
+    def _probed(self, index: int, found: Probe) -> None:
+        """Settle the file from the store, or plan its segments and submit those not stored."""
+        file = self.files[index]
+        whole = None if self.store is None else self._stored(self.store.key(found.source_id), file)
+        if whole is not None:
+            self._settle(index, Outcome(file, whole, stored=True))
+            return
+        spans = plan_spans(found.n_samples, found.rate, self.config, self.segment_s)
+        self.plans[index] = (found, spans)
+        self.parts[index] = [None] * len(spans)
+        for number in reversed(range(len(spans))):
+            part = None
+            if self.store is not None and len(spans) > 1:
+                part = self._stored(self.store.key(found.source_id, spans[number]), file)
+            if part is not None:
+                self.parts[index][number] = part
+                continue
+            self.runner.submit(
+                _SegmentTask(index, number),
+                scan_segment,
+                found.file,
+                file,
+                self.config,
+                spans[number],
+                found.source_id,
+                self.series,
+                priority=-index,
+            )
+
+    def _segment_scanned(self, task: _SegmentTask, result: FileScan) -> None:
+        found, spans = self.plans[task.index]
+        self.parts[task.index][task.number] = result
+        self.progress.signal_s += result.duration_s
+        if self.store is not None and len(spans) > 1:
+            self.store.put(self.store.key(found.source_id, spans[task.number]), result)
+
+    def _join_when_complete(self, index: int) -> None:
+        parts = self.parts.get(index)
+        if parts is None or self.outcomes[index] is not None or any(p is None for p in parts):
+            return
+        result = join([p for p in parts if p is not None])
+        if self.store is not None:
+            self.store.put(self.store.key(self.plans[index][0].source_id), result)
+        self._settle(index, Outcome(self.files[index], result))
+
+    def _settle(self, index: int, outcome: Outcome) -> None:
+        """Record a file's outcome; report every outcome now ready, in the order of `files`."""
+        self.outcomes[index] = outcome
+        self.progress.files_done += 1
+        while self._reported < len(self.files):
+            ready = self.outcomes[self._reported]
+            if ready is None:
+                break
+            self._reported += 1
+            if self.on_outcome is not None:
+                self.on_outcome(ready)
 
 
 def scan_archive(
@@ -367,80 +495,13 @@ def scan_archive(
     Returns the outcomes in the order of `files`.
     """
     runner: _InProcess | _OnDask = _InProcess() if client is None else _OnDask(client)
-    progress = Progress(len(files))
-    outcomes: list[Outcome | None] = [None] * len(files)
-    parts: dict[int, list[FileScan | None]] = {}
-    plans: dict[int, tuple[Probe, list[Span]]] = {}
-    reported = 0
-
-    def stored(key: str, file: str) -> FileScan | None:
-        result = None if store is None else store.get(key, file)
-        return None if result is None or (series and result.series is None) else result
-
-    def settle(index: int, outcome: Outcome) -> None:
-        nonlocal reported
-        outcomes[index] = outcome
-        progress.files_done += 1
-        while reported < len(files) and (ready := outcomes[reported]) is not None:
-            reported += 1
-            if on_outcome is not None:
-                on_outcome(ready)
-
-    for index in range(len(files)):
-        runner.submit(("probe", index), probe, os.path.abspath(files[index]), priority=-index)
-    for (stage, index, *rest), value in runner.results():
-        file = files[index]
-        if isinstance(value, BaseException):
-            value = Failure(file, _reason(value))
-        if isinstance(value, Failure):
-            if outcomes[index] is None:
-                settle(index, Outcome(file, failure=value.reason))
-        elif stage == "probe":
-            assert isinstance(value, Probe)
-            whole = None if store is None else stored(store.key(value.source_id), file)
-            if whole is not None:
-                settle(index, Outcome(file, whole, stored=True))
-            else:
-                spans = plan_spans(value.n_samples, value.rate, config, segment_s)
-                plans[index] = (value, spans)
-                parts[index] = [None] * len(spans)
-                for number in reversed(range(len(spans))):
-                    part = None
-                    if store is not None and len(spans) > 1:
-                        part = stored(store.key(value.source_id, spans[number]), file)
-                    if part is not None:
-                        parts[index][number] = part
-                    else:
-                        runner.submit(
-                            ("segment", index, number),
-                            scan_segment,
-                            value.file,
-                            file,
-                            config,
-                            spans[number],
-                            value.source_id,
-                            series,
-                            priority=-index,
-                        )
-        else:
-            assert isinstance(value, FileScan)
-            probe_result, spans = plans[index]
-            number = rest[0]
-            parts[index][number] = value
-            progress.signal_s += value.duration_s
-            if store is not None and len(spans) > 1:
-                store.put(store.key(probe_result.source_id, spans[number]), value)
-        if index in parts and outcomes[index] is None and all(p is not None for p in parts[index]):
-            result = join([p for p in parts[index] if p is not None])
-            if store is not None:
-                store.put(store.key(plans[index][0].source_id), result)
-            settle(index, Outcome(file, result))
+    scan = _ArchiveScan(files, config, runner, store, segment_s, series, on_outcome)
+    scan.start()
+    for task, value in runner.results():
+        scan.receive(task, value)
         if on_progress is not None:
-            on_progress(progress)
+            on_progress(scan.progress)
         if stop is not None and stop.is_set():
             runner.cancel()
             break
-    return [
-        o if o is not None else Outcome(f, failure="not scanned")
-        for o, f in zip(outcomes, files, strict=True)
-    ]
+    return scan.results()
