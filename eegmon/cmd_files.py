@@ -121,24 +121,9 @@ def scan(
     --workers processes); a summary per file goes to stderr: duration, alerts
     per kind, real-time factor.
     """
-    from streamer.recordings.files import FileProblem, check_file, find_recordings
-
     if scheduler is not None:
         _check_scheduler(scheduler)
-    targets: list[str] = []
-    problems: list[str] = []
-    for given in paths:
-        found = find_recordings([given])
-        if Path(given).is_dir() and not found:
-            problems.append(f"{given}: no recordings found (searched for EDF, BDF, FIF, XDF...)")
-        for path in found:
-            name = str(path) if Path(given).is_dir() else given
-            try:
-                check_file(path)
-            except FileProblem as exc:  # missing, empty...: known without reading it
-                problems.append(f"{name}: {exc.problem}")
-            else:
-                targets.append(name)
+    targets, problems = _targets(paths)
     if not targets:
         fail(problems[0] if len(problems) == 1 else f"no recordings in {', '.join(paths)}")
     inputs = len(targets) + len(problems)
@@ -198,6 +183,31 @@ def scan(
         fail(f"{failed} of {inputs} inputs could not be scanned")
 
 
+def _targets(paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The files to scan (directories searched), and one line per input that surely fails.
+
+    Only names and sizes are looked at: a missing or empty file is refused
+    before any reader (or the detector) is loaded.
+    """
+    from streamer.recordings.files import FileProblem, check_file, find_recordings
+
+    targets: list[str] = []
+    problems: list[str] = []
+    for given in paths:
+        found = find_recordings([given])
+        if Path(given).is_dir() and not found:
+            problems.append(f"{given}: no recordings found (searched for EDF, BDF, FIF, XDF...)")
+        for path in found:
+            name = str(path) if Path(given).is_dir() else given
+            try:
+                check_file(path)
+            except FileProblem as exc:  # missing, empty...: known without reading it
+                problems.append(f"{name}: {exc.problem}")
+            else:
+                targets.append(name)
+    return targets, problems
+
+
 #: Below this much data a cluster's start-up (several seconds) costs more than it saves.
 IN_PROCESS_BYTES = 32 << 20
 
@@ -216,7 +226,7 @@ def _cluster(scheduler: str | None, workers: int | None, targets: list[str]) -> 
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
         except Exception as exc:  # Dask raises many kinds; each is one line here
             hint = (
                 " (tls:// needs Dask's distributed.comm.tls settings)" if "tls" in scheduler else ""
@@ -228,14 +238,14 @@ def _cluster(scheduler: str | None, workers: int | None, targets: list[str]) -> 
         return
     count = workers or os.cpu_count() or 1
     with (
-        LocalCluster(
+        LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=count,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         click.echo(f"eegmon scan: on a local Dask cluster of {count} workers", err=True)
         yield client
