@@ -23,6 +23,7 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def write_big_edf(path: Path, size: int) -> Path:
     return path
 
 
-def record_rate() -> dict:
+def record_rate() -> dict[str, Any]:
     n_channels, rate, seconds = 64, 1000.0, 120.0
     labels = tuple(f"C{i}" for i in range(n_channels))
     data = (np.random.default_rng(0).standard_normal((n_channels, round(rate))) * 30).astype(
@@ -121,7 +122,7 @@ def record_rate() -> dict:
     }
 
 
-def replay_without_loss(source: Path, speed: str) -> dict:
+def replay_without_loss(source: Path, speed: str) -> dict[str, Any]:
     """One replay into a real monitor; did every sample arrive?"""
     name = f"bench-replay-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -160,7 +161,7 @@ def replay_without_loss(source: Path, speed: str) -> dict:
                 break
         from websockets.sync.client import connect
 
-        status: dict = {}
+        status: dict[str, Any] = {}
         started = time.monotonic()
         with connect(url, open_timeout=10) as ws:
             while time.monotonic() - started < 300:
@@ -188,8 +189,8 @@ def replay_without_loss(source: Path, speed: str) -> dict:
             process.wait(10)
 
 
-def run() -> list[dict]:
-    rows: list[dict] = []
+def run() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n_channels, rate in SCAN_CONFIGS:
@@ -253,7 +254,7 @@ def run() -> list[dict]:
     return [{key: row.get(key) for key in columns} for row in rows]
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[dict[str, Any]]) -> str:
     scans = ", ".join(f"{r['stream']}: {r['rtf']:g}x" for r in rows if r["what"] == "scan")
     lossless = [r["speed"] for r in rows if r["what"] == "replay" and r["lossless"]]
     memory = [r for r in rows if "RSS" in r["what"]]
