@@ -1,6 +1,6 @@
 """Detection quality: the evaluation table beside the line-length baseline; the scorers compared.
 
-- Evaluation: every case of ``tests/evaluation/corpus.py``, longer than the
+- Evaluation: every case of ``evaluation/corpus.py``, longer than the
   tests run them: simulated sleep with each technical fault twice and two
   evolving seizures; eegmmidb runs 1-4 with faults injected on the real
   background; Bonn (ictal S among healthy Z or O); Ombao/Chung; simulated
@@ -8,8 +8,9 @@
   activity, amplitude); an 8 h simulated night with every stage; the YASA
   sleep and REM snippets. eegmon and the baseline on the same events; on
   recordings without events the baseline's alarms are counted too.
-- Scorers: each model on the injected anomalies (sensitivity, false alarms)
-  and on a clean simulated hour plus the YASA snippets (model alarms/h).
+- Scorers: each of ``benchmarks/scorers.py`` in the detector on the
+  injected anomalies (sensitivity, false alarms) and on a clean simulated
+  hour plus the YASA snippets (model alarms/h).
 
 Cases run in parallel processes (two at a time), each its own detector.
 """
@@ -18,9 +19,13 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from detector import DetectorConfig
-from detector.config import MODELS
+from benchmarks import scorers
+from detector import Detector, DetectorConfig
+
+if TYPE_CHECKING:
+    from evaluation.corpus import Case
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -50,15 +55,15 @@ def _build(name: str, args: tuple) -> list:
     return built if isinstance(built, list) else [built]
 
 
-def _evaluate(job: tuple[str, tuple, str]) -> list[tuple[float, dict]]:
+def _evaluate(job: tuple[str, tuple]) -> list[tuple[float, dict]]:
     """Scores of eegmon and the baseline on each case a builder gives."""
     from evaluation import corpus
     from evaluation.metrics import score
 
-    name, args, model = job
+    name, args = job
     out = []
     for case in _build(name, args):
-        mine, theirs = corpus.run(case, DetectorConfig(model=model))  # type: ignore[arg-type]
+        mine, theirs = corpus.run(case)
         kinds = {e.kind for e in case.events} or None  # no events: every baseline alarm is false
         result = {
             "eegmon": score(case.events, mine, case.duration_s),
@@ -68,11 +73,11 @@ def _evaluate(job: tuple[str, tuple, str]) -> list[tuple[float, dict]]:
     return out
 
 
-def evaluation_rows(model: str = DetectorConfig().model) -> list[dict]:
+def evaluation_rows() -> list[dict]:
     from evaluation import corpus
 
     groups = _groups()
-    jobs = [(name, args, model) for cases in groups.values() for name, args in cases]
+    jobs = [(name, args) for cases in groups.values() for name, args in cases]
     with ProcessPoolExecutor(WORKERS) as pool:
         done = iter(pool.map(_evaluate, jobs))
         results = {group: [r for _ in cases for r in next(done)] for group, cases in groups.items()}
@@ -88,17 +93,27 @@ def evaluation_rows(model: str = DetectorConfig().model) -> list[dict]:
     return rows
 
 
+def _detections(case: Case, model: str) -> list:
+    """The detections of the detector with the scorer `model` on a case."""
+    from evaluation.metrics import detections
+
+    config, scorer = scorers.make(model, DetectorConfig())
+    det = Detector(case.stream, config, scorer=scorer)
+    alerts = [(a, float(b.timestamps[-1])) for b in case.blocks() for a in det.process(b).alerts]
+    return detections(alerts)
+
+
 def _compare(model: str) -> dict:
     from evaluation import corpus
 
     injected = corpus.simulated_anomalies()
-    mine, _ = corpus.run(injected, DetectorConfig(model=model))  # type: ignore[arg-type]
+    mine = _detections(injected, model)
     found = corpus.score(injected.events, mine, injected.duration_s)
     anomaly = found.get("anomaly")
     clean = [corpus.simulated_night(1.0), *corpus.yasa(DATA / "yasa")]
     alarms, hours = 0, 0.0
     for case in clean:
-        detected, _ = corpus.run(case, DetectorConfig(model=model))  # type: ignore[arg-type]
+        detected = _detections(case, model)
         alarms += sum(d.kind in ("anomaly", "seizure_suspect") for d in detected)
         hours += case.duration_s / 3600
     return {
@@ -114,7 +129,7 @@ def _compare(model: str) -> dict:
 
 def model_rows() -> list[dict]:
     with ProcessPoolExecutor(WORKERS) as pool:
-        return list(pool.map(_compare, MODELS))
+        return list(pool.map(_compare, scorers.NAMES))
 
 
 def run() -> list[dict]:

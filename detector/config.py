@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, cast
 
 from protocol.kinds import KINDS
 
-ModelName = Literal["covariance", "deviation", "hst", "gaussian", "sad", "svm"]
-MODELS: tuple[str, ...] = ("covariance", "deviation", "hst", "gaussian", "sad", "svm")
+#: The registry's sustain of `seizure_suspect`, the default of `seizure_k` of `seizure_n`.
+_SEIZURE_K, _SEIZURE_N = cast(tuple[int, int], KINDS["seizure_suspect"].debounce)
+#: The kinds the registry latches, the default of `latch`.
+_LATCHED = tuple(name for name, kind in KINDS.items() if kind.latch)
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,13 @@ class DetectorConfig:
     pop_step_uv
         A level change of at least this many µV that happens within 10 ms and
         lasts 50 ms is an electrode pop (150.0; the steepest physiological
-        waves, K-complexes and spikes, either rise more slowly or do not last:
-        they measured below 60 on simulated nights).
+        waves, K-complexes and spikes, either rise more slowly or do not last,
+        so their steps stay well below).
     artifact_ptp_uv
         A raw peak-to-peak above this (µV) within one window, without a
         dominant rhythm, is a movement artifact (500.0; slow waves are
-        75-250 µV, and simulated nights with eye movements and K-complexes
-        peaked at 440).
+        75-250 µV, and eye movements and K-complexes on top of them stay
+        below).
     muscle_uv
         RMS (µV) of the filtered signal above 30 Hz, mains excluded, above
         which a channel carries a muscle artifact (15.0; EEG above 30 Hz is a
@@ -84,14 +86,15 @@ class DetectorConfig:
         becomes high and latches (300.0). None disables the upgrade.
     latch
         Kinds whose alerts stay until acknowledged after their condition ends
-        (the high-severity kinds: ``("signal_lost", "seizure_suspect",
-        "recording_failed")``; upgraded alerts latch too). A stream lost for
-        a minute at 3 a.m. and back by itself, or a recording that failed and
-        resumed, leaves a hole in the night that someone must see.
+        (the kinds `protocol.kinds` marks `latch`: ``("signal_lost",
+        "seizure_suspect", "recording_failed")``; upgraded alerts latch
+        too). A stream lost for a minute at 3 a.m. and back by itself, or a
+        recording that failed and resumed, leaves a hole in the night that
+        someone must see.
     seizure_peak_share
         Share of the (whitened) 1-30 Hz power in the dominant 2-20 Hz rhythm
         and its harmonic above which a channel is rhythmic (0.5; background
-        EEG measured about 0.4 at the median).
+        EEG, whose power spreads over many frequencies, stays below).
     seizure_amplitude_ratio
         RMS over the channel's learned baseline RMS above which activity is
         high-amplitude (2.0).
@@ -105,9 +108,9 @@ class DetectorConfig:
         A dominant rhythm of 8-13 Hz counts as rhythmic only at this many
         times the channel's usual RMS (3.0): the waking alpha rhythm returns
         on every arousal at about twice the amplitude of the sleep the
-        baseline learned, and was the simulated nights' only false
-        `seizure_suspect`. An alpha-band discharge that is also sharper than
-        usual counts at `seizure_amplitude_ratio` like any other.
+        baseline learned, and would otherwise read as a rhythmic discharge.
+        An alpha-band discharge that is also sharper than usual counts at
+        `seizure_amplitude_ratio` like any other.
     seizure_strong_ratio
         Amplitude, and line length unless rhythmic, at this many times the
         channel's usual (3.0) make strong evidence, raised after
@@ -118,13 +121,13 @@ class DetectorConfig:
         (10.0), not after `clear_m` windows: it is a state of the whole
         stream, and a new one (the first slow-wave sleep of the night) comes
         and goes for a while before the model has learned it; ending it at
-        once gave one alert per return (four in a minute).
+        once would raise a new alert at each return.
     seizure_k, seizure_n
         `seizure_suspect` is raised when a channel is high-amplitude and
         rhythmic or sharper than usual in `seizure_k` of its last `seizure_n`
-        windows (8 of 10: 4 s of a 5 s span at the default hop, longer than
-        spindles, K-complexes and muscle bursts), and clears after `clear_m`
-        windows without.
+        windows (by default the registry's sustain of the kind, 8 of 10: 4 s
+        of a 5 s span at the default hop, longer than spindles, K-complexes
+        and muscle bursts), and clears after `clear_m` windows without.
     seizure_strong_k, seizure_strong_n
         The shorter sustain of strong evidence (5 of 6: 2.5 s of 3 s, longer
         than the 2 s bursts of movement that a sleep recording shows at ten
@@ -140,27 +143,14 @@ class DetectorConfig:
         Windows learned before the model may raise `anomaly` and before
         `seizure_suspect` (whose amplitude test needs a baseline) may be
         raised (60, i.e. 30 s at the default hop).
-    model
-        Anomaly scorer: "covariance" (the default: Mahalanobis distance of
-        the features from the mean and covariance of the last `memory_s`, so
-        it follows sleep stages and knows how they move the features
-        together), "deviation" (mean |z| of the features against the same
-        memory), "hst" (river's HalfSpaceTrees behind a MinMaxScaler, features
-        in [0, 1]), "gaussian" / "sad" (river's GaussianScorer /
-        StandardAbsoluteDeviation per feature, averaged) or "svm" (river's
-        OneClassSVM behind a StandardScaler). The README compares them.
     anomaly_quantile
         Quantile of the scores of learned windows above which a window is
         anomalous, before the margin (0.99).
     anomaly_margin
-        Factor on that quantile (None means 2.0 for "covariance", 1.5 for
-        "deviation" and the others, 1.03 for "hst", whose scores never
-        exceed 1): overlapping windows make scores correlated, so the bare
-        quantile alarmed every minute or so on synthetic healthy EEG; with
-        these margins, none in 30 minutes. The README tells how 2.0 was
-        chosen and what 1.5 and 2.5 did.
-    seed
-        Seed of the model's randomness (42); equal seeds give equal alerts.
+        Factor on that quantile (2.0): overlapping windows make scores
+        correlated, so the bare quantile lets runs of healthy windows
+        through, often enough to alarm every few minutes. The README tells
+        how 2.0 was chosen.
     """
 
     highpass_hz: float | None = 0.5
@@ -182,26 +172,24 @@ class DetectorConfig:
     clear_m: int = 3
     refractory_s: float = 10.0
     upgrade_after_s: float | None = 300.0
-    latch: tuple[str, ...] = ("signal_lost", "seizure_suspect", "recording_failed")
+    latch: tuple[str, ...] = _LATCHED
     seizure_peak_share: float = 0.5
     seizure_amplitude_ratio: float = 2.0
     seizure_line_length_ratio: float = 2.0
     seizure_alpha_ratio: float = 3.0
     seizure_strong_ratio: float = 3.0
     anomaly_clear_s: float = 10.0
-    seizure_k: int = 8
-    seizure_n: int = 10
+    seizure_k: int = _SEIZURE_K
+    seizure_n: int = _SEIZURE_N
     seizure_strong_k: int = 5
     seizure_strong_n: int = 6
     memory_s: float = 600.0
     warmup_windows: int = 60
-    model: ModelName = "covariance"
     anomaly_quantile: float = 0.99
-    anomaly_margin: float | None = None
-    seed: int = 42
+    anomaly_margin: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "anomaly_margin", "upgrade_after_s"):
+        for name in ("highpass_hz", "notch_hz", "lowpass_hz", "upgrade_after_s"):
             value = getattr(self, name)
             if value is not None:
                 _positive(name, value)
@@ -220,6 +208,7 @@ class DetectorConfig:
             "seizure_strong_ratio",
             "anomaly_clear_s",
             "memory_s",
+            "anomaly_margin",
         ):
             _positive(name, getattr(self, name))
         if not (_is_number(self.refractory_s) and 0 <= self.refractory_s < math.inf):
@@ -251,8 +240,6 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if not (isinstance(self.warmup_windows, int) and self.warmup_windows >= 0):
             raise ValueError(f"warmup_windows must be an integer >= 0, got {self.warmup_windows!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if self.raise_k > self.raise_n:
             raise ValueError(f"raise_k ({self.raise_k!r}) cannot exceed raise_n ({self.raise_n!r})")
         if self.seizure_k > self.seizure_n:
@@ -269,8 +256,6 @@ class DetectorConfig:
                 f"hop_s ({self.hop_s!r}) cannot exceed window_s ({self.window_s!r}): "
                 "samples between windows would never be analysed"
             )
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DetectorConfig:
@@ -292,12 +277,6 @@ class DetectorConfig:
         if isinstance(d.get("latch"), list):  # TOML arrays arrive as lists
             d = {**d, "latch": tuple(d["latch"])}
         return cls(**d)
-
-    def margin(self) -> float:
-        """The anomaly margin used: the configured one or the model's default."""
-        if self.anomaly_margin is not None:
-            return self.anomaly_margin
-        return {"hst": 1.03, "covariance": 2.0}.get(self.model, 1.5)
 
     def memory_windows(self) -> int:
         """Learned windows in the model's and the baseline's memory: `memory_s` in hops.

@@ -9,33 +9,24 @@ from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
+from river.base import AnomalyDetector
+from river.base.typing import FeatureName
 
 from detector.alerts import AlertBook, Finding
 from detector.config import DetectorConfig
 from detector.features import Features, compute_features_batch
 from detector.filters import StreamingFilter, design_sos
-from detector.model import QuantileThreshold, make_scorer, model_features_batch
-from detector.rules import MESSAGES, evaluate_rules
+from detector.model import FeatureCovariance, QuantileThreshold, model_features_batch
+from detector.rules import evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
 from detector.types import Alert, Block, Output, StreamMeta, WindowScore
 from detector.windows import WindowBuffer, WindowStack
-from protocol.kinds import KINDS
+from protocol.kinds import KINDS, SIGNAL_BACK_MESSAGE
 
-#: Channel quality reported per window when a rule flags the channel.
-_QUALITY = {
-    "bad_values": 0.0,
-    "saturation": 0.0,
-    "flatline": 0.0,
-    "line_noise": 0.5,
-    "artifact": 0.5,
-    "electrode_pop": 0.5,
-}
-#: Rules after which a channel's signal is not EEG: no seizure is looked for there.
-_BROKEN_SIGNAL = frozenset({"bad_values", "saturation", "flatline", "line_noise"})
 #: Samples (channels x window length x windows) whose features are computed in one call:
 #: enough to amortize NumPy's per-call cost (a 10 s block of 19 ch @ 256 Hz is one batch),
-#: few enough that each intermediate array (1 MB) stays in cache; larger batches were
-#: twice as slow per window at 64 ch @ 1000 Hz.
+#: few enough that each intermediate array (1 MB) stays in cache, beyond which a larger
+#: batch costs more per window, not less.
 BATCH_SAMPLES = 1 << 17
 #: 10 V: beyond the input range of any EEG amplifier. Such samples are corrupt, not
 #: signal, and are treated like NaN (`bad_values`): a value near float32's limit would
@@ -45,6 +36,8 @@ BATCH_SAMPLES = 1 << 17
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 3
+#: The default scorer's name in a model state (the name states have always carried).
+DEFAULT_SCORER_NAME = "covariance"
 
 
 @dataclass(frozen=True)
@@ -53,11 +46,11 @@ class _Screened:
 
     windows: list[Features]  # each window's features
     rules: list[Finding]  # (windows, channels), in the order of `evaluate_rules`
-    flagged: list[list[bool]]  # per rule, per window: some channel flagged
+    flagged: dict[str, list[bool]]  # per rule's kind, per window: some channel flagged
     technical: NDArray[np.bool_]  # (windows, channels): flagged by any rule
     technical_share: list[float]  # per window: share of channels flagged by any rule
-    vectors: list[dict[str, float]]  # per window: what the model sees (`model_features`)
-    broken: NDArray[np.bool_]  # (windows, channels): flagged by a `_BROKEN_SIGNAL` rule
+    vectors: list[dict[FeatureName, float]]  # per window: what the model sees (`model_features`)
+    broken: NDArray[np.bool_]  # (windows, channels): flagged by a `broken_signal` kind
     quality: NDArray[np.float64]  # (windows, channels)
     starts: list[float]
     ends: list[float]
@@ -80,6 +73,12 @@ class Detector:
     id_prefix
         Prepended to alert ids (e.g. the monitor's name), so ids stay unique
         across detectors.
+    scorer
+        The anomaly scorer, a river `AnomalyDetector` fed the window vectors
+        of `detector.model.model_features`; the detector learns with a clone
+        of it (river's `clone`: same parameters, nothing learned). None: a
+        `FeatureCovariance` over `memory_s`, the scorer of the product; the
+        benchmarks compare others.
 
     Examples
     --------
@@ -99,11 +98,17 @@ class Detector:
     """
 
     def __init__(
-        self, stream: StreamMeta, config: DetectorConfig | None = None, *, id_prefix: str = ""
+        self,
+        stream: StreamMeta,
+        config: DetectorConfig | None = None,
+        *,
+        id_prefix: str = "",
+        scorer: AnomalyDetector | None = None,
     ) -> None:
         self.stream = stream
         self.config = config if config is not None else DetectorConfig()
         self.id_prefix = id_prefix
+        self.scorer = scorer
         cfg = self.config
         rate = stream.rate
         size = round(cfg.window_s * rate)
@@ -122,26 +127,12 @@ class Detector:
             stream.n_channels, size, max(1, BATCH_SAMPLES // (stream.n_channels * size))
         )
         self._no_onset = np.full(stream.n_channels, np.nan)  # shared, never written
-        self._book = AlertBook(
-            stream,
-            cfg.raise_k,
-            cfg.raise_n,
-            cfg.clear_m,
-            id_prefix,
-            debounce={
-                "electrode_pop": (1, 1, cfg.clear_m),
-                "seizure_suspect": (cfg.seizure_k, cfg.seizure_n, cfg.clear_m),
-                "anomaly": (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m()),
-            },
-            strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
-            refractory_s=cfg.refractory_s,
-            upgrade_after_s=cfg.upgrade_after_s,
-            latch=cfg.latch,
-        )
+        self._book = _alert_book(stream, cfg, id_prefix)
         memory = cfg.memory_windows()
-        self._scorer: Any = make_scorer(cfg.model, cfg.seed, memory)
+        self._scorer_name = DEFAULT_SCORER_NAME if scorer is None else type(scorer).__name__
+        self._scorer = (scorer or FeatureCovariance(memory=memory)).clone()
         self._threshold = QuantileThreshold(
-            cfg.anomaly_quantile, cfg.margin(), cfg.threshold_memory()
+            cfg.anomaly_quantile, cfg.anomaly_margin, cfg.threshold_memory()
         )
         self._baseline = ChannelBaseline(stream.n_channels, memory)
         self._onset_hz = np.full(stream.n_channels, np.nan)
@@ -163,7 +154,7 @@ class Detector:
 
     def clone(self) -> Detector:
         """A fresh detector with the same parameters and no learned state."""
-        return Detector(self.stream, self.config, id_prefix=self.id_prefix)
+        return Detector(self.stream, self.config, id_prefix=self.id_prefix, scorer=self.scorer)
 
     def model_state(self) -> dict[str, Any]:
         """What the detector learned about this patient, as a picklable dict.
@@ -179,7 +170,7 @@ class Detector:
                 "source_id": self.stream.source_id,
                 "labels": list(self.stream.labels),
                 "rate": self.stream.rate,
-                "model": self.config.model,
+                "model": self._scorer_name,
                 "learned": self._learned,
                 "scorer": self._scorer,
                 "threshold": self._threshold,
@@ -191,8 +182,8 @@ class Detector:
         """Continue from a `model_state` of the same patient and montage.
 
         Raises ValueError, naming the difference, when the state belongs to
-        another source, channel list, rate, model or version; the detector is
-        unchanged then.
+        another source, channel list, rate, scorer or version; the detector
+        is unchanged then.
 
         Examples
         --------
@@ -208,7 +199,7 @@ class Detector:
             "source_id": self.stream.source_id,
             "labels": list(self.stream.labels),
             "rate": self.stream.rate,
-            "model": self.config.model,
+            "model": self._scorer_name,
         }
         if not isinstance(state, dict):
             raise ValueError(f"a model state is a dict, got {type(state).__name__}")
@@ -258,20 +249,20 @@ class Detector:
         raw, bad = stack.raw[:count], stack.bad[:count]
         features = compute_features_batch(raw, stack.filtered[:count], self.stream.rate)
         rules = evaluate_rules(features, raw, bad, self.config)
-        flagged = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
+        per_rule = cast(list[list[bool]], np.stack([f.flags for f in rules]).any(axis=2).tolist())
+        flagged = {finding.kind: hits for finding, hits in zip(rules, per_rule, strict=True)}
         technical = np.zeros(features.rms.shape, dtype=bool)
         broken = np.zeros(features.rms.shape, dtype=bool)
         quality = np.ones(features.rms.shape)
-        for finding, hits in zip(rules, flagged, strict=True):
-            if not any(hits):  # most rules, most batches
+        for finding in rules:
+            if not any(flagged[finding.kind]):  # most rules, most batches
                 continue
+            kind = KINDS[finding.kind]
             technical |= finding.flags
-            if finding.kind in _BROKEN_SIGNAL:
+            if kind.broken_signal:
                 broken |= finding.flags
-            if finding.kind in _QUALITY:
-                quality = np.where(
-                    finding.flags, np.minimum(quality, _QUALITY[finding.kind]), quality
-                )
+            if kind.quality is not None:
+                quality = np.where(finding.flags, np.minimum(quality, kind.quality), quality)
         screened = _Screened(
             features.windows(),
             rules,
@@ -323,7 +314,7 @@ class Detector:
             onset=at - silent_for,
             detected_at=at,
             score=float(silent_for),
-            message=MESSAGES["signal_lost"].format(**evidence),
+            message=KINDS["signal_lost"].message.format(**evidence),
             evidence=evidence,
         )
         return Output(alerts=[alert])
@@ -405,7 +396,7 @@ class Detector:
         if lost:
             lost_s = first_ts - (self._last_ts if self._last_ts is not None else first_ts)
             evidence = {"lost_s": lost_s} | ({"gap_samples": float(missing)} if missing > 0 else {})
-            message = MESSAGES["signal_back"].format(lost_s=lost_s)
+            message = SIGNAL_BACK_MESSAGE.format(lost_s=lost_s)
             changed.extend(self._book.end("signal_lost", first_ts, evidence, message))
         elif missing > 0:
             changed.append(self._samples_dropped(missing, first_ts))
@@ -421,7 +412,7 @@ class Detector:
             onset=previous.onset if previous else (self._last_ts or first_ts),
             detected_at=first_ts,
             score=float(total),
-            message=MESSAGES["samples_dropped"].format(
+            message=KINDS["samples_dropped"].message.format(
                 missing=total, missing_s=total / self.stream.rate
             ),
             evidence=evidence,
@@ -437,10 +428,8 @@ class Detector:
 
     def _analyse(self, screened: _Screened, i: int, out: Output) -> None:
         """The sequential part of window `i`: seizure, model, alerts, learning; results to `out`."""
-        cfg = self.config
         features = screened.windows[i]
-        start, end = screened.starts[i], screened.ends[i]
-        technical = screened.technical[i]
+        end = screened.ends[i]
         warming = self.warming_up
         # A seizure's spikes look like pops and its fast transients like muscle;
         # only a signal that is not EEG at all (made up, clipped, flat, mains)
@@ -448,64 +437,21 @@ class Detector:
         seizure = seizure_finding(
             features,
             self._baseline,
-            cfg,
+            self.config,
             ready=not warming,
             excluded=screened.broken[i],
             onset_peak_hz=self._onset_hz,
         )
-        x = screened.vectors[i]
-        score = float(self._scorer.score_one(x))
+        score = float(self._scorer.score_one(screened.vectors[i]))
         threshold = self._threshold.get()
         anomalous = not warming and score > threshold
-        # Findings are built only for what may change an alert: most windows flag nothing.
-        book = self._book
-        alerts = out.alerts
-        for rule, flagged in zip(screened.rules, screened.flagged, strict=True):
-            if flagged[i] or not book.observe_clean(rule.kind, start):
-                alerts.extend(book.observe(rule.at(i), start, end))
-        suspect = bool(seizure.flags.any())
-        if suspect or not book.observe_clean(seizure.kind, start):
-            alerts.extend(book.observe(seizure, start, end))
-        if anomalous or not book.observe_clean("anomaly", start):
-            anomaly = Finding(
-                "anomaly",
-                np.array([anomalous]),
-                np.array([score]),
-                MESSAGES["anomaly"],
-                {"score": np.array([score]), "threshold": np.array([threshold])},
-                whole_stream=True,
-            )
-            alerts.extend(book.observe(anomaly, start, end))
-
-        self._windows_since_gap += 1
-        if self._windows_since_gap == cfg.clear_m:
-            alerts.extend(self._book.end("samples_dropped", end))
-        alerts.extend(self._book.tick(end))
-
-        in_seizure = self._book.ongoing("seizure_suspect")
-        if in_seizure or suspect:
-            self._onset_hz = np.where(
-                seizure.flags,
-                np.where(np.isnan(self._onset_hz), features.peak_hz, self._onset_hz),
-                self._onset_hz if in_seizure else np.nan,
-            )
-        else:
-            self._onset_hz = self._no_onset
+        out.alerts.extend(self._observe(screened, i, seizure, score, threshold, anomalous))
+        out.alerts.extend(self._window_done(end))
+        in_seizure = self._follow_onset(seizure.flags, features.peak_hz)
         # Protection: nothing under suspicion is learned, so a long seizure or
         # a drifting fault never becomes this patient's normal.
-        suspicious = bool(
-            anomalous or in_seizure or seizure.flags.any() or self._book.ongoing("anomaly")
-        )
-        # Samples made up for NaNs are not EEG; other faults on a minority of
-        # channels barely move the medians the model sees.
-        made_up = screened.flagged[0][i]
-        if not suspicious and not made_up and screened.technical_share[i] < 0.25:
-            self._scorer.learn_one(x)
-            self._threshold.update(score)
-            self._learned += 1
-        if not suspicious:
-            self._baseline.learn(features.rms, features.line_length, ~technical)
-
+        if not (anomalous or in_seizure or seizure.flags.any() or self._book.ongoing("anomaly")):
+            self._learn(screened, i, score)
         out.windows.append(
             WindowScore(
                 end=end,
@@ -516,3 +462,92 @@ class Detector:
             )
         )
         out.last_window_end = end
+
+    def _observe(
+        self,
+        screened: _Screened,
+        i: int,
+        seizure: Finding,
+        score: float,
+        threshold: float,
+        anomalous: bool,
+    ) -> list[Alert]:
+        """Window `i`'s findings through the alert book, in order: rules, seizure, anomaly.
+
+        Findings are built only for what may change an alert: most windows flag nothing.
+        """
+        book = self._book
+        start, end = screened.starts[i], screened.ends[i]
+        alerts: list[Alert] = []
+        for rule in screened.rules:
+            if screened.flagged[rule.kind][i] or not book.observe_clean(rule.kind, start):
+                alerts.extend(book.observe(rule.at(i), start, end))
+        if seizure.flags.any() or not book.observe_clean(seizure.kind, start):
+            alerts.extend(book.observe(seizure, start, end))
+        if anomalous or not book.observe_clean("anomaly", start):
+            anomaly = Finding(
+                "anomaly",
+                np.array([anomalous]),
+                np.array([score]),
+                KINDS["anomaly"].message,
+                {"score": np.array([score]), "threshold": np.array([threshold])},
+                whole_stream=True,
+            )
+            alerts.extend(book.observe(anomaly, start, end))
+        return alerts
+
+    def _window_done(self, end: float) -> list[Alert]:
+        """Time moves on to `end`: a gap far enough behind ends `samples_dropped`; alerts age."""
+        alerts: list[Alert] = []
+        self._windows_since_gap += 1
+        if self._windows_since_gap == self.config.clear_m:
+            alerts.extend(self._book.end("samples_dropped", end))
+        alerts.extend(self._book.tick(end))
+        return alerts
+
+    def _follow_onset(self, flags: NDArray[np.bool_], peak_hz: NDArray[np.float64]) -> bool:
+        """Keep each suspect channel's rhythm at the onset of its episode; True during a seizure."""
+        in_seizure = self._book.ongoing("seizure_suspect")
+        if in_seizure or flags.any():
+            self._onset_hz = np.where(
+                flags,
+                np.where(np.isnan(self._onset_hz), peak_hz, self._onset_hz),
+                self._onset_hz if in_seizure else np.nan,
+            )
+        else:
+            self._onset_hz = self._no_onset
+        return in_seizure
+
+    def _learn(self, screened: _Screened, i: int, score: float) -> None:
+        """Learn window `i`, which nothing makes suspicious: the model and the baselines."""
+        features = screened.windows[i]
+        # Samples made up for NaNs are not EEG; other faults on a minority of
+        # channels barely move the medians the model sees.
+        if not screened.flagged["bad_values"][i] and screened.technical_share[i] < 0.25:
+            self._scorer.learn_one(screened.vectors[i])
+            self._threshold.update(score)
+            self._learned += 1
+        self._baseline.learn(features.rms, features.line_length, ~screened.technical[i])
+
+
+def _alert_book(stream: StreamMeta, cfg: DetectorConfig, id_prefix: str) -> AlertBook:
+    """The alert book of `stream`: the registry's debounce per kind, the configured overrides."""
+    debounce = {
+        name: (*kind.debounce, cfg.clear_m)
+        for name, kind in KINDS.items()
+        if kind.debounce is not None
+    }
+    debounce["seizure_suspect"] = (cfg.seizure_k, cfg.seizure_n, cfg.clear_m)
+    debounce["anomaly"] = (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m())
+    return AlertBook(
+        stream,
+        cfg.raise_k,
+        cfg.raise_n,
+        cfg.clear_m,
+        id_prefix,
+        debounce=debounce,
+        strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
+        refractory_s=cfg.refractory_s,
+        upgrade_after_s=cfg.upgrade_after_s,
+        latch=cfg.latch,
+    )

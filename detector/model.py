@@ -1,38 +1,32 @@
 """Online anomaly scoring of windows, and the threshold that turns scores into decisions.
 
-Scoring and deciding are separate, as in river: a scorer (`learn_one` /
-`score_one`, a high score is anomalous) and a `QuantileThreshold` fed only
-with the scores of windows the scorer learned from. The detector protects
-the scorer: it never learns from a window flagged by a rule, carrying bad
-values, scored above the threshold, or seen while any alert is active, so a
-seizure (a long, packed anomaly) is not slowly learned as normal.
+Scoring and deciding are separate, as in river: a scorer (a river
+`AnomalyDetector`: `learn_one` / `score_one`, a high score is anomalous) and
+a `QuantileThreshold` fed only with the scores of windows the scorer learned
+from. The detector protects the scorer: it never learns from a window
+flagged by a rule, carrying bad values, scored above the threshold, or seen
+while any alert is active, so a seizure (a long, packed anomaly) is not
+slowly learned as normal.
 
-Which scorer. The default, `FeatureCovariance`, found 6 of 8 whole-stream
-anomalies injected into simulated sleep and raised none in 8 simulated
-hours; `FeatureDeviation` found 4 and raised one (the README compares all
-of them). On the Bonn set (173.61 Hz, one channel; learn on 30 healthy
-segments of Z and 30 of O, score 20 + 20 held-out healthy segments against
-the 50 seizure segments of S, mean score per segment), the area under the
-ROC curve was 1.00 for `FeatureDeviation` and 0.95 for
-`MinMaxScaler() | HalfSpaceTrees(seed=42, window_size=50)` (0.99 and 0.88
-per window), at 7 µs and 33 µs per window. HST scores 0 until its first
-window of `window_size` vectors fills and its MinMaxScaler stretches with
-every outlier; it stays available as `model="hst"`, but it missed a
-sustained eightfold amplitude rise on synthetic EEG that `FeatureDeviation`
-flags (tests): values beyond the learned range fall into the same
-leaves as the largest normal ones.
+Which scorer. `FeatureCovariance` knows how sleep moves the features
+together, so a change of stage costs little and a change no stage makes
+(one band rising alone, every band but one falling) costs much; scorers
+that judge each feature on its own see every change of stage as several
+large deviations, and river's tree and kernel scorers need their features
+rescaled to a range that an outlier stretches. The alternatives stay
+reproducible in ``benchmarks/scorers.py``; the README compares them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from river import anomaly, preprocessing, stats
+from river import base, stats
+from river.base.typing import FeatureName
 from scipy.linalg import lapack
 
 from detector.features import Features
@@ -40,11 +34,11 @@ from protocol.bands import BANDS
 
 #: Names of the per-window model features, in order.
 MODEL_FEATURES: tuple[str, ...] = (*(f"log_{b}" for b in BANDS), "log_line_length", "log_rms")
-#: Quantization step of `FeatureDeviation`'s exact sums: 2**-20 of a log10 unit.
-_SCALE = float(1 << 20)
+#: Quantization of the scorer's exact sums and of the threshold's scores: 2**20 steps a unit.
+SCALE = float(1 << 20)
 
 
-def model_features(features: Features) -> dict[str, float]:
+def model_features(features: Features) -> dict[FeatureName, float]:
     """The stream-level vector the model sees: medians across channels.
 
     Medians keep one bad electrode from moving the vector, and the log scale
@@ -63,7 +57,7 @@ def model_features(features: Features) -> dict[str, float]:
     return vector
 
 
-def model_features_batch(features: Features) -> list[dict[str, float]]:
+def model_features_batch(features: Features) -> list[dict[FeatureName, float]]:
     """`model_features` of each window of stacked (windows, channels) features, in one sort."""
     rows = [features.band_power[b] for b in BANDS]
     rows.append(np.log10(features.line_length + 1e-6))
@@ -78,96 +72,13 @@ def model_features_batch(features: Features) -> list[dict[str, float]]:
     return [dict(zip(MODEL_FEATURES, row, strict=True)) for row in medians.tolist()]
 
 
-class FeatureDeviation:
-    """Mean absolute z-score of the features against the last `memory` vectors learned.
-
-    The multivariate, forgetting form of river's `StandardAbsoluteDeviation`:
-    each feature's mean and variance are those of the last `memory` learned
-    vectors (all of them when None), so what is normal follows the patient
-    from one sleep stage to the next; the score is the mean over features of
-    |x - mean| / std. Scores are 0 until `grace_period` vectors were learned.
-
-    The statistics are exact sums of the vectors quantized to 2**-20, so they
-    depend only on which vectors are in memory, not on what came before: two
-    scorers that learned the same last `memory` vectors score alike to the
-    last bit, which is what lets a long recording be scanned in independent
-    segments with the alerts of one pass.
-
-    Parameters
-    ----------
-    grace_period
-        Vectors to learn before scoring (10).
-    memory
-        Learned vectors the statistics cover (None: all).
-
-    Examples
-    --------
-    >>> scorer = FeatureDeviation(grace_period=2, memory=3)
-    >>> for v in (9.0, 1.0, 2.0, 3.0):  # 9.0 falls out of memory
-    ...     scorer.learn_one({"a": v, "b": -v})
-    >>> round(scorer.score_one({"a": 2.0, "b": -2.0}), 3)
-    0.0
-    >>> round(scorer.score_one({"a": 5.0, "b": -5.0}), 3)
-    3.674
-    """
-
-    def __init__(self, grace_period: int = 10, memory: int | None = None) -> None:
-        if memory is not None and not (isinstance(memory, int) and memory >= 1):
-            raise ValueError(f"memory must be None or an integer >= 1, got {memory!r}")
-        self.grace_period = grace_period
-        self.memory = memory
-        self._kept: deque[tuple[int, ...]] = deque()
-        self._names: tuple[str, ...] = ()
-        self._sum: list[int] = []
-        self._sum_sq: list[int] = []
-        self._mean: list[float] = []
-        self._std: list[float] = []
-        self._n = 0
-
-    def learn_one(self, x: dict[str, float]) -> None:
-        if not all(math.isfinite(v) for v in x.values()):
-            return  # one bad vector must not poison the statistics for good
-        if not self._names:
-            self._names = tuple(x)
-            self._sum = [0] * len(x)
-            self._sum_sq = [0] * len(x)
-        quantized = tuple(round(x[name] * _SCALE) for name in self._names)
-        for i, q in enumerate(quantized):
-            self._sum[i] += q
-            self._sum_sq[i] += q * q
-        self._n += 1
-        if self.memory is not None:
-            self._kept.append(quantized)
-            if len(self._kept) > self.memory:
-                for i, q in enumerate(self._kept.popleft()):
-                    self._sum[i] -= q
-                    self._sum_sq[i] -= q * q
-                self._n -= 1
-        n = self._n
-        self._mean = [s / (n * _SCALE) for s in self._sum]
-        # n * sum(q^2) - sum(q)^2 is exact in integers: no cancellation error.
-        self._std = [
-            math.sqrt((n * sq - s * s) / (n * n)) / _SCALE
-            for s, sq in zip(self._sum, self._sum_sq, strict=True)
-        ]
-
-    def score_one(self, x: dict[str, float]) -> float:
-        if self._n < self.grace_period or not self._names:
-            return 0.0
-        total = 0.0
-        for name, mean, std in zip(self._names, self._mean, self._std, strict=True):
-            total += abs(x[name] - mean) / (std + 1e-9)
-        score = total / len(self._names)
-        return score if math.isfinite(score) else math.inf
-
-
-class FeatureCovariance:
+class FeatureCovariance(base.AnomalyDetector):
     """Mahalanobis distance of the features from the last `memory` vectors learned.
 
     Sleep moves the features together: deeper sleep raises delta and the
     amplitude and lowers the line length's share at once, so a per-feature
-    deviation (`FeatureDeviation`) sees every stage change as several large
-    z-scores, and dilutes a change of one band among the unchanged ones.
+    deviation sees every stage change as several large z-scores, and
+    dilutes a change of one band among the unchanged ones.
     Against the learned covariance, a change along the ways sleep moves the
     features costs little and a change across them (fast activity that
     nothing else follows, a drop of every band but one) costs much. The
@@ -176,9 +87,12 @@ class FeatureCovariance:
     with few vectors or collinear features), so it reads like a z-score.
 
     The sums (of the vectors and of their outer products) are exact integer
-    sums of values quantized to 2**-20, like `FeatureDeviation`'s: they, and
-    so the mean, covariance and score computed from them, depend only on
-    which vectors are in memory.
+    sums of values quantized to 2**-20: they, and so the mean, covariance
+    and score computed from them, depend only on which vectors are in
+    memory, not on what came before. Two scorers that learned the same last
+    `memory` vectors score alike to the last bit, which is what lets a long
+    recording be scanned in independent segments with the alerts of one
+    pass.
 
     Parameters
     ----------
@@ -198,6 +112,8 @@ class FeatureCovariance:
     1.63
     >>> round(scorer.score_one({"a": 5.0, "b": 5.0}), 2)  # across it
     3.62
+    >>> scorer.clone().score_one({"a": 5.0, "b": 5.0})  # same parameters, nothing learned
+    0.0
     """
 
     def __init__(
@@ -214,14 +130,14 @@ class FeatureCovariance:
         # without a memory the sums grow for ever, so they are Python integers.
         self._dtype: Any = np.int64 if memory is not None else object
         self._kept: deque[NDArray[Any]] = deque()
-        self._names: tuple[str, ...] = ()
+        self._names: tuple[FeatureName, ...] = ()
         self._sum: NDArray[Any] = np.zeros(0, dtype=self._dtype)
         self._sum_outer: NDArray[Any] = np.zeros((0, 0), dtype=self._dtype)
         self._n = 0
         self._mean: NDArray[np.float64] = np.zeros(0)
         self._covariance: NDArray[np.float64] | None = None  # shrunk, computed when needed
 
-    def learn_one(self, x: dict[str, float]) -> None:
+    def learn_one(self, x: dict[FeatureName, Any]) -> None:
         if not self._names:
             self._names = tuple(x)
             self._sum = np.zeros(len(x), dtype=self._dtype)
@@ -229,7 +145,7 @@ class FeatureCovariance:
         vector = np.fromiter(map(x.__getitem__, self._names), np.float64, len(self._names))
         if not np.isfinite(vector).all():
             return  # one bad vector must not poison the statistics for good
-        rounded = np.rint(vector * _SCALE)  # half to even, like round()
+        rounded = np.rint(vector * SCALE)  # half to even, like round()
         quantized = rounded.astype(np.int64) if self.memory is not None else _integers(rounded)
         self._sum += quantized
         change = quantized[:, None] * quantized
@@ -248,12 +164,12 @@ class FeatureCovariance:
         """Mean and shrunk covariance: floats computed from the exact integer sums."""
         n = self._n
         mean = self._sum.astype(np.float64) / n
-        cov = (self._sum_outer.astype(np.float64) / n - np.outer(mean, mean)) / (_SCALE * _SCALE)
+        cov = (self._sum_outer.astype(np.float64) / n - np.outer(mean, mean)) / (SCALE * SCALE)
         shrunk = (1.0 - self.shrinkage) * cov + np.diag(self.shrinkage * np.diag(cov) + 1e-12)
-        self._mean = mean / _SCALE
+        self._mean = mean / SCALE
         return np.asarray(shrunk)
 
-    def score_one(self, x: dict[str, float]) -> float:
+    def score_one(self, x: dict[FeatureName, Any]) -> float:
         if self._n < self.grace_period or not self._names:
             return 0.0
         if self._covariance is None:
@@ -273,61 +189,19 @@ def _integers(values: NDArray[np.float64]) -> NDArray[Any]:
     return np.array([int(v) for v in values], dtype=object)
 
 
-class PerFeature:
-    """One univariate river scorer per feature; the score is their mean.
-
-    How river's `GaussianScorer` and `StandardAbsoluteDeviation` (which score
-    one value) are applied to a vector of features.
-
-    Parameters
-    ----------
-    make
-        Builds one univariate scorer (called once per feature name).
-
-    Examples
-    --------
-    >>> from river import anomaly
-    >>> scorer = PerFeature(anomaly.StandardAbsoluteDeviation)
-    >>> for v in (1.0, 2.0, 3.0):
-    ...     scorer.learn_one({"a": v})
-    >>> round(scorer.score_one({"a": 4.0}), 3)
-    2.0
-    """
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.make = make
-        self._scorers: dict[str, Any] = {}
-
-    def learn_one(self, x: dict[str, float]) -> None:
-        if not all(math.isfinite(v) for v in x.values()):
-            return
-        for name, value in x.items():
-            scorer = self._scorers.get(name)
-            if scorer is None:
-                scorer = self._scorers[name] = self.make()
-            scorer.learn_one(None, value)
-
-    def score_one(self, x: dict[str, float]) -> float:
-        if not self._scorers:
-            return 0.0
-        scores = [float(self._scorers[n].score_one(None, v)) for n, v in x.items()]
-        score = sum(scores) / len(scores)
-        return score if math.isfinite(score) else math.inf
-
-
 class QuantileThreshold:
     """A margin times the quantile of the last learned scores: the decision threshold.
 
     Like river's `QuantileFilter`, but updated only with what the detector
     chose to learn; infinite until it has seen `2 / (1 - q)` scores (200 for
     the 0.99 quantile), since before that the "quantile" is just the largest
-    score seen so far and alarmed on the first unusual minute of REM sleep.
+    score seen so far, which the first unusual minute of REM sleep exceeds.
     The margin matters because overlapping windows give correlated scores:
     without it, the quantile alone lets about 1 - q of all windows through,
     in runs.
 
     With a `memory`, the quantile is river's exact `RollingQuantile` over the
-    last `memory` scores, so, like `FeatureDeviation`, the threshold depends
+    last `memory` scores, so, like `FeatureCovariance`, the threshold depends
     only on what is in memory; without, river's streaming `Quantile` of all.
 
     Parameters
@@ -369,33 +243,12 @@ class QuantileThreshold:
     def update(self, score: float) -> None:
         if not math.isfinite(score):
             return  # says nothing about what is normal (and would corrupt the quantile)
-        # Quantized like `FeatureDeviation`'s sums: scores that differ only in
+        # Quantized like `FeatureCovariance`'s sums: scores that differ only in
         # their last bits (the filters of a scan started elsewhere in the file
         # round differently) give the same threshold.
-        self._quantile.update(round(score * _SCALE) / _SCALE)
+        self._quantile.update(round(score * SCALE) / SCALE)
         self._seen += 1
 
     def get(self) -> float:
         value = self._quantile.get() if self._seen >= self._needed else None
         return math.inf if value is None else self.margin * float(value)
-
-
-def _gaussian() -> Any:
-    return anomaly.GaussianScorer(grace_period=10)  # type: ignore[no-untyped-call]
-
-
-def make_scorer(name: str, seed: int, memory: int | None = None) -> Any:
-    """The scorer named in the config, seeded; `memory` (vectors) for the forgetting scorers."""
-    if name == "hst":
-        return preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(seed=seed, window_size=50)
-    if name == "gaussian":
-        return PerFeature(_gaussian)
-    if name == "sad":
-        return PerFeature(anomaly.StandardAbsoluteDeviation)
-    if name == "svm":
-        return preprocessing.StandardScaler() | anomaly.OneClassSVM(nu=0.05)
-    if name == "deviation":
-        return FeatureDeviation(memory=memory)
-    if name == "covariance":
-        return FeatureCovariance(memory=memory)
-    raise ValueError(f"unknown model {name!r}")

@@ -15,30 +15,10 @@ from numpy.typing import NDArray
 from detector.alerts import Finding
 from detector.config import DetectorConfig
 from detector.features import Features
+from protocol.kinds import KINDS
 
 #: A step is a pop only if no other channel steps by this share of it in the same window.
 POP_ALONE_RATIO = 0.5
-
-MESSAGES = {
-    "bad_values": "Invalid (NaN, infinite or beyond 10 V) samples on {channels}: they were "
-    "replaced before analysis.",
-    "saturation": "Signal clipping on {channels} for {duration:.1f} s: the amplifier is "
-    "at its rails.",
-    "flatline": "Flat signal on {channels} for {duration:.1f} s: electrode off or amplifier fault.",
-    "line_noise": "Mains interference dominates {channels} for {duration:.1f} s: check "
-    "electrode contact and grounding.",
-    "electrode_pop": "Sudden {step_uv:.0f} µV step on {channels}: electrode pop (poor contact).",
-    "artifact": "Artifact on {channels} for {duration:.1f} s (movement or muscle): the EEG "
-    "there is not interpretable.",
-    "anomaly": "The EEG has been unlike what the model learned for this stream for "
-    "{duration:.1f} s (score {score:.2f}).",
-    "samples_dropped": "{missing} samples ({missing_s:.2f} s) are missing from the stream; "
-    "analysis restarted after the gap.",
-    "signal_lost": "No samples for {silent_s:.1f} s: the stream stalled or disconnected.",
-    # Not a kind: a latched `signal_lost` says so once its stream is back.
-    "signal_back": "The stream was lost for {lost_s:.1f} s and is back: samples of that time "
-    "are missing.",
-}
 
 
 def evaluate_rules(
@@ -124,4 +104,4 @@ def evaluate_rules(
 def _finding(
     kind: str, flags: NDArray[np.bool_], score: NDArray[np.float64], **evidence: NDArray[np.float64]
 ) -> Finding:
-    return Finding(kind, flags, score, MESSAGES[kind], evidence)
+    return Finding(kind, flags, score, KINDS[kind].message, evidence)

@@ -27,20 +27,16 @@ from numpy.typing import NDArray
 from detector.alerts import Finding
 from detector.config import DetectorConfig
 from detector.features import Features
+from protocol.kinds import KINDS
 
 Array = NDArray[np.float64]
 #: Share of the power above 30 Hz (muscle) beyond which a rise of line length is not ictal.
 MAX_HIGH_SHARE = 0.25
-#: The alpha band (Hz), where the waking rhythm lives.
-ALPHA_HZ = (8.0, 13.0)
+#: The waking alpha rhythm's range (Hz), whose return on arousal the criteria allow for: the
+#: clinical 8-13 Hz, wider than the alpha band (which leaves 12-16 Hz to sleep spindles).
+WAKING_ALPHA_HZ = (8.0, 13.0)
 #: Quantization step of `ChannelBaseline`'s exact sums: 2**-24 of a log10 unit.
 _SCALE = float(1 << 24)
-
-MESSAGE = (
-    "Possible seizure on {channels} for {duration:.1f} s: {amplitude_ratio:.1f} times this "
-    "patient's usual amplitude and {line_length_ratio:.1f} times its usual line length "
-    "(dominant rhythm {peak_hz:.1f} Hz)."
-)
 
 
 class ChannelBaseline:
@@ -51,7 +47,7 @@ class ChannelBaseline:
     so the baseline follows sleep stages and a long artifact or seizure
     (nothing learned meanwhile) leaves it as it was. The means are exact
     sums of values quantized to 2**-24 of a log10 unit: they depend only on
-    the windows in memory, never on older history (see `FeatureDeviation`).
+    the windows in memory, never on older history (as `FeatureCovariance`'s).
 
     Parameters
     ----------
@@ -144,7 +140,8 @@ def seizure_finding(
     rhythmic = features.peak_share >= config.seizure_peak_share
     if rhythmic.any():  # (most windows of a night have no rhythm: skip the rest)
         # An arousal brings back the waking alpha rhythm at about twice the sleep's amplitude.
-        alpha = (features.peak_hz >= ALPHA_HZ[0]) & (features.peak_hz <= ALPHA_HZ[1])
+        low, high = WAKING_ALPHA_HZ
+        alpha = (features.peak_hz >= low) & (features.peak_hz <= high)
         rhythmic &= ~alpha | (amplitude >= config.seizure_alpha_ratio)
     # Line length weighs fast activity most: muscle above 30 Hz raises it
     # without any ictal rhythm, so it only counts when the power stays below.
@@ -161,7 +158,7 @@ def seizure_finding(
         "seizure_suspect",
         np.asarray(flags, dtype=bool),
         np.asarray(score, dtype=np.float64),
-        MESSAGE,
+        KINDS["seizure_suspect"].message,
         {
             "peak_hz": features.peak_hz,
             "peak_share": features.peak_share,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import scorers
 from detector import Block, Detector, DetectorConfig, StreamMeta
 
 BONN_RATE = 173.61
@@ -32,7 +33,8 @@ def test_bonn_seizures_score_higher_than_healthy_eeg(data_dir, model):
         pytest.skip(f"{folder} is absent")
     z, o, s = (sorted((folder / k).glob("*.txt")) for k in "ZOS")
     meta = StreamMeta("bonn", "bonn", ("ch",), BONN_RATE)
-    det = Detector(meta, DetectorConfig(model=model, warmup_windows=60))
+    config, scorer = scorers.make(model, DetectorConfig(warmup_windows=60))
+    det = Detector(meta, config, scorer=scorer)
     index = 0
     for a, b in zip(z[:25], o[:25], strict=True):
         for path in (a, b):
