@@ -170,8 +170,8 @@ def probe(file: str) -> Probe | Failure:
 def _keep_freed_memory() -> None:
     """Once per worker process, as every eegmon command does (Dask's nanny asks glibc to trim).
 
-    Without it the detector's per-window arrays page-fault again and again:
-    a worker scanned at about half the speed of ``eegmon scan`` in one process.
+    Without it the detector's per-window arrays page-fault again and again,
+    and a worker scans far slower than ``eegmon scan`` in one process.
     """
     retain_freed_memory()
 

@@ -14,8 +14,9 @@ the span's end until those alerts are final.
 
 Beside the alerts, a scan keeps a `Series` for the report: one point per
 `SERIES_STEP_S` of signal quality per channel, anomaly score, threshold and
-a spectrum, so its size grows with the recording's hours, not its samples.
-Its spectra cost about a sixth of the scan, so a scan without a report
+a spectrum (`protocol.spectra`, as the detector and the dashboard compute
+theirs), so its size grows with the recording's hours, not its samples.
+Its spectra are a fair part of the scan's work, so a scan without a report
 skips it (``series=False``).
 """
 
@@ -29,12 +30,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import welch
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, WindowScore
 from protocol.feed import finite_or_none
+from protocol.spectra import frequencies, psd
 from streamer.recordings.files import Recording, content_id
 
 #: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
@@ -83,7 +84,7 @@ class _SeriesBuilder:
         self.rate = rate
         self.begin, self.end = begin, end
         self.nperseg = max(8, int(rate))
-        freqs = np.fft.rfftfreq(self.nperseg, 1.0 / rate)
+        freqs = frequencies(self.nperseg, rate)
         self.keep = (freqs >= SPECTRUM_HZ[0]) & (freqs <= SPECTRUM_HZ[1])
         self.series = Series(SERIES_STEP_S, spectrum_hz=freqs[self.keep].round(3).tolist())
         self.n_channels = n_channels
@@ -124,9 +125,12 @@ class _SeriesBuilder:
         self._move_to(epoch)
         signal = data.astype(np.float64)
         signal[~(np.abs(signal) <= MAX_PLAUSIBLE_UV)] = 0.0  # NaN, Inf, corrupt: as the detector
-        # Segments without overlap: half the cost, and the 30 s epoch averages enough of them.
-        _, psd = welch(signal, fs=self.rate, nperseg=self.nperseg, noverlap=0, axis=-1)
-        self._power += psd[:, self.keep].mean(axis=0)
+        # Segments without overlap (Welch's method without it): half the cost, and the
+        # 30 s epoch averages enough of them.
+        count = signal.shape[1] // self.nperseg
+        segments = signal[:, : count * self.nperseg].reshape(len(signal), count, self.nperseg)
+        _, density = psd(segments - segments.mean(axis=-1, keepdims=True), self.rate)
+        self._power += density.mean(axis=1)[:, self.keep].mean(axis=0)
         self._chunks += 1
 
     def _flush(self) -> None:

@@ -5,7 +5,7 @@ thread of its own, so a slow disk never holds up detection. The file is
 valid at every moment a crash can happen:
 
 - the header goes to disk first, with the number of data records left at -1
-  (EDF+'s "unknown"; MNE, edfio and `streamer.recordings.files` then count the records
+  (EDF+'s "unknown"; MNE, edfio and `streamer.recordings.edf` then count the records
   from the file size), and the real count is written at close;
 - samples are written in one-second data records, each handed to the OS as
   soon as it is complete and fsynced at least once a second, so a ``kill -9``
