@@ -1,4 +1,7 @@
-"""Scan and live replay of one real recording raise the same alerts (design.md's contract)."""
+"""Scan and live replay of one real recording raise the same alerts.
+
+The contract is in docs/design.md ("Why the detector is pure").
+"""
 
 from __future__ import annotations
 
