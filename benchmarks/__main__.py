@@ -54,7 +54,7 @@ def main() -> None:
             print(suite.summary(rows))
 
 
-def print_table(name: str, rows: list[dict]) -> None:
+def print_table(name: str, rows: list[dict[str, object]]) -> None:
     if not rows:
         return
     columns = list(rows[0])

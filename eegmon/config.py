@@ -83,7 +83,9 @@ def read(path: Path | None) -> ConfigFile:
         )
     for section, renamed in RENAMED_KEYS.items():
         table = raw.get(section)
-        for old in set(renamed) & set(table if isinstance(table, dict) else ()):
+        if not isinstance(table, dict):
+            continue
+        for old in set(renamed) & set(table):
             print(
                 f"eegmon: config {str(path)!r} [{section}]: {old!r} is deprecated, "
                 f"use {renamed[old]!r}",

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from detector import Block, Detector, DetectorConfig, StreamMeta
+from detector import Alert, Block, Detector, DetectorConfig, StreamMeta
 from evaluation.baseline import LineLengthBaseline
 from evaluation.metrics import Detection, Event, KindScore, detections, expected_kind, score
 from simulators import SleepEEG
 from simulators.effects import Effects
-from simulators.scenario import parse_scenario
+from simulators.scenario import ChannelEvent, parse_scenario
 
 BONN_RATE = 173.61
 TECHNICAL = ("flatline", "saturation", "line_noise", "electrode_pop", "artifact", "bad_values")
@@ -48,7 +49,8 @@ def run(
     """The detector's and the baseline's detections on a case."""
     det = Detector(case.stream, config)
     base = LineLengthBaseline(case.stream)
-    mine, theirs = [], []
+    mine: list[tuple[Alert, float]] = []
+    theirs: list[tuple[Alert, float]] = []
     for block in case.blocks():
         at = float(block.timestamps[-1])
         mine.extend((a, at) for a in det.process(block).alerts)
@@ -221,7 +223,7 @@ def _join(segments: list[NDArray[np.float64]], rate: float) -> NDArray[np.float6
     """Concatenate segments, each centred, with a 0.5 s cross-fade so no join is a step."""
     fade = round(0.5 * rate)
     ramp = np.linspace(0.0, 1.0, fade)
-    out = segments[0] - segments[0].mean(axis=-1, keepdims=True)
+    out: NDArray[np.float64] = segments[0] - segments[0].mean(axis=-1, keepdims=True)
     for seg in segments[1:]:
         seg = seg - seg.mean(axis=-1, keepdims=True)
         mixed = out[..., -fade:] * (1 - ramp) + seg[..., :fade] * ramp
@@ -288,9 +290,7 @@ def yasa(folder: Path) -> list[Case]:
     ):
         x = np.loadtxt(folder / name)[None, :]
         s = StreamMeta(name, name, ("EEG",), rate)
-        cases.append(
-            Case(name, s, lambda x=x, rate=rate: array_blocks(x, rate), [], x.shape[1] / rate)
-        )
+        cases.append(Case(name, s, partial(array_blocks, x, rate), [], x.shape[1] / rate))
     return cases
 
 
@@ -309,7 +309,7 @@ def eegmmidb(folder: Path, run_number: int, seed: int) -> Case:
     events = [
         Event(e.at, e.duration, expected_kind(e.kind), tuple(e.channels))
         for e in scenario.events
-        if e.at + e.duration <= n / rate
+        if isinstance(e, ChannelEvent) and e.end <= n / rate
     ]
     stream = StreamMeta(path.name, path.name, labels, rate)
     return Case(

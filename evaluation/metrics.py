@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from detector.types import Alert
+from simulators.scenario import EXPECTED_ALERT
 
-#: Event labels (BIDS ``trial_type``) that name an alert kind other than their own.
-EVENT_KIND = {"seizure": "seizure_suspect", "pause": "signal_lost"}
 #: The line-length baseline's alerts carry this kind; they match events of any kind.
 ANY_KIND = "line_length"
 
@@ -115,8 +114,12 @@ class KindScore:
 
 
 def expected_kind(label: str) -> str:
-    """The alert kind an event label asks for (``seizure`` -> ``seizure_suspect``)."""
-    return EVENT_KIND.get(label, label)
+    """The alert kind an event label asks for (``seizure`` -> ``seizure_suspect``).
+
+    Event labels (BIDS ``trial_type``) are the scenario's event kinds, or
+    alert kinds themselves.
+    """
+    return EXPECTED_ALERT.get(label, label)
 
 
 def score(

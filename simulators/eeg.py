@@ -78,7 +78,8 @@ def _gaussian(
     pos: NDArray[np.float64], centre: NDArray[np.float64], width: float
 ) -> NDArray[np.float64]:
     d2 = ((pos - centre) ** 2).sum(axis=-1)
-    return np.exp(-d2 / (2.0 * width**2))
+    weight: NDArray[np.float64] = np.exp(-d2 / (2.0 * width**2))
+    return weight
 
 
 def _noise_gain(sos: NDArray[np.float64], n: int) -> float:
@@ -273,7 +274,9 @@ class SleepEEG:
 
         white = rng.standard_normal((_N_SOURCES, n))
         bg, self._bg_zi = signal.sosfilt(self._bg_sos, white, axis=1, zi=self._bg_zi)
-        out = (self._bg_mix @ bg) * (self._bg_scale * (_BACKGROUND_GAIN @ weights))
+        out: NDArray[np.float64] = (self._bg_mix @ bg) * (
+            self._bg_scale * (_BACKGROUND_GAIN @ weights)
+        )
         for rhythm in self._rhythms:
             sos, topo, gains, zi = rhythm
             src, rhythm[3] = signal.sosfilt(

@@ -13,7 +13,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simulators.montage import positions
-from simulators.scenario import Event, Seizure
+from simulators.scenario import (
+    Artifact,
+    BadValues,
+    ChannelEvent,
+    ElectrodePop,
+    Event,
+    Flatline,
+    LineNoise,
+    Saturation,
+    Seizure,
+)
 
 # Order of application: additive signals first, then what the amplifier does
 # to the sum (clipping), then what replaces it (a dead electrode, bad values).
@@ -26,6 +36,10 @@ _ORDER = {
     "flatline": 2,
     "bad_values": 3,
 }
+#: A seizure's spread: the channels it reaches, their delay (s) and relative amplitude.
+Spread = tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]
+#: What `Effects.apply` does for one event: order, number, event, first and end sample, rows.
+Plan = tuple[int, int, ChannelEvent, int, int, NDArray[np.intp], Spread | None]
 _SPACING = 0.5  # chord distance between neighbouring 10-20 electrodes on the unit sphere
 _MUSCLE_BAND = (20.0, 100.0)
 
@@ -60,9 +74,9 @@ class Effects:
         self.rate = rate
         self.seed = seed
         index = {label: i for i, label in enumerate(labels)}
-        self._plans = []
+        self._plans: list[Plan] = []
         for number, event in enumerate(events):
-            if event.kind not in _ORDER:
+            if not isinstance(event, ChannelEvent):
                 continue
             start = round(event.at * rate)
             end = round(event.end * rate)
@@ -75,9 +89,7 @@ class Effects:
         self._muscle_cache: dict[int, tuple[int, NDArray[np.float64]]] = {}
 
     @staticmethod
-    def _seizure_plan(
-        event: Seizure, labels: tuple[str, ...]
-    ) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+    def _seizure_plan(event: Seizure, labels: tuple[str, ...]) -> Spread:
         """Channels reached, with their delay (s) and relative amplitude."""
         pos = positions(labels).pos3d
         starts = pos[[labels.index(ch) for ch in event.channels]]
@@ -96,28 +108,27 @@ class Effects:
             cols = slice(lo - first_index, hi - first_index)
             idx = np.arange(lo, hi)
             t = (idx - start) / self.rate
-            kind = event.kind
-            if kind == "flatline":
+            if isinstance(event, Flatline):
                 data[rows, cols] = event.value_uv
-            elif kind == "bad_values":
+            elif isinstance(event, BadValues):
                 data[rows, cols] = np.nan
-            elif kind == "saturation":
+            elif isinstance(event, Saturation):
                 data[rows, cols] = np.clip(
                     data[rows, cols] * event.gain, -event.rail_uv, event.rail_uv
                 )
-            elif kind == "line_noise":
+            elif isinstance(event, LineNoise):
                 mains = event.amplitude_uv * np.sin(
                     2 * np.pi * event.frequency_hz * idx / self.rate
                 )
                 data[rows, cols] += mains.astype(np.float32)
-            elif kind == "electrode_pop":
+            elif isinstance(event, ElectrodePop):
                 span = event.duration / event.decay_s
                 decay = (np.exp(-t / event.decay_s) - math.exp(-span)) / (1 - math.exp(-span))
                 data[rows, cols] += (event.amplitude_uv * decay).astype(np.float32)
-            elif kind == "artifact":
+            elif isinstance(event, Artifact):
                 wave = self._artifact(number, event, len(rows), t, lo - start)
                 data[rows, cols] += wave.astype(np.float32)
-            else:
+            elif isinstance(event, Seizure) and extra is not None:
                 data[rows, cols] += self._seizure(event, extra, t).astype(np.float32)
 
     def _taper(self, t: NDArray[np.float64], duration: float) -> NDArray[np.float64]:
@@ -125,7 +136,7 @@ class Effects:
         return _smoothstep(t / ramp) * _smoothstep((duration - t) / ramp)
 
     def _artifact(
-        self, number: int, event: Event, n_rows: int, t: NDArray[np.float64], offset: int
+        self, number: int, event: Artifact, n_rows: int, t: NDArray[np.float64], offset: int
     ) -> NDArray[np.float64]:
         taper = self._taper(t, event.duration)
         if event.type == "movement":
@@ -162,7 +173,7 @@ class Effects:
     def _seizure(
         self,
         event: Seizure,
-        plan: tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]],
+        plan: Spread,
         t: NDArray[np.float64],
     ) -> NDArray[np.float64]:
         _, delay, gain = plan

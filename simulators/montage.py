@@ -51,7 +51,8 @@ class Montage:
     def distances(self) -> NDArray[np.float64]:
         """Chord distances between every pair of electrodes on the unit sphere."""
         diff = self.pos3d[:, None, :] - self.pos3d[None, :, :]
-        return np.sqrt((diff**2).sum(axis=-1))
+        chords: NDArray[np.float64] = np.sqrt((diff**2).sum(axis=-1))
+        return chords
 
 
 def _flat_position(label: str) -> tuple[float, float]:

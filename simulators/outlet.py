@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pylsl
@@ -30,6 +30,7 @@ DEFAULT_CHANNELS = 19
 DEFAULT_RATE = 256.0
 MIN_CHUNK_S, MAX_CHUNK_S = 0.02, 0.05
 _MAX_STEP_CHUNKS = 250  # after a stall, catch up in bounded steps (about 10 s of samples)
+T = TypeVar("T")
 
 
 class SampleSource(Protocol):
@@ -135,7 +136,7 @@ class Simulator:
         loaded = load_scenario(scenario) if scenario is not None else None
         stream = loaded.stream if loaded is not None else None
 
-        def pick(given: object, key: str, default: object) -> object:
+        def pick(given: T | None, key: str, default: T) -> T:
             if given is not None:
                 return given
             value = getattr(stream, key) if stream is not None else None
@@ -171,10 +172,10 @@ class Simulator:
             f"source_id {self.source_id}) and {self.markers_name!r}; {scenario}; {length}"
         )
 
-    def open(self) -> None:
-        """Create both outlets (``run`` does it if needed); lets inlets connect first."""
-        if self._eeg is not None:
-            return
+    def open(self) -> tuple[pylsl.StreamOutlet, pylsl.StreamOutlet]:
+        """Both outlets, created if need be (``run`` does it); opening first lets inlets connect."""
+        if self._eeg is not None and self._markers is not None:
+            return self._eeg, self._markers
         info = pylsl.StreamInfo(
             self.name, "EEG", self.n_channels, self.rate, pylsl.cf_float32, self.source_id
         )
@@ -197,6 +198,7 @@ class Simulator:
         )
         self._eeg = pylsl.StreamOutlet(info)
         self._markers = pylsl.StreamOutlet(markers)
+        return self._eeg, self._markers
 
     def close(self) -> None:
         """Destroy the outlets: inlets see the streams disappear."""
@@ -253,9 +255,8 @@ class Simulator:
             self.scenario.events if self.scenario else (), self.labels, rate, self.seed
         )
         holes = self._holes()
-        self.open()
+        eeg, markers = self.open()
         try:
-            eeg, markers = self._eeg, self._markers
             t0 = self.clock()
             pending = self._marker_schedule(t0)
             next_marker = 0

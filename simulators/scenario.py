@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-#: The alert each event kind should raise in the monitor (design.md vocabulary).
+#: The alert each event kind should raise in the monitor (`protocol.kinds`, docs/design.md).
 EXPECTED_ALERT = {
     "flatline": "flatline",
     "saturation": "saturation",
@@ -56,7 +56,9 @@ class _Event(_Strict):
         return self.at + self.duration
 
 
-class _ChannelEvent(_Event):
+class ChannelEvent(_Event):
+    """An event on some channels (the others affect the whole stream)."""
+
     channels: Annotated[list[str], Field(min_length=1)]
 
     @field_validator("channels")
@@ -67,14 +69,14 @@ class _ChannelEvent(_Event):
         return channels
 
 
-class Flatline(_ChannelEvent):
+class Flatline(ChannelEvent):
     """Electrode off: the channel holds one constant value."""
 
     kind: Literal["flatline"]
     value_uv: Annotated[float, Field(allow_inf_nan=False)] = 0.0
 
 
-class Saturation(_ChannelEvent):
+class Saturation(ChannelEvent):
     """Amplifier driven into its rails: the signal is amplified and clipped."""
 
     kind: Literal["saturation"]
@@ -82,7 +84,7 @@ class Saturation(_ChannelEvent):
     gain: _PositiveFloat = 1000.0
 
 
-class LineNoise(_ChannelEvent):
+class LineNoise(ChannelEvent):
     """Mains interference: a sinusoid at the mains frequency is added."""
 
     kind: Literal["line_noise"]
@@ -90,7 +92,7 @@ class LineNoise(_ChannelEvent):
     amplitude_uv: _PositiveFloat = 80.0
 
 
-class ElectrodePop(_ChannelEvent):
+class ElectrodePop(ChannelEvent):
     """A sudden step that decays back to baseline by the end of the event."""
 
     kind: Literal["electrode_pop"]
@@ -98,7 +100,7 @@ class ElectrodePop(_ChannelEvent):
     decay_s: _PositiveFloat = 0.3
 
 
-class Artifact(_ChannelEvent):
+class Artifact(ChannelEvent):
     """Movement (large slow swings) or a muscle burst (broadband 20-100 Hz)."""
 
     kind: Literal["artifact"]
@@ -106,13 +108,13 @@ class Artifact(_ChannelEvent):
     amplitude_uv: _PositiveFloat | None = None  # movement 300 µV peak, muscle 60 µV RMS
 
 
-class BadValues(_ChannelEvent):
+class BadValues(ChannelEvent):
     """The channels carry NaN."""
 
     kind: Literal["bad_values"]
 
 
-class Seizure(_ChannelEvent):
+class Seizure(ChannelEvent):
     """An evolving rhythmic discharge that starts on ``channels`` and spreads."""
 
     kind: Literal["seizure"]

@@ -72,6 +72,7 @@ class FakeClockSimulator(Simulator):
         self.t0 = self.now
         self._eeg = self.data_out = Recorder(self.rate)
         self._markers = self.marker_out = Recorder(self.rate)
+        return self._eeg, self._markers
 
 
 def test_eight_hours_of_fake_clock_keep_pace_without_drift():

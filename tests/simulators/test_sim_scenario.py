@@ -1,14 +1,17 @@
 import itertools
+import typing
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol.kinds import KINDS
 from simulators.effects import Effects
 from simulators.montage import MONTAGES
 from simulators.scenario import (
     EXPECTED_ALERT,
+    Event,
     available_scenarios,
     load_scenario,
     parse_scenario,
@@ -45,6 +48,13 @@ def test_demo_has_o1_coming_off_then_a_seizure():
     flat, seizure = demo.events
     assert (flat.kind, flat.channels, flat.at, flat.duration) == ("flatline", ["O1"], 20.0, 15.0)
     assert (seizure.kind, seizure.at, seizure.duration) == ("seizure", 60.0, 20.0)
+
+
+def test_every_event_kind_expects_an_alert_kind_of_the_vocabulary():
+    event_classes = typing.get_args(typing.get_args(Event)[0])
+    event_kinds = {typing.get_args(cls.model_fields["kind"].annotation)[0] for cls in event_classes}
+    assert set(EXPECTED_ALERT) == event_kinds
+    assert set(EXPECTED_ALERT.values()) <= set(KINDS)
 
 
 def test_all_faults_has_every_kind_without_overlap():
