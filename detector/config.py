@@ -56,8 +56,8 @@ class DetectorConfig:
         is a conservative floor).
     line_noise_ratio
         Share of the unfiltered power within 1 Hz of 50 or 60 Hz above which
-        mains interference dominates a channel (0.5; realistic EEG measures
-        below 0.05).
+        mains interference dominates a channel (0.5; EEG through electrodes
+        in good contact carries a small fraction of that).
     pop_step_uv
         A level change of at least this many µV that happens within 10 ms and
         lasts 50 ms is an electrode pop (150.0; the steepest physiological

@@ -36,8 +36,9 @@ BATCH_SAMPLES = 1 << 17
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
 MODEL_STATE_VERSION = 3
-#: The default scorer's name in a model state (the name states have always carried).
-DEFAULT_SCORER_NAME = "covariance"
+#: `FeatureCovariance`'s name in a model state, the one states have always given it;
+#: another scorer goes by its class name.
+COVARIANCE_STATE_NAME = "covariance"
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,9 @@ class Detector:
         self._no_onset = np.full(stream.n_channels, np.nan)  # shared, never written
         self._book = _alert_book(stream, cfg, id_prefix)
         memory = cfg.memory_windows()
-        self._scorer_name = DEFAULT_SCORER_NAME if scorer is None else type(scorer).__name__
-        self._scorer = (scorer or FeatureCovariance(memory=memory)).clone()
+        self._scorer = (scorer if scorer is not None else FeatureCovariance(memory=memory)).clone()
+        kind = type(self._scorer)
+        self._scorer_name = COVARIANCE_STATE_NAME if kind is FeatureCovariance else kind.__name__
         self._threshold = QuantileThreshold(
             cfg.anomaly_quantile, cfg.anomaly_margin, cfg.threshold_memory()
         )

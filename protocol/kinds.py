@@ -51,7 +51,9 @@ class AlertKind:
         The flagged channel carries no EEG (no seizure is looked for there).
     debounce
         Windows that raise it, ``(k, n)``: k flagged among the last n;
-        None for the detector's configured default.
+        None for the detector's configured default (`raise_k` of
+        `raise_n`). The detector's settings may override it
+        (`seizure_k`, `seizure_n`).
     latch
         Stays until acknowledged even after its condition ends (by default).
     """

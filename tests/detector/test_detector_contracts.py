@@ -19,6 +19,7 @@ from detector.model import FeatureCovariance, QuantileThreshold
 from detector.seizure import ChannelBaseline
 from detector.windows import WindowBuffer
 from evaluation.baseline import LineLengthBaseline
+from protocol.kinds import KINDS
 
 META = StreamMeta("s", "id", ("A", "B"), 128.0)
 STAGES = [
@@ -255,3 +256,9 @@ def test_stage_takes_nan_input_without_crashing(make, feed):
         v for v in np.ravel(np.asarray(after, dtype=object)) if isinstance(v, float | np.floating)
     ]
     assert np.isfinite(np.asarray(numbers, dtype=float)).all()
+
+
+def test_defaults_come_from_the_kinds_registry():
+    config = DetectorConfig()
+    assert (config.seizure_k, config.seizure_n) == KINDS["seizure_suspect"].debounce
+    assert config.latch == tuple(name for name, kind in KINDS.items() if kind.latch)
