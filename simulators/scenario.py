@@ -1,8 +1,8 @@
 """Scenario files: which faults and seizures the simulator injects, and when.
 
 A scenario is TOML, checked strictly (unknown keys are errors) so a typo
-never silently turns a test night into a clean one. The README's Scenarios
-section documents the format; ``load_scenario("demo")`` finds a shipped scenario by name.
+never silently turns a test night into a clean one. docs/scenarios.md
+documents the format; ``load_scenario("demo")`` finds a shipped scenario by name.
 """
 
 from __future__ import annotations

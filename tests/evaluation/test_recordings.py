@@ -1,7 +1,7 @@
 """The detector against ground truth: simulated sleep with faults, and the real recordings.
 
 Thresholds were fixed by reasoning and on simulated nights before these ran;
-the README's evaluation table comes from the same cases, longer
+the evaluation table of docs/detection.md comes from the same cases, longer
 (``make bench``). Targets: issue 4.
 """
 
