@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from typing import Any
 
 import numpy as np
 import pylsl
@@ -26,6 +27,7 @@ from websockets.sync.client import connect
 from detector import Detector
 from streamer.live.acquisition import Acquisition
 from streamer.live.feed import Feed
+from streamer.live.link import MonitorLink
 from streamer.live.lsl import Selector, resolve
 from streamer.live.monitor import Monitor
 
@@ -34,18 +36,17 @@ EPISODES = 12
 PERIOD_S, FLAT_S = 13.0, 2.0  # an alert lasts at least its refractory period (10 s)
 
 
-def measure(n_channels: int, rate: float) -> dict:
+def measure(n_channels: int, rate: float) -> dict[str, Any]:
     name = f"bench-latency-{uuid.uuid4().hex[:8]}"
     info = pylsl.StreamInfo(name, "EEG", n_channels, rate, "float32", name)
     outlet = pylsl.StreamOutlet(info)
     acquisition = Acquisition(resolve(Selector("name", name), timeout=5))
     detector = Detector(acquisition.meta)
-    received: list[tuple[float, dict]] = []
-    feed_box: list[Feed] = []
-    monitor = Monitor(acquisition, detector, publish=lambda m: feed_box[0].publish(m))
-    feed = Feed("127.0.0.1", 0, hello=monitor.hello, on_ack=monitor.acknowledge)
-    feed_box.append(feed)
+    received: list[tuple[float, dict[str, Any]]] = []
+    link = MonitorLink(acquisition.meta, detector.config, stall_timeout=2.0)
+    feed = Feed("127.0.0.1", 0, hello=link.hello, on_ack=link.acknowledge)
     feed.start()
+    monitor = Monitor(acquisition, detector, publish=feed.publish, link=link, stall_timeout=2.0)
     stop = threading.Event()
     threads = [
         threading.Thread(target=monitor.run, args=(stop,)),
@@ -67,7 +68,7 @@ def measure(n_channels: int, rate: float) -> dict:
             acquisition.close()
     raised = [(t, m["alert"]) for t, m in received if m["event"] == "raised"]
     system = np.array([a["latency_s"] for _, a in raised])
-    transit = np.array([t - a["detected_at"] for t, a in raised])
+    transit = np.array([t - a["published_at"] for t, a in raised])
     total = system + transit
     block_p50, block_p99 = monitor.latency.percentiles()
     return {
@@ -105,5 +106,5 @@ def play(
         stop.wait(0.02)
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     return [measure(n_channels, rate) for n_channels, rate in CONFIGS]

@@ -4,7 +4,7 @@ A paced outlet sends 19 ch @ 256 Hz of noise in which one channel goes
 flat for FLAT_S of every PERIOD_S; each episode raises one ``flatline``
 alert. The monitor runs with the real notifier sink (journal
 on, fsync per line) posting ``json://`` to an HTTP server in this process.
-For each alert: detected (the alert's ``detected_at``, LSL clock) → the
+For each alert: published (the alert's ``published_at``, LSL clock) → the
 webhook's POST received (LSL clock, same machine). The second row adds a
 receiver that hangs on every request to the same alerts, to show it costs
 the healthy one nothing. The refractory period is set below the episode
@@ -19,6 +19,7 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pylsl
@@ -40,7 +41,7 @@ class Receiver:
     """A webhook; with `hang`, it answers nothing until stopped."""
 
     def __init__(self, hang: bool = False) -> None:
-        self.received: list[tuple[float, dict]] = []
+        self.received: list[tuple[float, dict[str, Any]]] = []
         self.release = threading.Event()
         receiver = self
 
@@ -68,7 +69,7 @@ class Receiver:
         self.server.server_close()
 
 
-def measure(with_hanging_receiver: bool) -> dict:
+def measure(with_hanging_receiver: bool) -> dict[str, Any]:
     name = f"bench-notify-{uuid.uuid4().hex[:8]}"
     outlet = pylsl.StreamOutlet(
         pylsl.StreamInfo(name, "EEG", N_CHANNELS, RATE, pylsl.cf_float32, name)
@@ -83,9 +84,9 @@ def measure(with_hanging_receiver: bool) -> dict:
         journal = AlertJournal(Path(folder) / "alerts.jsonl")
         notifier = Notifier(config, journal=journal)
 
-        def publish(message: dict) -> None:
+        def publish(message: dict[str, Any]) -> None:
             if message["type"] == "alert" and message["event"] == "raised":
-                raised[message["alert"]["id"]] = message["alert"]["detected_at"]
+                raised[message["alert"]["id"]] = message["alert"]["published_at"]
 
         monitor = Monitor(
             acquisition,
@@ -129,11 +130,11 @@ def measure(with_hanging_receiver: bool) -> dict:
     }
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     return [measure(with_hanging_receiver=False), measure(with_hanging_receiver=True)]
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[dict[str, Any]]) -> str:
     worst = max(row["notify_p99_ms"] for row in rows)
     return (
         f"detection → notification delivered: p99 {worst:.0f} ms at worst "

@@ -16,6 +16,7 @@ from streamer.live.acquisition import Acquisition, StreamRefused
 from streamer.live.alert_outlet import AlertOutlet
 from streamer.live.feed import Feed
 from streamer.live.journal import AlertJournal
+from streamer.live.link import MonitorLink
 from streamer.live.lsl import Selector, StreamNotFound, resolve
 from streamer.live.model_state import ModelStateFile
 from streamer.live.monitor import Monitor, Sink
@@ -49,18 +50,24 @@ def run_monitor(
     say: Callable[[str], None],
     fail: Callable[[str], NoReturn],
 ) -> None:
-    """Resolve the stream, start the feed and monitor until `stop` is set."""
-    settings, merged, notify_config = checked.settings, checked.timings, checked.notify
+    """Resolve the stream, start the feed and monitor until `stop` is set.
+
+    The parts are built in the order they depend on each other, each given
+    what it needs: the stream and its detector, the journal, the link the
+    feed and the monitor share, the feed (started, so its URL is known), the
+    sinks (the notifier names the feed's URL), then the monitor.
+    """
+    settings, timings = checked.settings, checked.timings
     try:
         detector_config = checked.config.detector()
         selector = Selector(settings.prop, settings.value)
     except ValueError as exc:
         fail(str(exc))
     # Everything opened is closed in reverse order, on a bad option as after a clean stop:
-    # the feed, then the sinks (which may still journal), the journal, the inlet.
+    # the sinks (which may still journal), the feed, the journal, the inlet.
     with contextlib.ExitStack() as opened:
         try:
-            acquisition = Acquisition(resolve(selector, timeout=merged["resolve_timeout"]))
+            acquisition = Acquisition(resolve(selector, timeout=timings["resolve_timeout"]))
         except (StreamNotFound, StreamRefused) as exc:
             fail(str(exc))
         opened.callback(acquisition.close)
@@ -69,69 +76,27 @@ def run_monitor(
             detector = Detector(meta, detector_config, id_prefix=f"{int(time.time())}-")
         except ValueError as exc:
             fail(str(exc))
-        journal = None
-        if settings.alerts_path is not None:
-            try:
-                journal = AlertJournal(settings.alerts_path)
-            except (OSError, ValueError) as exc:
-                fail(f"cannot open alert journal {str(settings.alerts_path)!r}: {exc}")
-            opened.callback(journal.close)
-        sinks: list[Sink] = [AlertOutlet(meta)]
-        notifier = recorder = None
-        try:
-            if notify_config.destinations:
-                notifier = Notifier(notify_config, journal=journal)
-                sinks.append(notifier)
-            if settings.record_path is not None:
-                recorder = _recorder(settings.record_path, checked, meta)
-                sinks.append(recorder)
-        except ValueError as exc:
-            fail(str(exc))
-        finally:
-            for sink in reversed(sinks):
-                opened.callback(sink.close)
+        journal = _journal(settings.alerts_path, opened, fail)
+        link = MonitorLink(meta, detector.config, timings["stall_timeout"])
+        feed = _feed(checked, link, opened, fail)
+        sinks = _sinks(checked, meta, journal, link, feed.url, opened, fail)
         if settings.model_state_path is not None:
             state = ModelStateFile(settings.model_state_path, detector, say)
             sinks.append(state)
             opened.callback(state.close)
-        printer = None if settings.quiet else _every(merged["status_every"], say)
-        feed_ref: list[Feed] = []
-
-        def publish(message: dict[str, Any]) -> None:
-            feed_ref[0].publish(message)
-
         runner = Monitor(
             acquisition,
             detector,
-            publish=publish,
+            publish=feed.publish,
+            link=link,
             journal=journal,
             sinks=sinks,
-            stall_timeout=merged["stall_timeout"],
-            on_status=printer,
+            stall_timeout=timings["stall_timeout"],
+            on_status=None if settings.quiet else _every(timings["status_every"], say),
         )
-        if recorder is not None:
-            recorder.on_condition = runner.set_condition
-        try:
-            feed = Feed(
-                settings.feed_host,
-                settings.feed_port,
-                hello=runner.hello,
-                on_ack=runner.acknowledge,
-                token=settings.feed_token,
-                allow_origins=settings.allow_origins,
-            )
-            feed.start()
-        except ValueError as exc:
-            fail(str(exc))
-        except OSError as exc:
-            where = f"{settings.feed_host}:{settings.feed_port}"
-            fail(f"cannot serve the feed on {where}: {exc.strerror or exc}")
-        feed_ref.append(feed)
-        opened.callback(feed.stop)
-        if notifier is not None:
-            notifier.feed_url = feed.url
-        if recorder is not None:
-            say(f"eegmon monitor: {recorder.describe()}")
+        for sink in sinks:
+            if isinstance(sink, Recorder):
+                say(f"eegmon monitor: {sink.describe()}")
         say(
             f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
             f"source_id {meta.source_id!r}); feed at {feed.url}"
@@ -139,13 +104,82 @@ def run_monitor(
         runner.run(stop)
 
 
-def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta) -> Recorder:
-    """The EDF+/BDF+ recorder sink of ``--record``; ValueError names a bad option."""
+def _journal(
+    path: Path | None, opened: contextlib.ExitStack, fail: Callable[[str], NoReturn]
+) -> AlertJournal | None:
+    """The alert journal of ``--alerts``, closed with the rest."""
+    if path is None:
+        return None
+    try:
+        journal = AlertJournal(path)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot open alert journal {str(path)!r}: {exc}")
+    opened.callback(journal.close)
+    return journal
+
+
+def _feed(
+    checked: CheckedMonitor,
+    link: MonitorLink,
+    opened: contextlib.ExitStack,
+    fail: Callable[[str], NoReturn],
+) -> Feed:
+    """The feed, started: a port of 0 is now a real one, and its URL can be told to others."""
+    settings = checked.settings
+    try:
+        feed = Feed(
+            settings.feed_host,
+            settings.feed_port,
+            hello=link.hello,
+            on_ack=link.acknowledge,
+            token=settings.feed_token,
+            allow_origins=settings.allow_origins,
+        )
+        feed.start()
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        where = f"{settings.feed_host}:{settings.feed_port}"
+        fail(f"cannot serve the feed on {where}: {exc.strerror or exc}")
+    opened.callback(feed.stop)
+    return feed
+
+
+def _sinks(
+    checked: CheckedMonitor,
+    meta: StreamMeta,
+    journal: AlertJournal | None,
+    link: MonitorLink,
+    feed_url: str,
+    opened: contextlib.ExitStack,
+    fail: Callable[[str], NoReturn],
+) -> list[Sink]:
+    """The alert outlet, the notifier and the recorder: each closed with the rest."""
+    sinks: list[Sink] = [AlertOutlet(meta)]
+    try:
+        if checked.notify.destinations:
+            sinks.append(Notifier(checked.notify, journal=journal, feed_url=feed_url))
+        if checked.settings.record_path is not None:
+            sinks.append(_recorder(checked.settings.record_path, checked, meta, link))
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        for sink in reversed(sinks):
+            opened.callback(sink.close)
+    return sinks
+
+
+def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta, link: MonitorLink) -> Recorder:
+    """The EDF+/BDF+ recorder sink of ``--record``; ValueError names a bad option.
+
+    A recording that fails is raised as a condition through the monitor's link.
+    """
     return Recorder(
         path,
         meta,
         range_uv=checked.settings.record_range_uv or DEFAULT_RANGE_UV,
         rotate_s=checked.record_rotate_s,
+        on_condition=link.set_condition,
     )
 
 

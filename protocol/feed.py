@@ -29,8 +29,13 @@ Client → server:
 
 ``ack``     ``{"type": "ack", "id": alert_id, "who": name}``.
 
-Stream times are seconds on the LSL clock. Alerts follow design.md's Alert
-object.
+Stream times are seconds on the LSL clock. Alerts follow docs/design.md's
+Alert object (``detector.types.Alert.to_dict``): its ``detected_at`` is the
+detector's, the stream time of the window that raised it. The monitor adds
+two fields of its own clock (``pylsl.local_clock``): ``published_at``, when
+it first published the alert, and ``latency_s``, from the acquisition of the
+triggering samples to that publication. The same alert objects go to the
+journal and to the notifier.
 """
 
 from __future__ import annotations

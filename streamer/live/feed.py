@@ -22,6 +22,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Origin
 
 from protocol import feed as protocol
 
@@ -148,7 +149,7 @@ class Feed:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        origins: list[str | None] = [None, *self.allow_origins]
+        origins: list[Origin | None] = [None, *map(Origin, self.allow_origins)]
         async with serve(
             self._handle,
             self.host,

@@ -3,7 +3,8 @@
 One thread pulls, detects and publishes, so a window is analysed the moment
 its last sample arrives and nothing waits in a queue of ours (LSL's inlet
 buffer is the queue). The feed runs on its own thread and receives encoded
-messages; acknowledgements come back through a thread-safe queue.
+messages; acknowledgements and conditions come back through the queues of a
+`MonitorLink`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import queue
 import threading
 import time
 from collections import deque
@@ -22,12 +22,13 @@ import numpy as np
 import pylsl
 
 from detector import Detector
-from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, Block, Output
-from protocol.feed import PROTOCOL_VERSION, finite_or_none
-from protocol.kinds import SEVERITY_RANK
+from protocol.feed import finite_or_none
+from protocol.kinds import SEVERITIES
 from streamer.live.acquisition import Acquisition
+from streamer.live.display import DisplayDecimator
 from streamer.live.journal import AlertJournal
+from streamer.live.link import MonitorLink
 
 log = logging.getLogger(__name__)
 
@@ -53,52 +54,6 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-class DisplayDecimator:
-    """Averages samples in buckets so the feed carries at most `max_rate` samples/s."""
-
-    def __init__(self, rate: float, n_channels: int, max_rate: float = 128.0) -> None:
-        self.factor = max(1, math.ceil(rate / max_rate))
-        self.rate = rate / self.factor
-        self._data: list[np.ndarray] = []
-        self._stamps: list[np.ndarray] = []
-        self._rest = np.empty((n_channels, 0), dtype=np.float32)
-        self._rest_stamps = np.empty(0)
-
-    def add(self, block: Block) -> None:
-        data = np.concatenate([self._rest, block.data], axis=1)
-        stamps = np.concatenate([self._rest_stamps, block.timestamps])
-        usable = data.shape[1] // self.factor * self.factor
-        if usable:
-            n_ch = data.shape[0]
-            buckets = data[:, :usable].reshape(n_ch, -1, self.factor).astype(np.float64)
-            buckets[np.abs(buckets) > MAX_PLAUSIBLE_UV] = np.nan  # a gap, not a 10 V spike
-            self._data.append(buckets.mean(axis=2))
-            self._stamps.append(stamps[self.factor - 1 : usable : self.factor])
-        self._rest, self._rest_stamps = data[:, usable:], stamps[usable:]
-
-    def reset(self) -> None:
-        """Forget a partial bucket (after a gap, buckets must not straddle it)."""
-        self._rest = self._rest[:, :0]
-        self._rest_stamps = self._rest_stamps[:0]
-
-    def flush(self) -> dict[str, Any] | None:
-        if not self._data:
-            return None
-        data = np.round(np.concatenate(self._data, axis=1), 2)
-        stamps = np.concatenate(self._stamps)
-        self._data.clear()
-        self._stamps.clear()
-        rows: Any = data.tolist()
-        if not np.isfinite(data).all():
-            rows = finite_or_none(rows)
-        return {
-            "type": "traces",
-            "rate": self.rate,
-            "timestamps": np.round(stamps, 4).tolist(),
-            "data": rows,
-        }
-
-
 class LatencyTracker:
     """The newest `size` latencies, summarised as p50/p99."""
 
@@ -122,6 +77,9 @@ class Monitor:
     ----------
     publish
         Receives every feed message (a dict); `Feed.publish` in production.
+    link
+        Where the feed and the other threads meet this monitor (its hello,
+        acknowledgements and conditions); made here when not given.
     on_status
         Receives each ``status`` message, e.g. to print a terminal line.
     """
@@ -132,6 +90,7 @@ class Monitor:
         detector: Detector,
         *,
         publish: Publish,
+        link: MonitorLink | None = None,
         journal: AlertJournal | None = None,
         sinks: Sequence[Sink] = (),
         stall_timeout: float = 2.0,
@@ -143,6 +102,11 @@ class Monitor:
     ) -> None:
         if stall_timeout <= 0:
             raise ValueError(f"stall timeout must be positive, got {stall_timeout!r}")
+        if link is None:
+            link = MonitorLink(acquisition.meta, detector.config, stall_timeout)
+        elif link.stall_timeout != stall_timeout or link.meta != acquisition.meta:
+            raise ValueError("the monitor link was made for another stream or stall timeout")
+        self.link = link
         self.acquisition = acquisition
         self.detector = detector
         self.publish = publish
@@ -164,60 +128,13 @@ class Monitor:
         self.skipped_s = 0.0
         self.windows = 0
         self.lost = False
-        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
-        self._reports: queue.SimpleQueue[tuple[str, bool, str, dict[str, float]]] = (
-            queue.SimpleQueue()
-        )
-        self._raised: set[str] = set()
-        self._active: dict[str, dict[str, Any]] = {}
-        self._active_lock = threading.Lock()
+        #: when each alert was first published, on `clock`
+        self._published_at: dict[str, float] = {}
         self._last_reconnect = -math.inf
         self._next_status = self._next_traces = 0.0
         self._next_index = 0
         self._samples_at_status = 0
         self._last_status = clock()
-
-    # -- called from the feed's thread -------------------------------------------------
-    def hello(self) -> dict[str, Any]:
-        meta = self.acquisition.meta
-        config = self.detector.config
-        with self._active_lock:
-            active = sorted(
-                self._active.values(), key=lambda a: (SEVERITY_RANK[a["severity"]], a["onset"])
-            )
-        return {
-            "type": "hello",
-            "version": PROTOCOL_VERSION,
-            "stream": {
-                "name": meta.name,
-                "source_id": meta.source_id,
-                "stream_type": meta.stream_type,
-                "rate": meta.rate,
-                "labels": list(meta.labels),
-            },
-            "display_rate": self.display.rate,
-            "config": {
-                "window_s": config.window_s,
-                "hop_s": config.hop_s,
-                "stall_timeout_s": self.stall_timeout,
-            },
-            "alerts": active,
-        }
-
-    def acknowledge(self, alert_id: str, who: str) -> None:
-        self._acks.put((alert_id, who))
-
-    # -- called from any thread (e.g. a recorder's writer) ------------------------------
-    def set_condition(
-        self, kind: str, active: bool, message: str, evidence: dict[str, float]
-    ) -> None:
-        """A condition seen outside the signal (`recording_failed`), raised or cleared.
-
-        Queued and turned into an alert on the monitor's thread by
-        `Detector.set_condition`, so it is journaled, published and sent to sinks like
-        any other alert.
-        """
-        self._reports.put((kind, active, message, dict(evidence)))
 
     # -- the monitor thread ------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -252,8 +169,7 @@ class Monitor:
                 self._process(block)
         if not blocks and self.acquisition.silent_for() > self.stall_timeout:
             self._stalled()
-        self._drain_acks()
-        self._drain_reports()
+        self._drain_link()
         now = self.clock()
         if now >= self._next_traces:
             # On a fixed schedule (not drifting by each step's lateness); no burst after a stall.
@@ -320,22 +236,13 @@ class Monitor:
             if self.acquisition.reconnect():
                 log.info("stream %r is back", self.acquisition.meta.name)
 
-    def _drain_acks(self) -> None:
-        while True:
-            try:
-                alert_id, who = self._acks.get_nowait()
-            except queue.Empty:
-                return
+    def _drain_link(self) -> None:
+        """Acknowledgements from the feed, then conditions from the other threads."""
+        for alert_id, who in self.link.acks():
             alert = self.detector.acknowledge(alert_id, who, at=self.clock())
             if alert is not None:
                 self._emit(alert, "acknowledged", who=who)
-
-    def _drain_reports(self) -> None:
-        while True:
-            try:
-                kind, active, message, evidence = self._reports.get_nowait()
-            except queue.Empty:
-                return
+        for kind, active, message, evidence in self.link.conditions():
             output = self.detector.set_condition(kind, active, self.clock(), message, evidence)
             self._publish_output(output, acquired_at=None)
 
@@ -353,11 +260,10 @@ class Monitor:
                 }
             )
         for alert in output.alerts:
-            if alert.id not in self._raised:
-                self._raised.add(alert.id)
-                alert.detected_at = self.clock()
+            if alert.id not in self._published_at:
+                self._published_at[alert.id] = now = self.clock()
                 if acquired_at is not None:
-                    alert.latency_s = alert.detected_at - acquired_at
+                    alert.latency_s = now - acquired_at
                     self.alert_latency.add(alert.latency_s)
                 event = "raised"
             elif alert.state == "cleared":
@@ -367,12 +273,14 @@ class Monitor:
             self._emit(alert, event)
 
     def _emit(self, alert: Alert, event: str, **extra: Any) -> None:
-        record = finite_or_none(alert.to_dict())
-        with self._active_lock:
-            if alert.state == "cleared":
-                self._active.pop(alert.id, None)
-            else:
-                self._active[alert.id] = record
+        """Journal, publish and hand to the sinks one alert event.
+
+        The record keeps the detector's ``detected_at`` (stream time) and adds
+        ``published_at``: this monitor's clock when it first published the alert.
+        """
+        published_at = self._published_at.setdefault(alert.id, self.clock())
+        record = finite_or_none({**alert.to_dict(), "published_at": published_at})
+        self.link.keep(record)
         if self.journal is not None:
             try:
                 self.journal.append(event, record, **extra)
@@ -390,8 +298,7 @@ class Monitor:
         p50, p99 = self.latency.percentiles()
         a50, a99 = self.alert_latency.percentiles()
         w50, w99 = self.work.percentiles()
-        with self._active_lock:
-            severities = [a["severity"] for a in self._active.values()]
+        severities = self.link.active_severities()
         status = {
             "type": "status",
             "now": now,
@@ -411,7 +318,7 @@ class Monitor:
             "skipped_s": self.skipped_s,
             "windows": self.windows,
             "warming_up": self.detector.warming_up,
-            "active_alerts": {s: severities.count(s) for s in ("high", "medium", "low")},
+            "active_alerts": {s: severities.count(s) for s in SEVERITIES},
         }
         for sink in self.sinks:
             status.update(sink.status())

@@ -231,10 +231,10 @@ class Destination:
 
 
 def _event_time(alert: Mapping[str, Any], now: float) -> float:
-    """When a raise happened: its ``detected_at`` (the monitor's clock), never later than now."""
-    detected = alert.get("detected_at")
-    if isinstance(detected, int | float) and math.isfinite(detected) and detected > 0:
-        return min(float(detected), now)
+    """When an alert was raised: its ``published_at`` (the monitor's clock), at the latest now."""
+    published = alert.get("published_at")
+    if isinstance(published, int | float) and math.isfinite(published) and published > 0:
+        return min(float(published), now)
     return now
 
 
@@ -243,7 +243,7 @@ class Notifier:
 
     `alert()` only queues the event (the monitor's thread never waits); a
     dispatcher thread runs the `Policy` every `tick_s` on `clock`, which must
-    be the monitor's clock (an alert's ``detected_at`` is its time of
+    be the monitor's clock (an alert's ``published_at`` is its time of
     raising), and hands notices to each destination's worker.
     Escalations are written to the journal as alert transitions
     (``escalated``), every delivery attempt as a ``notification`` line.

@@ -160,8 +160,8 @@ def test_escalation_on_the_monitor_clock_and_not_after_ack(http_receiver, tmp_pa
     journal = AlertJournal(tmp_path / "alerts.jsonl")
     notifier = Notifier(config, journal=journal, clock=clock, tick_s=0.01)
     try:
-        notifier.alert("raised", alert(1, "signal_lost", "high", detected_at=clock.now))
-        notifier.alert("raised", alert(2, "seizure_suspect", "high", detected_at=clock.now))
+        notifier.alert("raised", alert(1, "signal_lost", "high", published_at=clock.now))
+        notifier.alert("raised", alert(2, "seizure_suspect", "high", published_at=clock.now))
         wait_for(lambda: len(receiver.at("/pager")) == 2, 5, "two pages")
         notifier.alert("acknowledged", alert(2, "seizure_suspect", "high", state="acknowledged"))
         wait_for(lambda: notifier.status()["notify"]["waiting_for_ack"] == 1, 5, "the ack")
@@ -189,7 +189,7 @@ def test_low_alerts_arrive_as_one_summary(http_receiver) -> None:
     try:
         for n in range(3):
             notifier.alert(
-                "raised", alert(n, "line_noise", "low", channels=[f"T{n}"], detected_at=clock.now)
+                "raised", alert(n, "line_noise", "low", channels=[f"T{n}"], published_at=clock.now)
             )
         clock.now += 300
         wait_for(lambda: receiver.posts, 5, "the summary")
@@ -206,7 +206,7 @@ def test_a_flapping_condition_is_told_once_then_summed_up(http_receiver) -> None
     notifier = Notifier(fast(medium=[receiver.url()], min_interval_s=60), clock=clock, tick_s=0.01)
     try:
         for n in range(4):
-            notifier.alert("raised", alert(n, detected_at=clock.now))
+            notifier.alert("raised", alert(n, published_at=clock.now))
             notifier.alert("cleared", alert(n, state="cleared"))
             clock.now += 5
         wait_for(lambda: receiver.posts, 5, "the first notice")

@@ -33,6 +33,18 @@ def statuses(proc) -> list[tuple[float, float, int]]:
     ]
 
 
+def bed_outlet(unique_name: str, bed: int) -> CounterOutlet:
+    """One bed's accelerated outlet, with a device id of its own."""
+    return CounterOutlet(
+        f"{unique_name}-{bed}",
+        f"bed-{bed}-{uuid.uuid4().hex[:6]}",
+        n_channels=CHANNELS,
+        rate=RATE,
+        speed=SPEED,
+        chunk=32,
+    )
+
+
 def test_beds_for_accelerated_hours(eegmon, unique_name: str, figures) -> None:
     """Every bed's samples all arrive; latency and memory hold still while the hours pass."""
     wall_s = scaled(10.0, 3600.0 / SPEED)
@@ -41,17 +53,7 @@ def test_beds_for_accelerated_hours(eegmon, unique_name: str, figures) -> None:
         f"{BEDS} beds × {CHANNELS} ch × {RATE:g} Hz at {SPEED:g}× real time for "
         f"{wall_s:g} s ({wall_s * SPEED / 60:.1f} min of EEG per bed), one monitor process each"
     )
-    outlets = [
-        CounterOutlet(
-            f"{unique_name}-{bed}",
-            f"bed-{bed}-{uuid.uuid4().hex[:6]}",
-            n_channels=CHANNELS,
-            rate=RATE,
-            speed=SPEED,
-            chunk=32,
-        )
-        for bed in range(BEDS)
-    ]
+    outlets = [bed_outlet(unique_name, bed) for bed in range(BEDS)]
     monitors = []
     for outlet in outlets:
         outlet.start()

@@ -1,0 +1,113 @@
+"""Where the monitor's thread meets the others: the feed's hello, acknowledgements, conditions.
+
+Made before the feed, the recorder and the monitor, and handed to each, so
+none of them is patched after construction: the feed's thread reads the
+``hello`` snapshot and queues acknowledgements, a recorder's writer queues
+conditions, and the monitor's thread drains both queues and keeps the
+snapshot's active alerts current.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from detector import DetectorConfig, StreamMeta
+from protocol.feed import PROTOCOL_VERSION
+from protocol.kinds import SEVERITY_RANK
+from streamer.live.display import display_factor
+
+T = TypeVar("T")
+#: A condition seen outside the signal: kind, active, message, evidence.
+Condition = tuple[str, bool, str, dict[str, float]]
+
+
+class MonitorLink:
+    """The hello snapshot and the two queues the monitor drains.
+
+    Parameters
+    ----------
+    meta, config, stall_timeout
+        What the monitor watches and how: the fixed part of every ``hello``.
+    """
+
+    def __init__(self, meta: StreamMeta, config: DetectorConfig, stall_timeout: float) -> None:
+        self.meta = meta
+        self.config = config
+        self.stall_timeout = stall_timeout
+        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._conditions: queue.SimpleQueue[Condition] = queue.SimpleQueue()
+        self._active: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- called from the feed's thread -------------------------------------------------
+    def hello(self) -> dict[str, Any]:
+        """The ``hello`` message of a new feed client: the stream and its active alerts."""
+        meta = self.meta
+        with self._lock:
+            active = sorted(
+                self._active.values(), key=lambda a: (SEVERITY_RANK[a["severity"]], a["onset"])
+            )
+        return {
+            "type": "hello",
+            "version": PROTOCOL_VERSION,
+            "stream": {
+                "name": meta.name,
+                "source_id": meta.source_id,
+                "stream_type": meta.stream_type,
+                "rate": meta.rate,
+                "labels": list(meta.labels),
+            },
+            "display_rate": meta.rate / display_factor(meta.rate),
+            "config": {
+                "window_s": self.config.window_s,
+                "hop_s": self.config.hop_s,
+                "stall_timeout_s": self.stall_timeout,
+            },
+            "alerts": active,
+        }
+
+    def acknowledge(self, alert_id: str, who: str) -> None:
+        self._acks.put((alert_id, who))
+
+    # -- called from any thread (e.g. a recorder's writer) ------------------------------
+    def set_condition(
+        self, kind: str, active: bool, message: str, evidence: dict[str, float]
+    ) -> None:
+        """A condition seen outside the signal (`recording_failed`), raised or cleared.
+
+        Turned into an alert on the monitor's thread by `Detector.set_condition`,
+        so it is journaled, published and sent to sinks like any other alert.
+        """
+        self._conditions.put((kind, active, message, dict(evidence)))
+
+    # -- called from the monitor's thread ----------------------------------------------
+    def acks(self) -> Iterator[tuple[str, str]]:
+        """The acknowledgements queued since the last call."""
+        yield from _drain(self._acks)
+
+    def conditions(self) -> Iterator[Condition]:
+        """The conditions queued since the last call."""
+        yield from _drain(self._conditions)
+
+    def keep(self, record: dict[str, Any]) -> None:
+        """Track an alert's newest record for the next hellos, or forget it once cleared."""
+        with self._lock:
+            if record["state"] == "cleared":
+                self._active.pop(str(record["id"]), None)
+            else:
+                self._active[str(record["id"])] = record
+
+    def active_severities(self) -> list[str]:
+        with self._lock:
+            return [str(a["severity"]) for a in self._active.values()]
+
+
+def _drain(items: queue.SimpleQueue[T]) -> Iterator[T]:
+    while True:
+        try:
+            yield items.get_nowait()
+        except queue.Empty:
+            return
