@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bokeh.models import Div
+from bokeh.models.widgets import Div
 
 from protocol.kinds import KINDS, SEVERITY_RANK
 
@@ -70,6 +70,15 @@ def fmt_age(seconds: float | None) -> str:
     return f"{seconds / 3600:.0f} h"
 
 
+def as_float(value: Any) -> float:
+    """A number of a feed message as a float; NaN when it is not a number.
+
+    >>> as_float(3), as_float("3"), as_float(None)
+    (3.0, nan, nan)
+    """
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
 def severity_class(severity: Any) -> str:
     """One of the fixed names used in markup (feed text never reaches a class or template)."""
     return severity if severity in SEVERITY_RANK else "other"
@@ -79,7 +88,7 @@ def alert_sort_key(alert: dict[str, Any]) -> tuple[int, int, float]:
     """Most severe first, unacknowledged before acknowledged, newest first."""
     onset = alert.get("onset")
     return (
-        SEVERITY_RANK.get(alert.get("severity"), 3),
+        SEVERITY_RANK.get(str(alert.get("severity")), 3),
         0 if alert.get("state") == "active" else 1,
         -(float(onset) if isinstance(onset, int | float) else -math.inf),
     )

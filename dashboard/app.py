@@ -17,9 +17,10 @@ from bokeh.application import Application
 from bokeh.application.handlers.function import FunctionHandler
 from bokeh.document import Document
 
-from .bed import RENDERERS, make_bed_document
+from .bed import make_bed_document
 from .browser import RENDER_COOKIE
 from .feed_client import FeedClient
+from .panels.traces import RENDERERS
 from .ward import make_ward_document
 
 

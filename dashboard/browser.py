@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from bokeh.core.templates import get_env
 from bokeh.document import Document
-from bokeh.models import Button, CustomJS, Div, TextInput
+from bokeh.models import CustomJS
+from bokeh.models.widgets import Button, Div, TextInput
 
 #: Without a heartbeat for this long, the page declares itself disconnected.
 CLIENT_LOST_MS = 3500

@@ -480,7 +480,7 @@ class FeedClient:
             # Keep the most severe, newest alerts; drop the least important one.
             victim = max(
                 self._alerts.values(),
-                key=lambda a: (SEVERITY_RANK.get(a.get("severity"), 3), -_onset(a)),
+                key=lambda a: (SEVERITY_RANK.get(str(a.get("severity")), 3), -_onset(a)),
             )
             self._alerts.pop(victim["id"], None)
         self._alerts[alert_id] = dict(alert)

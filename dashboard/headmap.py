@@ -76,7 +76,7 @@ def headmap_svg(
         pos = head_position(label)
         if pos is None:
             k = extra.index(label)
-            cx, cy = 10 + (k % 8) * (size - 20) / 7, size + 7 + (k // 8) * 14
+            cx, cy = 10 + (k % 8) * (size - 20) / 7, float(size + 7 + (k // 8) * 14)
         else:
             cx, cy = half + pos[0] * radius, half - pos[1] * radius
         parts.append(

@@ -23,7 +23,8 @@ import numpy as np
 from bokeh.embed import components
 from bokeh.embed.bundle import bundle_for_objs_and_resources
 from bokeh.layouts import column
-from bokeh.models import BoxAnnotation, ColorBar, HoverTool, LinearColorMapper, Range1d
+from bokeh.models import HoverTool, LinearColorMapper, Range1d
+from bokeh.models.annotations import BoxAnnotation, ColorBar
 from bokeh.palettes import RdYlGn11, Viridis256
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
@@ -87,15 +88,16 @@ def _quality_plot(scan: dict[str, Any], series: dict[str, Any]) -> Any:
         title="Signal quality per channel (green good, red unusable)",
         width=_WIDTH,
         height=max(180, 14 * len(labels) + 60),
-        x_range=Range1d(t[0], t[-1] + step),
-        y_range=Range1d(-0.5, len(labels) - 0.5),
+        x_range=Range1d(start=t[0], end=t[-1] + step),
+        y_range=Range1d(start=-0.5, end=len(labels) - 0.5),
         x_axis_label="hours from the start of the recording",
         tools="xpan,xwheel_zoom,reset,save",
     )
     mapper = LinearColorMapper(palette=RdYlGn11[::-1], low=0.0, high=1.0)
     fig.image(
-        image=[quality], x=t[0], y=-0.5, dw=t[-1] + step - t[0], dh=len(labels), color_mapper=mapper
-    )
+        image=[quality], x=t[0], y=-0.5, dw=t[-1] + step - t[0], dh=len(labels),
+        **_colored_by(mapper),
+    )  # fmt: skip
     fig.yaxis.ticker = list(range(len(labels)))
     fig.yaxis.major_label_overrides = dict(enumerate(labels))
     fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
@@ -159,7 +161,7 @@ def _spectrogram(series: dict[str, Any], x_range: Any) -> Any:
         y=hz[0],
         dw=t[-1] + step - t[0],
         dh=hz[-1] - hz[0],
-        color_mapper=mapper,
+        **_colored_by(mapper),
     )
     fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
     return fig
@@ -194,9 +196,14 @@ def _counts(alerts: list[dict[str, Any]]) -> dict[str, int]:
     return dict(Counter(a["kind"] for a in alerts))
 
 
+def _colored_by(mapper: LinearColorMapper) -> dict[str, Any]:
+    """The ``color_mapper`` argument of ``figure.image``, which Bokeh's type stubs omit."""
+    return {"color_mapper": mapper}
+
+
 def _inline(bundle: Any) -> str:
     """The bundle's scripts and styles as inline tags (INLINE resources carry no URLs)."""
-    return bundle._render_css() + bundle._render_js()
+    return str(bundle._render_css() + bundle._render_js())
 
 
 def render_recording(scan: dict[str, Any]) -> str:

@@ -20,7 +20,9 @@ from typing import Any
 
 from bokeh.document import Document
 from bokeh.layouts import column, row
-from bokeh.models import Button, Div
+from bokeh.models.widgets import Button, Div
+
+from protocol.kinds import SEVERITIES
 
 from . import browser
 from .alarm import (
@@ -84,7 +86,6 @@ class WardView:
             name="ward_view",
         )
         self._key: tuple[Any, ...] = ()
-        self.updates = 0
         self.closed = False
 
     def update(self) -> None:
@@ -98,13 +99,12 @@ class WardView:
         if key != self._key:
             self._key = key
             self.tiles.text = f'<div class="eegmon-ward">{"".join(tiles)}</div>'
-        self.updates += 1
 
     @staticmethod
     def _tile(index: int, snap: FeedSnapshot, now: float) -> str:
         reason = not_monitoring_reason(snap, now)
         active = [a for a in snap.alerts if a.get("state") != "cleared"]
-        counts = dict.fromkeys(("high", "medium", "low"), 0)
+        counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         for alert in active:
             if alert.get("severity") in counts:
                 counts[str(alert["severity"])] += 1
