@@ -14,8 +14,8 @@ For every block given to `Detector.process`:
    start of the run, identical whatever the block boundaries;
 5. **features** (`features`): computed once per window for all channels;
 6. **rules + model** (`rules`, `model`): exact per-channel quality rules, and
-   an online river-style scorer with a quantile threshold, protected from
-   learning flagged windows;
+   an online river anomaly scorer (`FeatureCovariance`) with a quantile
+   threshold, protected from learning flagged windows;
 7. **alert state machine** (`alerts`): debounced per channel, one alert per
    kind, states active -> acknowledged -> cleared.
 
