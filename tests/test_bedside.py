@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
+    Proc,
     free_port,
     require_chromium,
     wait_for,
@@ -64,10 +67,21 @@ def traces_advance(page, timeout: float = 5_000) -> None:
     page.wait_for_function(f"(t) => ({NEWEST})() > t", arg=first, timeout=timeout)
 
 
-def test_two_beds_alert_acknowledge_and_monitor_restart(
-    eegmon, unique_name: str, tmp_path: Path
-) -> None:
-    require_chromium()
+@dataclass
+class Bedside:
+    """Two beds (simulator and monitor each) and one dashboard, started by `start_bedside`."""
+
+    name_a: str
+    name_b: str
+    port_a: int
+    journal: Path
+    monitor_a: Proc
+    url: str
+    start_monitor: Callable[[str, int, Path], Proc]
+
+
+def start_bedside(eegmon, unique_name: str, tmp_path: Path) -> Bedside:
+    """All at once: the monitors wait for their streams, the dashboard for its feeds."""
     name_a, name_b = f"{unique_name}-a", f"{unique_name}-b"
     scenario = tmp_path / "o1_off.toml"
     scenario.write_text('[[event]]\nkind = "flatline"\nat = 3\nduration = 60\nchannels = ["O1"]\n')
@@ -75,7 +89,7 @@ def test_two_beds_alert_acknowledge_and_monitor_restart(
     port_a, port_b = free_port(), free_port()
     feed_a, feed_b = f"ws://127.0.0.1:{port_a}", f"ws://127.0.0.1:{port_b}"
 
-    def start_monitor(name: str, port: int, alerts: Path):
+    def start_monitor(name: str, port: int, alerts: Path) -> Proc:
         return eegmon(
             "monitor",
             "--stream",
@@ -87,7 +101,6 @@ def test_two_beds_alert_acknowledge_and_monitor_restart(
             "--quiet",
         )
 
-    # All at once: the monitors wait for their streams, the dashboard for its feeds.
     eegmon("simulate", "--name", name_a, "--scenario", str(scenario))
     eegmon("simulate", "--name", name_b, "--channels", "8", "--seed", "3")
     monitor_a = start_monitor(name_a, port_a, journal)
@@ -96,78 +109,101 @@ def test_two_beds_alert_acknowledge_and_monitor_restart(
     assert monitor_a.wait_line("feed at ").endswith(feed_a)
     assert monitor_b.wait_line("feed at ").endswith(feed_b)
     url = dashboard.wait_line("dashboard at ").split("dashboard at ")[1].strip()
+    return Bedside(name_a, name_b, port_a, journal, monitor_a, url, start_monitor)
 
+
+def ward_shows_both_beds(page, beds: Bedside) -> None:
+    """The ward: both beds, each with its own stream."""
+    page.goto(beds.url)
+    tile_a = page.locator('.eegmon-tile[data-bed="0"]')
+    tile_b = page.locator('.eegmon-tile[data-bed="1"]')
+    expect(tile_a).to_contain_text(beds.name_a, timeout=15_000)
+    expect(tile_b).to_contain_text(beds.name_b, timeout=5_000)
+    expect(tile_a).to_contain_text("19 ch")
+    expect(tile_b).to_contain_text("8 ch")
+    expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(0, timeout=10_000)
+
+
+def bed_a_shows_its_labels_and_moving_traces(page, beds: Bedside) -> None:
+    page.locator('.eegmon-tile[data-bed="0"]').click()
+    header = page.locator(".eegmon-header")
+    expect(header).to_contain_text(beds.name_a, timeout=15_000)
+    expect(header).to_contain_text("Fp1, Fp2")
+    expect(page.locator(".eegmon-banner")).to_contain_text("MONITORING")
+    traces_advance(page, timeout=10_000)
+
+
+def electrode_off_alert_reaches_the_page(page, beds: Bedside) -> tuple[object, dict]:
+    """The alert is on the page within 2 s of its journal line; returns its row and alert."""
+    wait_for(lambda: journal_records(beds.journal, "raised"), 30, "the flatline alert")
+    row = page.locator(".eegmon-alerts .slick-row", has_text="flatline")
+    expect(row).to_be_visible(timeout=2_000)
+    expect(row).to_contain_text("O1")
+    raised = journal_records(beds.journal, "raised")[0]["alert"]
+    assert raised["kind"] == "flatline"
+    assert raised["channels"] == ["O1"]
+    return row, raised
+
+
+def acknowledge_under_a_name(page, beds: Bedside, row, raised: dict) -> None:
+    """Acknowledged under the technician's name: the journal records who."""
+    page.get_by_placeholder("Your name").fill("Nurse Ada")
+    page.get_by_placeholder("Your name").press("Enter")
+    row.locator(".slick-cell").nth(1).click()
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(row).to_contain_text("acknowledged by Nurse Ada", timeout=5_000)
+    record = wait_for(
+        lambda: journal_records(beds.journal, "acknowledged"), 5, "the acknowledgement"
+    )[0]
+    assert record["alert"]["id"] == raised["id"]
+    assert record["who"] == "Nurse Ada"
+    assert record["alert"]["acknowledged_by"] == "Nurse Ada"
+
+
+def monitor_restart_is_seen_without_reload(page, beds: Bedside) -> None:
+    """The monitor dies: NOT MONITORING within 5 s; back on the same port, no reload."""
+    page.evaluate("() => { window.notReloaded = true; }")
+    beds.monitor_a.kill()
+    killed = time.monotonic()
+    expect(page.locator(".eegmon-banner")).to_contain_text("NOT MONITORING", timeout=5_000)
+    assert time.monotonic() - killed < 5.0
+    beds.start_monitor(beds.name_a, beds.port_a, beds.journal)
+    expect(page.locator(".eegmon-banner")).to_have_text(
+        re.compile(r"^\s*MONITORING"), timeout=20_000
+    )
+    traces_advance(page)
+    assert page.evaluate("() => window.notReloaded === true")
+
+
+def ward_shows_bed_a_alert(page) -> None:
+    """Back to the ward: both beds monitored, bed A's acknowledged or new alert shown."""
+    page.get_by_role("link", name="Ward").click()
+    expect(page.locator(".eegmon-tile")).to_have_count(2, timeout=15_000)
+    expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(0)
+    expect(page.locator('.eegmon-tile[data-bed="0"]')).to_contain_text(
+        "flatline on O1", timeout=10_000
+    )
+
+
+def test_two_beds_alert_acknowledge_and_monitor_restart(
+    eegmon, unique_name: str, tmp_path: Path
+) -> None:
+    require_chromium()
+    beds = start_bedside(eegmon, unique_name, tmp_path)
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-            # The ward: both beds, each with its own stream.
-            page.goto(url)
-            tile_a = page.locator('.eegmon-tile[data-bed="0"]')
-            tile_b = page.locator('.eegmon-tile[data-bed="1"]')
-            expect(tile_a).to_contain_text(name_a, timeout=15_000)
-            expect(tile_b).to_contain_text(name_b, timeout=5_000)
-            expect(tile_a).to_contain_text("19 ch")
-            expect(tile_b).to_contain_text("8 ch")
-            expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(
-                0, timeout=10_000
-            )
-
-            # Bed A: its labels, moving traces.
-            tile_a.click()
-            header = page.locator(".eegmon-header")
-            expect(header).to_contain_text(name_a, timeout=15_000)
-            expect(header).to_contain_text("Fp1, Fp2")
-            expect(page.locator(".eegmon-banner")).to_contain_text("MONITORING")
-            traces_advance(page, timeout=10_000)
-
-            # The electrode comes off: the alert is on the page within 2 s of its journal line.
-            wait_for(lambda: journal_records(journal, "raised"), 30, "the flatline alert")
-            row = page.locator(".eegmon-alerts .slick-row", has_text="flatline")
-            expect(row).to_be_visible(timeout=2_000)
-            expect(row).to_contain_text("O1")
-            raised = journal_records(journal, "raised")[0]["alert"]
-            assert raised["kind"] == "flatline"
-            assert raised["channels"] == ["O1"]
-
-            # Acknowledged under the technician's name: the journal records who.
-            page.get_by_placeholder("Your name").fill("Nurse Ada")
-            page.get_by_placeholder("Your name").press("Enter")
-            row.locator(".slick-cell").nth(1).click()
-            page.get_by_role("button", name="Acknowledge").click()
-            expect(row).to_contain_text("acknowledged by Nurse Ada", timeout=5_000)
-            record = wait_for(
-                lambda: journal_records(journal, "acknowledged"), 5, "the acknowledgement"
-            )[0]
-            assert record["alert"]["id"] == raised["id"]
-            assert record["who"] == "Nurse Ada"
-            assert record["alert"]["acknowledged_by"] == "Nurse Ada"
+            ward_shows_both_beds(page, beds)
+            bed_a_shows_its_labels_and_moving_traces(page, beds)
+            row, raised = electrode_off_alert_reaches_the_page(page, beds)
+            acknowledge_under_a_name(page, beds, row, raised)
             page.evaluate("() => window.scrollTo(0, 0)")
             save_screenshot(page, "bed.png")
-
-            # The monitor dies: NOT MONITORING within 5 s; back on the same port, no reload.
-            page.evaluate("() => { window.notReloaded = true; }")
-            monitor_a.kill()
-            killed = time.monotonic()
-            expect(page.locator(".eegmon-banner")).to_contain_text("NOT MONITORING", timeout=5_000)
-            assert time.monotonic() - killed < 5.0
-            start_monitor(name_a, port_a, journal)
-            expect(page.locator(".eegmon-banner")).to_have_text(
-                re.compile(r"^\s*MONITORING"), timeout=20_000
-            )
-            traces_advance(page)
-            assert page.evaluate("() => window.notReloaded === true")
-
-            # Back to the ward: both beds monitored, bed A's acknowledged or new alert shown.
-            page.get_by_role("link", name="Ward").click()
-            expect(page.locator(".eegmon-tile")).to_have_count(2, timeout=15_000)
-            expect(page.locator(".eegmon-tile", has_text="NOT MONITORING")).to_have_count(0)
-            expect(page.locator('.eegmon-tile[data-bed="0"]')).to_contain_text(
-                "flatline on O1", timeout=10_000
-            )
+            monitor_restart_is_seen_without_reload(page, beds)
+            ward_shows_bed_a_alert(page)
             save_screenshot(page, "ward.png")
             assert not errors, f"JavaScript errors on the page: {errors}"
         finally:
