@@ -3,8 +3,7 @@
 The positions only need to be good enough to make neighbouring electrodes
 share signal and to place rhythms (posterior alpha, frontal slow waves,
 central spindles) where a clinician expects them. They come from the label
-itself: the row letters give the anterior-posterior level, the number the
-lateral step, and a spherical head maps both onto the scalp.
+itself (`protocol.electrodes.flat_position`), mapped onto a spherical head.
 """
 
 from __future__ import annotations
