@@ -31,15 +31,16 @@ spreads it over the bins next to 10 Hz, and the band holds all of it:
 >>> float(freqs[np.argmax(density)]), round(float(density.sum() * (freqs[1] - freqs[0])), 1)
 (10.0, 50.0)
 
-Non-overlapping 1 s segments of a longer signal, averaged (Welch's method
-without overlap), are a reshape away:
+The spectrum of a longer signal is the mean of its segments' (Welch's
+method without overlap):
 
->>> signal = np.random.default_rng(0).normal(scale=20.0, size=(2, 2560))
->>> segments = signal.reshape(2, -1, 256)
->>> segments = segments - segments.mean(axis=-1, keepdims=True)
->>> freqs, density = psd(segments, rate)
->>> density.mean(axis=1).shape  # channels x frequencies
-(2, 129)
+>>> signal = np.random.default_rng(0).normal(scale=20.0, size=(2, 2600))
+>>> freqs, density = psd(segments(signal, 256), rate)
+>>> density.shape  # channels x segments x frequencies
+(2, 10, 129)
+>>> mean = density.mean(axis=1)  # white noise of 400 µV²: about 400 / (rate / 2) a hertz
+>>> round(float(mean[:, 1:-1].mean() * rate / 2))
+392
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ def hann(n: int) -> Array:
     [0.0, 0.5, 1.0, 0.5, 0.0]
     """
     return _taper(n)[0]
+
+
+def segments(signal: Array, n: int) -> Array:
+    """Consecutive `n`-sample segments of `signal` (last axis), each centred; no shorter tail.
+
+    >>> segments(np.arange(10.0), 4).tolist()
+    [[-1.5, -0.5, 0.5, 1.5], [-1.5, -0.5, 0.5, 1.5]]
+    """
+    count = signal.shape[-1] // n
+    parts = signal[..., : count * n].reshape(*signal.shape[:-1], count, n)
+    centred: Array = parts - parts.mean(axis=-1, keepdims=True)
+    return centred
 
 
 def frequencies(n: int, rate: float) -> Array:
