@@ -19,12 +19,14 @@ from numpy.typing import NDArray
 from detector import Alert, Block, Detector, DetectorConfig, StreamMeta
 from evaluation.baseline import LineLengthBaseline
 from evaluation.metrics import Detection, Event, KindScore, detections, expected_kind, score
+from protocol.kinds import KINDS
 from simulators import SleepEEG
 from simulators.effects import Effects
 from simulators.scenario import ChannelEvent, parse_scenario
 
 BONN_RATE = 173.61
-TECHNICAL = ("flatline", "saturation", "line_noise", "electrode_pop", "artifact", "bad_values")
+#: The technical faults: the kinds that judge a channel's signal.
+TECHNICAL = tuple(name for name, kind in KINDS.items() if kind.quality is not None)
 SIM_LABELS = ("Fp1", "Fp2", "F3", "F4", "C3", "Cz", "C4", "P3", "P4", "O1", "O2", "T7")
 
 
