@@ -58,6 +58,7 @@ class TrendsPanel:
         )
         self.csa_mapper = LinearColorMapper(palette=Turbo256, low=-1, high=2)
         self._x_range = DataRange1d()
+        self._clock = clock_formatter(self.axis.origin)
         self.layout = column(
             self.trend_channel,
             self._csa_figure(),
@@ -79,7 +80,7 @@ class TrendsPanel:
             toolbar_location=None,
             min_border_left=60,
         )
-        fig.xaxis.formatter = clock_formatter(self.axis.origin)
+        fig.xaxis.formatter = self._clock
         return fig
 
     def _csa_figure(self) -> Any:
