@@ -1,7 +1,8 @@
 """eegmon's dashboard: a Bokeh server app showing live monitor feeds in the browser.
 
 The ward view (`ward`, at ``/``) shows every bed; the bed view (`bed`, at
-``/bed?bed=N``) one bed's traces, scores, alerts and night trends (`trends`).
+``/bed?bed=N``) one bed's traces, scores, alerts and night trends (`trends`),
+each a panel of its own (`panels`).
 It talks to monitors only through the feed protocol (`protocol.feed`),
 one shared `FeedClient` per feed.
 
