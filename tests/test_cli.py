@@ -179,3 +179,22 @@ def test_simulate_publishes_for_its_duration_then_exits_cleanly(unique_name: str
     assert result.returncode == 0, result.stderr
     assert f"publishing LSL stream '{unique_name}'" in result.stdout
     assert "stopped after 128 samples" in result.stdout
+
+
+def test_renamed_config_keys_still_work_with_one_deprecation_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eegmon import config
+
+    path = tmp_path / "old.toml"
+    path.write_text(
+        "[detector]\nescalate_after_s = 120.0\n"
+        '[notify]\nhigh = ["json://127.0.0.1:9/"]\nrefractory_s = 20.0\n'
+    )
+    read = config.read(path)
+    assert read.detector().upgrade_after_s == 120.0
+    assert read.notify().min_interval_s == 20.0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert "[detector]: 'escalate_after_s' is deprecated, use 'upgrade_after_s'" in lines[0]
+    assert "[notify]: 'refractory_s' is deprecated, use 'min_interval_s'" in lines[1]
