@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from detector.types import Block, StreamMeta
+from protocol.feed import MAX_SERVER_MESSAGE
 from simulators import SleepEEG, montage
 from streamer.offline.scan import scan_recording
 from streamer.recordings.files import open_recording
@@ -163,7 +164,7 @@ def replay_without_loss(source: Path, speed: str) -> dict[str, Any]:
 
         status: dict[str, Any] = {}
         started = time.monotonic()
-        with connect(url, open_timeout=10) as ws:
+        with connect(url, open_timeout=10, max_size=MAX_SERVER_MESSAGE) as ws:
             while time.monotonic() - started < 300:
                 message = json.loads(ws.recv(timeout=30))
                 if message["type"] == "status":
