@@ -5,16 +5,7 @@ with a fake clock); `streamer.notify.delivery` is the monitor's sink that does
 the I/O, one worker per destination so a failing receiver delays nobody else.
 """
 
-from streamer.notify.delivery import Destination, Notifier, check_urls
-from streamer.notify.policy import ROUTES, Notice, NotifyConfig, Policy, render
+from streamer.notify.delivery import Notifier, check_urls
+from streamer.notify.policy import Notice, NotifyConfig, Policy
 
-__all__ = [
-    "ROUTES",
-    "Destination",
-    "Notice",
-    "Notifier",
-    "NotifyConfig",
-    "Policy",
-    "check_urls",
-    "render",
-]
+__all__ = ["Notice", "Notifier", "NotifyConfig", "Policy", "check_urls"]
