@@ -35,7 +35,7 @@ from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.core import MAX_PLAUSIBLE_UV
 from detector.types import Alert, WindowScore
 from protocol.feed import finite_or_none
-from protocol.spectra import frequencies, psd
+from protocol.spectra import frequencies, psd, segments
 from streamer.recordings.files import Recording, content_id
 
 #: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
@@ -127,9 +127,7 @@ class _SeriesBuilder:
         signal[~(np.abs(signal) <= MAX_PLAUSIBLE_UV)] = 0.0  # NaN, Inf, corrupt: as the detector
         # Segments without overlap (Welch's method without it): half the cost, and the
         # 30 s epoch averages enough of them.
-        count = signal.shape[1] // self.nperseg
-        segments = signal[:, : count * self.nperseg].reshape(len(signal), count, self.nperseg)
-        _, density = psd(segments - segments.mean(axis=-1, keepdims=True), self.rate)
+        _, density = psd(segments(signal, self.nperseg), self.rate)
         self._power += density.mean(axis=1)[:, self.keep].mean(axis=0)
         self._chunks += 1
 
