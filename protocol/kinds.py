@@ -99,6 +99,13 @@ _KINDS = (
         latch=True,
     ),
     AlertKind(
+        "monitor_failed",
+        "high",
+        "the monitor's processing keeps failing: the bed is not monitored",
+        "The monitor failed {failures} times in {window_s:.0f} s ({error}): this bed is NOT "
+        "monitored until it recovers.",
+    ),
+    AlertKind(
         "bad_values",
         "medium",
         "NaN, infinite or impossible (beyond 10 V) samples arrived",

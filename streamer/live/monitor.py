@@ -24,7 +24,7 @@ import pylsl
 from detector import Detector
 from detector.types import Alert, Block, Output
 from protocol.feed import finite_or_none
-from protocol.kinds import SEVERITIES
+from protocol.kinds import KINDS, SEVERITIES
 from streamer.live.acquisition import Acquisition
 from streamer.live.display import DisplayDecimator
 from streamer.live.journal import AlertJournal
@@ -52,6 +52,50 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+#: Failed steps within `FAILURE_WINDOW_S` seconds that mean the bed is not monitored.
+FAILURES_TO_ALARM = 3
+FAILURE_WINDOW_S = 5.0
+#: Seconds without a failed step after which `monitor_failed` clears.
+RECOVERED_AFTER_S = 5.0
+
+
+class StepFailures:
+    """When failed steps become the bed's alarm, and when it is over.
+
+    >>> failures = StepFailures()
+    >>> [failures.failed(t) for t in (0.0, 1.0, 2.0, 3.0)]  # the third within 5 s raises
+    [False, False, True, False]
+    >>> failures.recovered(6.0), failures.recovered(8.5), failures.alarmed
+    (False, True, False)
+    """
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+        self.alarmed = False
+
+    @property
+    def count(self) -> int:
+        return len(self._times)
+
+    def failed(self, now: float) -> bool:
+        """Note a failed step; True when it is the one that raises the alarm."""
+        self._times.append(now)
+        while self._times and self._times[0] < now - FAILURE_WINDOW_S:
+            self._times.popleft()
+        if self.alarmed or len(self._times) < FAILURES_TO_ALARM:
+            return False
+        self.alarmed = True
+        return True
+
+    def recovered(self, now: float) -> bool:
+        """After a successful step: True once, when an alarm's failures have stopped long enough."""
+        if not self.alarmed or now - self._times[-1] < RECOVERED_AFTER_S:
+            return False
+        self.alarmed = False
+        self._times.clear()
+        return True
 
 
 class LatencyTracker:
@@ -132,6 +176,7 @@ class Monitor:
         self._published_at: dict[str, float] = {}
         self._last_reconnect = -math.inf
         self._next_status = self._next_traces = 0.0
+        self.failures = StepFailures()
         self._next_index = 0
         self._samples_at_status = 0
         self._last_status = clock()
@@ -149,11 +194,40 @@ class Monitor:
         while not stop.is_set():
             try:
                 self._step()
-            except Exception:
+            except Exception as exc:
                 if FAIL_LOUD:
                     raise
-                log.exception("monitor step failed; monitoring goes on")
+                self._step_failed(exc)
                 stop.wait(0.1)
+                continue
+            if self.failures.recovered(self.clock()):
+                self._set_condition("monitor_failed", False, "", {})
+
+    def _step_failed(self, exc: Exception) -> None:
+        """A failed step: logged; failing again and again, the bed's own alarm."""
+        now = self.clock()
+        if self.failures.failed(now):
+            log.exception("monitor step failed repeatedly; raising monitor_failed")
+            error = f"{type(exc).__name__}: {exc}"[:200]
+            evidence = {"failures": float(self.failures.count), "window_s": FAILURE_WINDOW_S}
+            message = KINDS["monitor_failed"].message.format(
+                failures=self.failures.count, window_s=FAILURE_WINDOW_S, error=error
+            )
+            self._set_condition("monitor_failed", True, message, evidence)
+        elif self.failures.alarmed:
+            log.warning("monitor step failed again: %s", exc)
+        else:
+            log.exception("monitor step failed; monitoring goes on")
+
+    def _set_condition(
+        self, kind: str, active: bool, message: str, evidence: dict[str, float]
+    ) -> None:
+        """Raise or clear a condition now, on this thread; its own failure is only logged."""
+        try:
+            output = self.detector.set_condition(kind, active, self.clock(), message, evidence)
+            self._publish_output(output, acquired_at=None)
+        except Exception:
+            log.critical("could not raise %s", kind, exc_info=True)
 
     def _step(self) -> None:
         """One pull, then whatever is due: detection, stall handling, acks, feed."""
