@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from eegmon.common import fail, say, stop_on_signals
+from eegmon.common import fail, quiet_liblsl, say, stop_on_signals
 
 if TYPE_CHECKING:
     from eegmon.config import ConfigFile
@@ -70,6 +70,7 @@ def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float)
         fail(f"{file}: {exc.strerror or exc}")
     for warning in player.recording.warnings:
         click.echo(f"eegmon replay: warning: {file}: {warning}", err=True)
+    quiet_liblsl()
     with stop_on_signals() as stop:
         player.open()
         say(f"eegmon replay: {player.summary()}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from eegmon import config
-from eegmon.common import PORT, fail, say, stop_on_signals
+from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
 
 
 @click.command()
@@ -43,6 +43,7 @@ def simulate(
         )
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    quiet_liblsl()
     with stop_on_signals() as stop:
         simulator.open()
         say(f"eegmon simulate: {simulator.summary()}")
@@ -141,6 +142,7 @@ def monitor(
         fail(str(exc))
     from eegmon import compose  # the detector's imports take seconds: not for a usage error
 
+    quiet_liblsl()
     with stop_on_signals() as stop:
         compose.run_monitor(checked, stop, say=say, fail=fail)
 
