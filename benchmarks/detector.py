@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def offline_per_window(n_channels: int, rate: float) -> tuple[float, float]:
     return statistics.median(runs), det.config.hop_s
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     rows = []
     for n_channels, rate in STREAMS:
         live = np.array(live_times(n_channels, rate))
@@ -82,7 +83,7 @@ def run() -> list[dict]:
     return rows
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[dict[str, Any]]) -> str:
     return "; ".join(
         f"{r['stream']}: live {r['live_p50_ms']} ms per window (p99 {r['live_p99_ms']}), "
         f"offline {r['offline_ms_per_window']} ms ({r['offline_rtf_per_core']}x real time per core)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmarks import scorers
 from detector import Detector, DetectorConfig
@@ -33,7 +33,7 @@ NIGHT_HOURS = 8.0
 WORKERS = 2
 
 
-def _groups() -> dict[str, list[tuple[str, tuple]]]:
+def _groups() -> dict[str, list[tuple[str, tuple[Any, ...]]]]:
     """Case builders by group, as (function name, arguments), so workers build their own."""
     return {
         "technical, simulated": [("simulated_faults", ())],
@@ -48,14 +48,14 @@ def _groups() -> dict[str, list[tuple[str, tuple]]]:
     }
 
 
-def _build(name: str, args: tuple) -> list:
+def _build(name: str, args: tuple[Any, ...]) -> list[Any]:
     from evaluation import corpus
 
     built = getattr(corpus, name)(*args)
     return built if isinstance(built, list) else [built]
 
 
-def _evaluate(job: tuple[str, tuple]) -> list[tuple[float, dict]]:
+def _evaluate(job: tuple[str, tuple[Any, ...]]) -> list[tuple[float, dict[str, Any]]]:
     """Scores of eegmon and the baseline on each case a builder gives."""
     from evaluation import corpus
     from evaluation.metrics import score
@@ -73,7 +73,7 @@ def _evaluate(job: tuple[str, tuple]) -> list[tuple[float, dict]]:
     return out
 
 
-def evaluation_rows() -> list[dict]:
+def evaluation_rows() -> list[dict[str, Any]]:
     from evaluation import corpus
 
     groups = _groups()
@@ -93,7 +93,7 @@ def evaluation_rows() -> list[dict]:
     return rows
 
 
-def _detections(case: Case, model: str) -> list:
+def _detections(case: Case, model: str) -> list[Any]:
     """The detections of the detector with the scorer `model` on a case."""
     from evaluation.metrics import detections
 
@@ -103,12 +103,13 @@ def _detections(case: Case, model: str) -> list:
     return detections(alerts)
 
 
-def _compare(model: str) -> dict:
+def _compare(model: str) -> dict[str, Any]:
     from evaluation import corpus
+    from evaluation.metrics import score
 
     injected = corpus.simulated_anomalies()
     mine = _detections(injected, model)
-    found = corpus.score(injected.events, mine, injected.duration_s)
+    found = score(injected.events, mine, injected.duration_s)
     anomaly = found.get("anomaly")
     clean = [corpus.simulated_night(1.0), *corpus.yasa(DATA / "yasa")]
     alarms, hours = 0, 0.0
@@ -127,18 +128,18 @@ def _compare(model: str) -> dict:
     }
 
 
-def model_rows() -> list[dict]:
+def model_rows() -> list[dict[str, Any]]:
     with ProcessPoolExecutor(WORKERS) as pool:
         return list(pool.map(_compare, scorers.NAMES))
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     rows = [{"part": "evaluation", **r} for r in evaluation_rows()]
     rows += [{"part": "scorers", **r} for r in model_rows()]
     return rows
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
         if r["part"] == "evaluation" and r["events"]:

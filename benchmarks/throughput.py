@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import pylsl
@@ -82,7 +83,7 @@ def info_of(name: str) -> pylsl.StreamInfo:
     return pylsl.resolve_byprop("name", name, timeout=5)[0]
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     rows = []
     for n_channels, rate in CONFIGS:
         detector = detector_rtf(n_channels, rate)
@@ -103,7 +104,7 @@ def run() -> list[dict]:
     return rows
 
 
-def summary(rows: list[dict]) -> str:
+def summary(rows: list[dict[str, Any]]) -> str:
     """The largest channels x rate each part sustains in real time."""
 
     def best(key: str) -> str:
