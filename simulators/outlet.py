@@ -24,6 +24,7 @@ from simulators.effects import Effects
 from simulators.montage import montage
 from simulators.scenario import EXPECTED_ALERT, STREAM_KINDS, Scenario, load_scenario
 from simulators.settings import DEFAULT_SCHEDULE, check_rate, check_seed
+from streamer.publish import eeg_info, markers_info
 
 DEFAULT_NAME = "eegmon-sim"
 DEFAULT_CHANNELS = 19
@@ -176,26 +177,15 @@ class Simulator:
         """Both outlets, created if need be (``run`` does it); opening first lets inlets connect."""
         if self._eeg is not None and self._markers is not None:
             return self._eeg, self._markers
-        info = pylsl.StreamInfo(
-            self.name, "EEG", self.n_channels, self.rate, pylsl.cf_float32, self.source_id
+        info = eeg_info(
+            self.name,
+            self.labels,
+            self.rate,
+            self.source_id,
+            manufacturer="eegmon",
+            model="simulator",
         )
-        channels = info.desc().append_child("channels")
-        for label in self.labels:
-            channel = channels.append_child("channel")
-            channel.append_child_value("label", label)
-            channel.append_child_value("unit", "microvolts")
-            channel.append_child_value("type", "EEG")
-        acquisition = info.desc().append_child("acquisition")
-        acquisition.append_child_value("manufacturer", "eegmon")
-        acquisition.append_child_value("model", "simulator")
-        markers = pylsl.StreamInfo(
-            self.markers_name,
-            "Markers",
-            1,
-            pylsl.IRREGULAR_RATE,
-            pylsl.cf_string,
-            f"{self.source_id}-markers",
-        )
+        markers = markers_info(self.name, self.source_id)
         self._eeg = pylsl.StreamOutlet(info)
         self._markers = pylsl.StreamOutlet(markers)
         return self._eeg, self._markers

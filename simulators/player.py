@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
+from streamer.publish import eeg_info, markers_info
 from streamer.recordings.files import Recording, content_id, open_recording
 
 MIN_SPEED, MAX_SPEED = 0.1, 100.0
@@ -120,26 +121,16 @@ class FilePlayer:
         if self._eeg is not None:
             return
         rec = self.recording
-        info = pylsl.StreamInfo(
-            self.name, "EEG", rec.n_channels, rec.rate, pylsl.cf_float32, self.source_id
+        info = eeg_info(
+            self.name,
+            rec.labels,
+            rec.rate,
+            self.source_id,
+            manufacturer="eegmon",
+            model=f"file player ({rec.format})",
+            types=rec.types,
         )
-        channels = info.desc().append_child("channels")
-        for label, kind in zip(rec.labels, rec.types, strict=True):
-            channel = channels.append_child("channel")
-            channel.append_child_value("label", label)
-            channel.append_child_value("unit", "microvolts")
-            channel.append_child_value("type", kind)
-        acquisition = info.desc().append_child("acquisition")
-        acquisition.append_child_value("manufacturer", "eegmon")
-        acquisition.append_child_value("model", f"file player ({rec.format})")
-        markers = pylsl.StreamInfo(
-            self.markers_name,
-            "Markers",
-            1,
-            pylsl.IRREGULAR_RATE,
-            pylsl.cf_string,
-            f"{self.source_id}-markers",
-        )
+        markers = markers_info(self.name, self.source_id)
         # As fast as possible: LSL must be able to hold the whole file for a slow inlet.
         buffered = 360 if self.speed is not None else max(360, math.ceil(rec.duration) + 1)
         self._eeg = pylsl.StreamOutlet(info, max_buffered=buffered)

@@ -31,6 +31,8 @@ import pylsl
 from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowInputParams
 from numpy.typing import NDArray
 
+from streamer.publish import eeg_info
+
 log = logging.getLogger(__name__)
 
 #: Names accepted for the two boards that need no hardware.
@@ -180,19 +182,14 @@ class BoardPublisher:
         self._shim: BoardShim | None = None
 
     def stream_info(self) -> pylsl.StreamInfo:
-        info = pylsl.StreamInfo(
-            self.settings.name, "EEG", len(self.labels), self.rate, pylsl.cf_float32, self.source_id
+        return eeg_info(
+            self.settings.name,
+            self.labels,
+            self.rate,
+            self.source_id,
+            manufacturer="BrainFlow",
+            model=board_name(self.board),
         )
-        channels = info.desc().append_child("channels")
-        for label in self.labels:
-            channel = channels.append_child("channel")
-            channel.append_child_value("label", label)
-            channel.append_child_value("unit", "microvolts")
-            channel.append_child_value("type", "EEG")
-        acquisition = info.desc().append_child("acquisition")
-        acquisition.append_child_value("manufacturer", "BrainFlow")
-        acquisition.append_child_value("model", board_name(self.board))
-        return info
 
     def summary(self) -> str:
         return (
