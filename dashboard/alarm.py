@@ -106,6 +106,8 @@ def not_monitoring_reason(snap: FeedSnapshot, now: float) -> str:
     if snap.stale:
         last = snap.last_status_at if snap.last_status_at is not None else snap.since
         return f"no heartbeat from the monitor for {fmt_age(now - last)}"
+    if snap.failing is not None:
+        return "the monitor keeps failing: " + str(snap.failing.get("message", ""))[:160]
     return "the monitor has lost its EEG stream"
 
 

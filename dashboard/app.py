@@ -11,25 +11,24 @@ sessions never touch the network themselves (see `ward` and `bed`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 
 from bokeh.application import Application
 from bokeh.application.handlers.function import FunctionHandler
 from bokeh.document import Document
 
 from .bed import make_bed_document
+from .beds import Beds
 from .browser import RENDER_COOKIE
-from .feed_client import FeedClient
 from .panels.traces import RENDERERS
 from .ward import make_ward_document
 
 
-def bed_index(doc: Document, n_beds: int) -> int:
-    """The ``?bed=N`` argument of the page (0-based), 0 when absent or out of range."""
-    index = 0
+def bed_index(doc: Document, shown: list[int]) -> int:
+    """The ``?bed=N`` argument of the page (0-based), the first bed shown when absent or gone."""
+    index = -1
     with contextlib.suppress(TypeError, ValueError):
         index = int(page_argument(doc, "bed") or 0)
-    return index if 0 <= index < n_beds else 0
+    return index if index in shown else (shown[0] if shown else -1)
 
 
 def page_argument(doc: Document, name: str) -> str | None:
@@ -49,16 +48,19 @@ def page_cookie(doc: Document, name: str) -> str | None:
     return getattr(value, "value", value)
 
 
-def build_applications(clients: Sequence[FeedClient]) -> dict[str, Application]:
-    """The ward and bed applications for the shared `clients`, by URL path."""
-    clients = list(clients)
+def build_applications(beds: Beds) -> dict[str, Application]:
+    """The ward and bed applications for the shared `beds`, by URL path."""
 
     def ward(doc: Document) -> None:
-        make_ward_document(doc, clients)
+        make_ward_document(doc, beds)
 
     def bed(doc: Document) -> None:
         render = page_argument(doc, "render") or page_cookie(doc, RENDER_COOKIE)
         render = render if render in RENDERERS else "webgl"
-        make_bed_document(doc, clients, bed_index(doc, len(clients)), render)
+        index = bed_index(doc, beds.shown())
+        if index < 0:  # a ward with no bed yet: its page says so
+            make_ward_document(doc, beds)
+            return
+        make_bed_document(doc, beds, index, render)
 
     return {"/": Application(FunctionHandler(ward)), "/bed": Application(FunctionHandler(bed))}

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from bokeh.document import Document
@@ -35,7 +34,8 @@ from bokeh.models import TabPanel, Tabs
 
 from . import browser
 from .alarm import AlarmBar, page_stylesheet, quality_flags
-from .feed_client import FeedClient, FeedSnapshot
+from .beds import Beds
+from .feed_client import FeedSnapshot
 from .panels.alerts import AlertsPanel
 from .panels.controls import DisplayControls
 from .panels.header import HeaderPanel
@@ -54,8 +54,8 @@ class BedView:
 
     Parameters
     ----------
-    clients
-        Every feed client of the dashboard (the alarm bar covers all beds).
+    beds
+        Every bed of the dashboard (the alarm bar covers all those shown).
     index
         The bed shown.
     origin
@@ -66,18 +66,18 @@ class BedView:
 
     def __init__(
         self,
-        clients: Sequence[FeedClient],
+        beds: Beds,
         index: int = 0,
         origin: float | None = None,
         render: str = "webgl",
     ) -> None:
         if not is_render(render):
             raise ValueError(f"render must be one of {RENDERERS}, got {render!r}")
-        if not 0 <= index < len(clients):
-            raise ValueError(f"bed index {index!r} out of range 0..{len(clients) - 1}")
-        self.clients = list(clients)
+        if index not in beds.shown():
+            raise ValueError(f"bed index {index!r} is not a bed shown: {beds.shown()}")
+        self.beds = beds
         self.index = index
-        self.client = self.clients[index]
+        self.client = beds.clients[index]
         self.render = render
         self.closed = False
         self.doc: Document | None = None
@@ -120,7 +120,8 @@ class BedView:
 
     def snapshots(self, snap: FeedSnapshot) -> list[FeedSnapshot]:
         """Cheap snapshots (no traces) of every bed, `snap` for this one: for the alarm bar."""
-        return [c.snapshot(traces=False) if c is not self.client else snap for c in self.clients]
+        clients = [self.beds.clients[i] for i in self.beds.shown()]
+        return [c.snapshot(traces=False) if c is not self.client else snap for c in clients]
 
     def _read(self) -> tuple[FeedSnapshot, bool]:
         """The bed's snapshot, with only the traces not drawn yet when that is enough."""
@@ -170,16 +171,14 @@ class BedView:
         self.trends.update()
 
 
-def make_bed_document(
-    doc: Document, clients: Sequence[FeedClient], index: int, render: str = "webgl"
-) -> BedView:
+def make_bed_document(doc: Document, beds: Beds, index: int, render: str = "webgl") -> BedView:
     """Fill `doc` with the `BedView` of bed `index`, refreshed every `UPDATE_PERIOD_MS`.
 
     Bokeh removes a session's periodic callbacks when it is destroyed; the view
     stops listening to its feed then, and is marked closed so a callback
     already queued does nothing.
     """
-    view = BedView(clients, index=index, render=render)
+    view = BedView(beds, index=index, render=render)
     doc.title = f"eegmon · {view.client.display_url}"
     doc.add_root(view.layout)
     view.update()

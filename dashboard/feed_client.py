@@ -167,9 +167,26 @@ class FeedSnapshot:
     protocol_errors: int
 
     @property
+    def failing(self) -> dict[str, Any] | None:
+        """The monitor's own `monitor_failed` alert while it is not cleared."""
+        return next(
+            (
+                a
+                for a in self.alerts
+                if a.get("kind") == "monitor_failed" and a.get("state") != "cleared"
+            ),
+            None,
+        )
+
+    @property
     def monitoring(self) -> bool:
-        """True when the feed is connected, fresh, and the monitor has its stream."""
-        return self.connected and not self.stale and self.status.get("connected", True) is not False
+        """True when the feed is connected, fresh, the monitor has its stream and works."""
+        return (
+            self.connected
+            and not self.stale
+            and self.status.get("connected", True) is not False
+            and self.failing is None
+        )
 
     @property
     def name(self) -> str:

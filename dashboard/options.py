@@ -68,11 +68,16 @@ def check_options(
     address: str,
     allow_origin: Sequence[str] | None,
     token: str | None = None,
+    *,
+    need_feeds: bool = True,
 ) -> None:
-    """Raise ValueError, quoting the bad value, for unusable server options."""
+    """Raise ValueError, quoting the bad value, for unusable server options.
+
+    `need_feeds` False: the beds come later (a ward), so no feed is needed now.
+    """
     if isinstance(feeds, str) or not isinstance(feeds, Sequence):
         raise ValueError(f"feeds must be a list of ws:// URLs, got {feeds!r}")
-    if not feeds:
+    if not feeds and need_feeds:
         raise ValueError("at least one feed URL is needed (e.g. ws://127.0.0.1:8765)")
     for url in feeds:
         validate_feed_url(url)

@@ -43,6 +43,7 @@ from protocol.feed import is_loopback
 
 from .app import build_applications
 from .auth import TokenAuth, cookie_secret
+from .beds import Beds
 from .feed_client import FeedClient
 from .options import SECRET_ENV, check_options
 
@@ -70,7 +71,14 @@ class DashboardServer:
     token
         Access token (at least 16 characters) that pages need (see `auth`);
         required with a non-loopback `address`.
+    beds
+        The beds, when they come and go (a ward); instead of `feeds`.
     """
+
+    @property
+    def clients(self) -> list[FeedClient]:
+        """Every bed's feed client, by bed index."""
+        return self.beds.clients
 
     def __init__(
         self,
@@ -79,13 +87,13 @@ class DashboardServer:
         address: str = DEFAULT_ADDRESS,
         allow_origin: Sequence[str] | None = None,
         token: str | None = None,
+        beds: Beds | None = None,
     ) -> None:
-        check_options(feeds, port, address, allow_origin, token)
+        check_options(feeds, port, address, allow_origin, token, need_feeds=beds is None)
         self.auth = TokenAuth(token) if token else None
-        self.feeds = list(feeds)
         self.address = address
         self.allow_origin = list(allow_origin or [])
-        self.clients = [FeedClient(url) for url in self.feeds]
+        self.beds = beds if beds is not None else Beds(feeds)
         self._requested_port = port
         self._sockets: list[socket] = []
         self._port: int | None = None
@@ -135,7 +143,7 @@ class DashboardServer:
         secret = os.environ.get(SECRET_ENV)
         signed = bool(secret) and not is_loopback(self.address)
         tornado_app = BokehTornado(
-            build_applications(self.clients),
+            build_applications(self.beds),
             extra_websocket_origins=self.websocket_origins(),
             absolute_url=server_url(self.address, self.port),
             websocket_max_message_size_bytes=WEBSOCKET_MAX_MESSAGE,
@@ -160,8 +168,7 @@ class DashboardServer:
         if self._thread is not None:
             raise RuntimeError("the dashboard server is already started")
         self._bind()
-        for client in self.clients:
-            client.start()
+        self.beds.start()
         self._thread = threading.Thread(target=self._thread_main, name="dashboard", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout) or self._error is not None:
@@ -203,8 +210,7 @@ class DashboardServer:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            for client in self.clients:
-                client.start()
+            self.beds.start()
             self._build()
             self._ready.set()
             if threading.current_thread() is threading.main_thread():
@@ -216,8 +222,7 @@ class DashboardServer:
             self._loop.start()
         finally:
             self._shutdown_server()
-            for client in self.clients:
-                client.stop()
+            self.beds.stop()
             if self._loop is not None:
                 self._loop.close(all_fds=True)
             self._thread = None
@@ -254,8 +259,7 @@ class DashboardServer:
         if self._loop is None:
             for s in self._sockets:
                 s.close()
-        for client in self.clients:
-            client.stop()
+        self.beds.stop()
 
     def __enter__(self) -> DashboardServer:
         return self.start()

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from bokeh.document import Document
 from bokeh.layouts import column, row
-from bokeh.models.widgets import Button, Div
+from bokeh.models.widgets import Button, Div, Select, TextInput
 
 from protocol.kinds import SEVERITIES
 
@@ -33,8 +32,10 @@ from .alarm import (
     quality_flags,
     severity_class,
 )
-from .feed_client import FeedClient, FeedSnapshot
+from .beds import Beds
+from .feed_client import FeedSnapshot
 from .headmap import headmap_svg
+from .panels.alerts import sanitize_who
 
 UPDATE_PERIOD_MS = 500
 
@@ -57,19 +58,13 @@ WARD_CSS = """
 
 
 class WardView:
-    """All beds as tiles, for one document."""
+    """All beds as tiles, for one document; in a ward, the control that removes a bed."""
 
-    def __init__(self, clients: Sequence[FeedClient]) -> None:
-        if not clients:
-            raise ValueError("the ward view needs at least one feed client")
-        self.clients = list(clients)
+    def __init__(self, beds: Beds) -> None:
+        self.beds = beds
         css = page_stylesheet()
         self.alarm = AlarmBar(css)
-        self.title = Div(
-            text="<b style='font-size:22px'>eegmon · ward</b> "
-            f"· {len(self.clients)} bed{'s' if len(self.clients) != 1 else ''}",
-            sizing_mode="stretch_width",
-        )
+        self.title = Div(text=_title(len(beds.shown())), sizing_mode="stretch_width")
         self.mute = Button(name="mute", label="Silence alarm", button_type="danger", width=230)
         self.tiles = Div(
             name="ward",
@@ -78,10 +73,12 @@ class WardView:
             sizing_mode="stretch_width",
             text="",
         )
+        self.removal = BedRemoval(beds) if beds.removable else None
         self.layout = column(
             row(self.title, self.mute, sizing_mode="stretch_width"),
             self.alarm.div,
             self.tiles,
+            *([self.removal.row] if self.removal is not None else []),
             sizing_mode="stretch_width",
             name="ward_view",
         )
@@ -92,13 +89,20 @@ class WardView:
         if self.closed:
             return
         now = time.monotonic()
-        snaps = [c.snapshot(traces=False) for c in self.clients]
+        shown = self.beds.shown()
+        snaps = [self.beds.clients[i].snapshot(traces=False) for i in shown]
         self.alarm.update(snaps)
-        tiles = [self._tile(i, snap, now) for i, snap in enumerate(snaps)]
+        tiles = [self._tile(i, snap, now) for i, snap in zip(shown, snaps, strict=True)]
+        if self.removal is not None:
+            self.removal.offer(
+                [(i, s.name) for i, s in zip(shown, snaps, strict=True) if not s.monitoring]
+            )
         key = tuple(tiles)
         if key != self._key:
             self._key = key
-            self.tiles.text = f'<div class="eegmon-ward">{"".join(tiles)}</div>'
+            self.title.text = _title(len(shown))
+            empty = '<div class="why">No bed yet: waiting for EEG streams on the network.</div>'
+            self.tiles.text = f'<div class="eegmon-ward">{"".join(tiles) or empty}</div>'
 
     @staticmethod
     def _tile(index: int, snap: FeedSnapshot, now: float) -> str:
@@ -153,9 +157,53 @@ class WardView:
         )
 
 
-def make_ward_document(doc: Document, clients: Sequence[FeedClient]) -> WardView:
+def _title(n_beds: int) -> str:
+    return f"<b style='font-size:22px'>eegmon · ward</b> · {n_beds} bed{'s' if n_beds != 1 else ''}"
+
+
+class BedRemoval:
+    """Removing a bed that is not monitored any more (its patient went home): a person's act.
+
+    Only beds NOT MONITORING are offered; the name typed is journaled with the removal.
+    Names for tests: ``remove_choice``, ``remove_who``, ``remove_bed``, ``remove_status``.
+    """
+
+    def __init__(self, beds: Beds) -> None:
+        self.beds = beds
+        self.choice = Select(name="remove_choice", title="Bed not monitored", options=[], width=260)
+        self.who = TextInput(
+            name="remove_who", title="Your name", placeholder="Your name", width=200, max_length=100
+        )
+        self.button = Button(
+            name="remove_bed", label="Remove bed", button_type="warning", width=140
+        )
+        self.status = Div(name="remove_status", text="")
+        self.button.on_click(self._remove)
+        self.row = row(self.choice, self.who, self.button, self.status, name="bed_removal")
+
+    def offer(self, beds: list[tuple[int, str]]) -> None:
+        options = [(str(index), name) for index, name in beds]
+        if options != self.choice.options:
+            self.choice.options = options  # type: ignore[assignment]
+            if self.choice.value not in {value for value, _ in options}:
+                self.choice.value = options[0][0] if options else ""
+
+    def _remove(self) -> None:
+        who = sanitize_who(self.who.value)
+        if not self.choice.value or not (self.who.value or "").strip():
+            self.status.text = "Choose a bed and give your name: the removal is journaled."
+            return
+        index = int(self.choice.value)
+        name = dict(self.choice.options).get(self.choice.value, self.choice.value)  # type: ignore[arg-type]
+        removed = self.beds.remove(index, who)
+        self.status.text = html.escape(
+            f"Bed {name} removed by {who}." if removed else f"Bed {name} could not be removed."
+        )
+
+
+def make_ward_document(doc: Document, beds: Beds) -> WardView:
     """Fill `doc` with the `WardView`, refreshed every `UPDATE_PERIOD_MS`."""
-    view = WardView(clients)
+    view = WardView(beds)
     doc.title = "eegmon · ward"
     doc.add_root(view.layout)
     view.update()

@@ -102,7 +102,7 @@ class Ward:
         data_dir: Path,
         *,
         discover: Callable[[], list[Stream]],
-        on_bed: Callable[[str, str], None],
+        on_bed: Callable[[str, str], object],
         say: Callable[[str], None],
     ) -> None:
         self.data_dir = data_dir
@@ -116,19 +116,16 @@ class Ward:
 
     def run(self, stop: threading.Event) -> None:
         next_look = 0.0
-        try:
-            while not stop.is_set():
-                now = time.monotonic()
-                if now >= next_look:
-                    next_look = now + DISCOVER_EVERY_S
-                    visible = self.discover()
-                    self._removed &= set(visible)
-                    for stream in visible:
-                        self._admit(stream)
-                self._supervise(now)
-                stop.wait(0.2)
-        finally:
-            self.stop_all()
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_look:
+                next_look = now + DISCOVER_EVERY_S
+                visible = self.discover()
+                self._removed &= set(visible)
+                for stream in visible:
+                    self._admit(stream)
+            self._supervise(now)
+            stop.wait(0.2)
 
     def _admit(self, stream: Stream) -> None:
         with self._lock:
