@@ -56,5 +56,6 @@ def ward(data_dir: Path, port: int, host: str, token: str | None) -> None:
         with stop_on_signals() as stop:
             supervisor.run(stop)
     finally:
-        server.stop()
+        server.stop()  # the pages first, so they never show the monitors stopping
+        supervisor.stop_all()
     say("eegmon ward: stopped")

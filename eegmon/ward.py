@@ -94,7 +94,8 @@ class Ward:
     """Finds EEG streams, runs and restarts one monitor each, and tells `on_bed` of new beds.
 
     `discover` lists the streams visible now; `on_bed(name, feed_url)` adds a
-    bed to the dashboard. Runs on the caller's thread until `stop` is set.
+    bed to the dashboard. Runs on the caller's thread until `stop` is set; `stop_all` then
+    stops the monitors it started.
     """
 
     def __init__(
