@@ -73,7 +73,7 @@ class Block:
 
 @dataclass
 class Alert:
-    """One alert, as journaled and sent on the feed (design.md's Alert object)."""
+    """One alert, as journaled and sent on the feed (the Alert object of docs/design.md)."""
 
     id: str
     stream: str

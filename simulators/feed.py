@@ -320,7 +320,7 @@ class SimulatedFeed:
             await ws.send(text)
 
     def send_alert(self, **fields: Any) -> dict[str, Any]:
-        """Publish an alert (design.md's Alert object) to every client; returns it.
+        """Publish an alert (the Alert object of docs/design.md) to every client; returns it.
 
         A new ``flatline`` on F3 unless `fields` say otherwise; the same
         ``id`` with another ``state`` publishes that alert's change.
