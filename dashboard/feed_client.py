@@ -41,8 +41,8 @@ STALE_AFTER_S = 3.0
 BACKOFF_FIRST_S = 0.1
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX_S = 2.0
-#: Seconds of traces kept: the longest page (30 s) plus a margin for the display filter.
-TRACE_WINDOW_S = 40.0
+#: Seconds of traces kept: the longest page (60 s) plus a margin for the display filter.
+TRACE_WINDOW_S = 70.0
 #: Bounds on what a feed can make us keep.
 MAX_ACTIVE_ALERTS = 1000
 #: Alerts of the night kept (newest state of each), for the history panel.
