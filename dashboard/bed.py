@@ -14,7 +14,8 @@ clients' threads, and the listener is removed when the session ends.
 
 Names for tests (``doc.get_model_by_name``): ``bed_view``, ``alarm``, and
 those of each panel: ``header``, ``banner`` (`panels.header`); ``page``,
-``sensitivity``, ``display_filter``, ``mute`` (`panels.controls`);
+``sensitivity``, ``display_filter``, ``montage``, ``channel``, ``gain_down``,
+``gain_up``, ``hide_channel``, ``show_all``, ``mute`` (`panels.controls`);
 ``traces``, ``traces_source``, ``scores``, ``scores_source``,
 ``marks_source``, ``highlight_source`` (`panels.traces`); ``alerts_table`` /
 ``alerts_source``, ``ack_button``, ``ack_status``, ``who``,
@@ -183,6 +184,7 @@ def make_bed_document(doc: Document, beds: Beds, index: int, render: str = "webg
     doc.add_root(view.layout)
     view.update()
     browser.install(doc, view.alarm.div, view.controls.mute, view.alerts.who, served_render=render)
+    view.controls.install(doc)
     doc.add_periodic_callback(view.update, UPDATE_PERIOD_MS)
     view.doc = doc
     view.client.add_listener(view.on_feed_message)

@@ -1,8 +1,13 @@
-"""How a bed's traces are shown: page length, sensitivity, display filter; and Silence.
+"""How a bed's traces are shown: page, sensitivity, filter, montage, each channel; and Silence.
 
-Each change redraws the traces from the feed client's ring at once.
+Each change redraws the traces from the feed client's ring at once. The
+montage chosen is remembered by the browser for each bed (``localStorage``),
+so a technician finds a bed as they left it after a reload or a visit to the
+ward; the channel settings (gain, hidden) last as long as the page.
 
-Names: ``page``, ``sensitivity``, ``display_filter``, ``mute``.
+Names: ``page``, ``sensitivity``, ``display_filter``, ``montage``,
+``channel``, ``gain_down``, ``gain_up``, ``hide_channel``, ``show_all``,
+``mute``.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from bokeh.layouts import row
-from bokeh.models import Row
+from bokeh.document import Document
+from bokeh.layouts import column, row
+from bokeh.models import CustomJS, Row
 from bokeh.models.widgets import Button, RadioButtonGroup, Select, Toggle
 
+from ..montage import available, find
 from .traces import (
     DEFAULT_SENSITIVITY_UV,
     FILTER_BAND_HZ,
@@ -23,9 +30,19 @@ from .traces import (
     TracesPanel,
 )
 
+#: A channel's gain over the page's sensitivity stays within these.
+GAIN_RANGE = (1 / 8, 8.0)
+
+_RESTORE_MONTAGE = """
+const saved = localStorage.getItem(key);
+const known = montage.options.some((o) => (Array.isArray(o) ? o[0] : o) === saved);
+if (saved && known && saved !== montage.value) { montage.value = saved; }
+"""
+_REMEMBER_MONTAGE = "localStorage.setItem(key, cb_obj.value);"
+
 
 class DisplayControls:
-    """The row of display settings of one bed, and the alarm's Silence button.
+    """The display settings of one bed, and the alarm's Silence button.
 
     Parameters
     ----------
@@ -39,7 +56,7 @@ class DisplayControls:
         self.traces = traces
         self.redraw = redraw
         self.page = RadioButtonGroup(
-            name="page", labels=[f"{p} s page" for p in PAGES_S], active=0, width=170
+            name="page", labels=[f"{p} s page" for p in PAGES_S], active=0, width=320
         )
         self.page.on_change("active", self._on_page)
         sensitivities: list[str | tuple[Any, str]] = [
@@ -60,10 +77,51 @@ class DisplayControls:
             width=150,
         )
         self.filter_toggle.on_change("active", self._on_filter)
+        montages: list[str | tuple[Any, str]] = [(m.key, m.name) for m in available()]
+        self.montage = Select(
+            name="montage", title="", value=traces.montage.key, options=montages, width=190
+        )
+        self.montage.on_change("value", self._on_montage)
+        self.channel = Select(name="channel", title="", value="", options=[], width=150)
+        self.channel.on_change("value", lambda attr, old, new: self._show_channels())
+        self.gain_down = Button(name="gain_down", label="×½", width=45)
+        self.gain_up = Button(name="gain_up", label="×2", width=45)
+        self.hide = Button(name="hide_channel", label="Hide", width=70)
+        self.show_all = Button(name="show_all", label="Show all", width=90, disabled=True)
+        self.gain_down.on_click(lambda: self._scale(0.5))
+        self.gain_up.on_click(lambda: self._scale(2.0))
+        self.hide.on_click(self._on_hide)
+        self.show_all.on_click(self._on_show_all)
         self.mute = Button(name="mute", label="Silence alarm", button_type="danger", width=230)
+        traces.on_view = self._show_channels
 
     def row(self) -> Row:
-        return row(self.page, self.sensitivity, self.filter_toggle, self.mute)
+        display = row(self.page, self.sensitivity, self.filter_toggle, self.montage)
+        channel = row(self.channel, self.gain_down, self.gain_up, self.hide, self.show_all)
+        return row(column(display, channel), self.mute)
+
+    def install(self, doc: Document) -> None:
+        """Restore this bed's montage from the browser once the page is up, and remember it."""
+        key = f"eegmon.montage.{self.traces.client.display_url}"
+        doc.js_on_event(
+            "document_ready",
+            CustomJS(args={"montage": self.montage, "key": key}, code=_RESTORE_MONTAGE),
+        )
+        self.montage.js_on_change("value", CustomJS(args={"key": key}, code=_REMEMBER_MONTAGE))
+
+    def _show_channels(self) -> None:
+        """The channel menu lists the montage's channels, hidden ones marked."""
+        labels = self.traces.derived_labels()
+        hidden = self.traces.hidden
+        options: list[str | tuple[Any, str]] = [
+            (label, f"{label} (hidden)" if label in hidden else label) for label in labels
+        ]
+        if options != self.channel.options:
+            self.channel.options = options
+        if self.channel.value not in labels:
+            self.channel.value = labels[0] if labels else ""
+        self.hide.label = "Show" if self.channel.value in hidden else "Hide"
+        self.show_all.disabled = not hidden
 
     def _on_page(self, attr: str, old: int, new: int) -> None:
         with contextlib.suppress(IndexError, TypeError):
@@ -77,4 +135,26 @@ class DisplayControls:
 
     def _on_filter(self, attr: str, old: bool, new: bool) -> None:
         self.traces.set_filter(bool(new))
+        self.redraw()
+
+    def _on_montage(self, attr: str, old: str, new: str) -> None:
+        self.traces.set_montage(find(new))
+        self.redraw()
+
+    def _scale(self, factor: float) -> None:
+        label = self.channel.value
+        if label:
+            low, high = GAIN_RANGE
+            gain = self.traces.gains.get(label, 1.0) * factor
+            self.traces.set_gain(label, min(high, max(low, gain)))
+            self.redraw()
+
+    def _on_hide(self) -> None:
+        label = self.channel.value
+        if label:
+            self.traces.set_hidden(label, label not in self.traces.hidden)
+            self.redraw()
+
+    def _on_show_all(self) -> None:
+        self.traces.set_hidden("", False)
         self.redraw()

@@ -2,9 +2,12 @@
 
 Traces are drawn the way an EEG reviewer reads them: stacked channels with
 their labels, negative up, a clock-time axis with a grid line every second,
-10 s or 30 s pages, a sensitivity in µV per division (one division is the
-distance between two channels), a display filter (0.5-35 Hz; off leaves only
-a 0.1 Hz DC blocker), channels under a quality alert on a red band. All
+10, 15, 30 or 60 s pages, a sensitivity in µV per division (one division is the
+distance between two channels) and a gain of each channel on top of it, a
+display filter (0.5-35 Hz; off leaves only a 0.1 Hz DC blocker), a montage
+(`dashboard.montage`) and hidden channels, channels under a quality alert on
+a red band. The montage, gains and filter apply to the derived traces only:
+the feed's channels stay as recorded. All
 channels are ONE ``multi_line`` renderer (WebGL); each refresh streams one
 row holding the new samples of every channel, min/max-decimated to the
 page's pixel columns, with ``rollover`` so the browser keeps one page.
@@ -18,6 +21,7 @@ feed client received it), ``highlight_source``, ``marks_source``, ``scores``,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal, TypeGuard
 
 import numpy as np
@@ -35,6 +39,7 @@ from scipy import signal
 from ..alarm import SEVERITY_COLORS, as_float
 from ..decimate import minmax_decimate
 from ..feed_client import FeedClient, FeedSnapshot
+from ..montage import AS_RECORDED, Derived, Montage, derive
 from .timeaxis import TimeAxis, clock_formatter
 
 Render = Literal["webgl", "canvas"]
@@ -42,7 +47,7 @@ RENDERERS: tuple[Render, ...] = ("webgl", "canvas")
 #: New traces are pushed to the page as they arrive (the monitor sends 10 a second),
 #: at most one row per this many seconds.
 MIN_PUSH_S = 0.05
-PAGES_S = (10, 30)
+PAGES_S = (10, 15, 30, 60)
 #: µV per division (a division is the spacing between two channels).
 SENSITIVITIES_UV = (10, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000)
 DEFAULT_SENSITIVITY_UV = 100
@@ -95,6 +100,14 @@ class TracesPanel:
         self.page_s = float(PAGES_S[0])
         self.sensitivity_uv = float(DEFAULT_SENSITIVITY_UV)
         self.filter_on = True
+        self.montage: Montage = AS_RECORDED
+        self.hidden: set[str] = set()
+        self.gains: dict[str, float] = {}  #: by derived label; absent is 1
+        self._recorded: tuple[str, ...] | None = None
+        self._derived: Derived | None = None
+        self._matrix: np.ndarray | None = None  #: the shown derivations; None: as recorded
+        #: Called when the derived channels or their settings change (the controls' menus).
+        self.on_view: Callable[[], None] | None = None
         self._dirty = True  # the traces must be redrawn from the ring
         self._hellos = -1
         self._last_t: float | None = None
@@ -103,6 +116,8 @@ class TracesPanel:
         self._zi: np.ndarray | None = None
         self._rate = 0.0
         self._labels: tuple[str, ...] | None = None
+        self._sources: tuple[frozenset[str], ...] = ()
+        self._gain = np.ones(0)
         self._flagged: set[str] = set()
         self._scores_version = -1
         self._scores_end = -math.inf
@@ -180,7 +195,8 @@ class TracesPanel:
 
     def set_page(self, seconds: float) -> None:
         self.page_s = seconds
-        ticker = SingleIntervalTicker(interval=1 if seconds <= 10 else 5, num_minor_ticks=0)
+        interval = 1 if seconds <= 15 else 5 if seconds <= 30 else 10
+        ticker = SingleIntervalTicker(interval=interval, num_minor_ticks=0)
         self.figure.xaxis.ticker = ticker
         self.scores.xaxis.ticker = ticker
         self._dirty = True
@@ -192,6 +208,60 @@ class TracesPanel:
     def set_filter(self, on: bool) -> None:
         self.filter_on = on
         self._dirty = True
+
+    def set_montage(self, montage: Montage) -> None:
+        self.montage = montage
+        self._set_view()
+
+    def set_hidden(self, label: str, hidden: bool) -> None:
+        """Hide or show one derived channel (`derived_labels`); all of them with ``""``."""
+        if not label:
+            self.hidden.clear()
+        elif hidden:
+            self.hidden.add(label)
+        else:
+            self.hidden.discard(label)
+        self._set_view()
+
+    def set_gain(self, label: str, gain: float) -> None:
+        """Draw channel `label` `gain` times larger than the page's sensitivity says."""
+        if gain == 1.0:
+            self.gains.pop(label, None)
+        else:
+            self.gains[label] = gain
+        self._set_view()
+
+    def derived_labels(self) -> tuple[str, ...]:
+        """Every channel of the montage on this bed, hidden or not."""
+        return self._derived.labels if self._derived is not None else ()
+
+    def _set_view(self) -> None:
+        """The derivations shown, from the montage, the recorded channels and the hidden ones."""
+        recorded = self._recorded or ()
+        self._derived = derive(self.montage, recorded)
+        rows = [i for i, label in enumerate(self._derived.labels) if label not in self.hidden]
+        as_recorded = self.montage.derivations is None and len(rows) == len(recorded)
+        self._matrix = None if as_recorded else self._derived.matrix[rows]
+        self._labels = tuple(self._derived.labels[i] for i in rows)
+        self._sources = tuple(self._derived.sources[i] for i in rows)
+        self._gain = np.array([self.gains.get(label, 1.0) for label in self._labels])
+        self._set_axis()
+        self._highlight()
+        self._dirty = True
+        if self.on_view is not None:
+            self.on_view()
+
+    def _apply(self, data: np.ndarray) -> np.ndarray:
+        """The shown derivations of the recorded `data` (n_ch, n); NaN where a source is."""
+        if self._matrix is None:
+            return data
+        x = data.astype(np.float64)
+        bad = ~np.isfinite(x)
+        x[bad] = 0.0
+        derived: np.ndarray = self._matrix @ x
+        if bad.any():
+            derived[((self._matrix != 0).astype(np.float64) @ bad) > 0] = np.nan
+        return derived
 
     # -- refresh (document thread) -----------------------------------------------------
 
@@ -205,10 +275,10 @@ class TracesPanel:
         self._update_scores(snap)
 
     def _update_traces(self, snap: FeedSnapshot, partial: bool) -> None:
-        labels = snap.labels[:MAX_TRACE_CHANNELS]
-        if labels != self._labels:
-            self._labels = labels
-            self._set_axis()
+        recorded = snap.labels[:MAX_TRACE_CHANNELS]
+        if recorded != self._recorded:
+            self._recorded = recorded
+            self._set_view()
         offset = self.axis.offset
         if snap.hellos != self._hellos or (
             snap.wall_offset is not None
@@ -223,6 +293,13 @@ class TracesPanel:
         times, data = snap.trace_times, snap.trace_data
         if times is None or data is None or snap.wall_offset is None or not snap.display_rate:
             return
+        if data.shape[0] != len(self._recorded or ()):
+            return  # a snapshot of another stream than the labels: the next one matches
+        data = self._apply(data)
+        if not data.shape[0]:
+            self.source.data = {"xs": [], "ys": [], "t_end": [], "received": []}
+            self._dirty = True
+            return
         if self._dirty:
             self._redraw(snap, times, data)
         elif times.size:
@@ -233,9 +310,12 @@ class TracesPanel:
         n = max(1, len(labels))
         ticks = [float(-i) for i in range(len(labels))]
         self.figure.yaxis.ticker = FixedTicker(ticks=ticks)
+        gains = [self.gains.get(label, 1.0) for label in labels]
         self.figure.yaxis.major_label_overrides = {
-            t: (f"⚠ {label}" if label in self._flagged else label)
-            for t, label in zip(ticks, labels, strict=True)
+            t: ("⚠ " if sources & self._flagged else "")
+            + label
+            + (f" ×{gain:g}" if gain != 1.0 else "")
+            for t, label, sources, gain in zip(ticks, labels, self._sources, gains, strict=True)
         }
         self.figure.y_range.update(start=-n + 0.5 - 0.3, end=0.5 + 0.3)
         self.figure.height = int(min(960, max(320, 26 * n + 70)))
@@ -258,7 +338,8 @@ class TracesPanel:
         shift = self.axis.shift(None)
         assert shift is not None
         offsets = -np.arange(values.shape[0], dtype=np.float64)[:, None]
-        y = offsets - np.clip(values / self.sensitivity_uv, -CLIP_DIVISIONS, CLIP_DIVISIONS)
+        scale = self._gain[:, None] / self.sensitivity_uv
+        y = offsets - np.clip(values * scale, -CLIP_DIVISIONS, CLIP_DIVISIONS)
         return times + shift, y
 
     def _redraw(self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray) -> None:
@@ -356,14 +437,18 @@ class TracesPanel:
         if flagged != self._flagged:
             self._flagged = flagged
             self._set_axis()
-            labels = self._labels or ()
-            positions = [i for i, label in enumerate(labels) if label in flagged]
-            self.highlight_source.data = {
-                "y0": [-i - 0.5 for i in positions],
-                "y1": [-i + 0.5 for i in positions],
-                "label": [labels[i] for i in positions],
-            }
+            self._highlight()
         self._update_marks(snap)
+
+    def _highlight(self) -> None:
+        """A red band behind each shown channel that reads a flagged recorded channel."""
+        labels = self._labels or ()
+        positions = [i for i, sources in enumerate(self._sources) if sources & self._flagged]
+        self.highlight_source.data = {
+            "y0": [-i - 0.5 for i in positions],
+            "y1": [-i + 0.5 for i in positions],
+            "label": [labels[i] for i in positions],
+        }
 
     def _update_marks(self, snap: FeedSnapshot) -> None:
         """Alert spans on the time axis: onset to clearing (or on, while active)."""
