@@ -120,6 +120,17 @@ def use_custom(montages: list[Montage]) -> None:
     _custom[:] = montages
 
 
+def load_custom(paths: list[Path]) -> list[Montage]:
+    """The montages of `paths`, names all different; MontageError names the bad file."""
+    montages: list[Montage] = []
+    for path in paths:
+        montage = load_montage(path)
+        if montage.name in {m.name for m in montages}:
+            raise MontageError(f"montage {path}: name {montage.name!r} is used by another file")
+        montages.append(montage)
+    return montages
+
+
 def available() -> tuple[Montage, ...]:
     """The built-in montages, then the custom ones."""
     return (*BUILT_IN, *_custom)

@@ -158,14 +158,28 @@ def monitor(
     help="Access token (16+ chars) pages need, via /login; required beyond loopback "
     "with BOKEH_SECRET_KEY. [env EEGMON_DASHBOARD_TOKEN]",
 )
+@click.option(
+    "--montage",
+    "montage_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML montage (name, derivations) offered in the bed view; repeatable.",
+)
 def dashboard(
-    feeds: tuple[str, ...], port: int, host: str, allow_origin: tuple[str, ...], token: str | None
+    feeds: tuple[str, ...],
+    port: int,
+    host: str,
+    allow_origin: tuple[str, ...],
+    token: str | None,
+    montage_files: tuple[Path, ...],
 ) -> None:
     """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
+    from dashboard.montage import load_custom, use_custom
     from dashboard.options import check_options
 
     try:
         check_options(list(feeds), port, host, list(allow_origin), token)
+        use_custom(load_custom(list(montage_files)))  # MontageError is a ValueError
     except ValueError as exc:
         fail(str(exc))
     from dashboard.server import serve  # Bokeh and Tornado take seconds: not for a bad option

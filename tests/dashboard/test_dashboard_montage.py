@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,3 +235,28 @@ def test_montage_gain_and_hidden_channels_change_the_traces_only(bed) -> None:
     view.controls.montage.value = AS_RECORDED.key
     labels, _ = drawn(view)
     assert labels == list(view.client.snapshot().labels)
+
+
+def test_the_dashboard_command_refuses_a_bad_montage_file_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('name = "Mine"\nderivations = ["C3-A2"]\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "Other"\nderivations = ["C3-A2", "C4-X1"]\n')
+    args = [
+        "dashboard",
+        "--feed",
+        "ws://127.0.0.1:9",
+        "--montage",
+        str(good),
+        "--montage",
+        str(bad),
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "eegmon", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"eegmon: error: montage {bad}: derivation 'C4-X1': 'X1' is not a 10-10 electrode "
+        "nor A1, A2, M1, M2"
+    ]
