@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -260,3 +261,23 @@ def test_the_dashboard_command_refuses_a_bad_montage_file_in_one_line(tmp_path: 
         f"eegmon: error: montage {bad}: derivation 'C4-X1': 'X1' is not a 10-10 electrode "
         "nor A1, A2, M1, M2"
     ]
+
+
+def test_the_bed_header_names_the_patient_and_the_session_or_when_the_page_connected() -> None:
+    from dashboard.feed_client import FeedClient
+    from dashboard.panels.header import HeaderPanel
+
+    snap = FeedClient("ws://127.0.0.1:9").snapshot()
+    header = HeaderPanel(css="")
+    started = "2026-12-06T20:00:00+00:00"
+    session = {"patient": "P-0042", "session": "3fa2c1d0e9b8", "started": started}
+    header.update(dataclasses.replace(snap, stream={"name": "Bed 7"}, status=session), 0.0)
+    assert "Bed 7" in header.header.text
+    assert "patient <b>P-0042</b> · session 3fa2c1d0e9b8 · started " in header.header.text
+    # A monitor without sessions: the time this page first saw its feed connected.
+    header = HeaderPanel(css="")
+    header.update(dataclasses.replace(snap, stream={"name": "Bed 8"}, connected=False), 0.0)
+    assert "watched since" not in header.header.text
+    header.update(dataclasses.replace(snap, stream={"name": "Bed 8"}, connected=True), 0.0)
+    assert "Bed 8</b> · watched since " in header.header.text
+    assert "· 0 min</div>" in header.header.text
