@@ -17,6 +17,7 @@ from eegmon.cmd_boards import acquire
 from eegmon.cmd_evaluate import evaluate
 from eegmon.cmd_files import replay, scan
 from eegmon.cmd_live import dashboard, demo, monitor, simulate
+from eegmon.cmd_users import users
 from eegmon.cmd_ward import ward
 from eegmon.common import EXIT_RUNTIME, EXIT_USAGE
 from streamer.offline.allocator import retain_freed_memory
@@ -32,7 +33,7 @@ def cli(verbose: int) -> None:
 
 
 for command in (
-    simulate, acquire, monitor, dashboard, ward, demo, ack, alerts, replay, scan, evaluate,
+    simulate, acquire, monitor, dashboard, ward, demo, ack, alerts, replay, scan, evaluate, users,
 ):  # fmt: skip
     cli.add_command(command)
 

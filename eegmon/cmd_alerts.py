@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import ssl
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import click
 
+from eegmon import cmd_users
 from eegmon.common import fail, say
 from protocol import feed as protocol
 from streamer.live.journal import logged_at, parse_since, read_journal, record_kinds, select
@@ -98,7 +101,17 @@ def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bo
 @click.argument("alert_id")
 @click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
 @click.option("--who", default=None, help="Who acknowledges [the login name].")
-@click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="The feed's token, if it has one.")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File holding your token [env EEGMON_TOKEN].",
+)
+@click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="Deprecated (shows in ps).")
+@click.option(
+    "--feed-ca",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CA certificate to trust for a wss:// feed (a lab's own CA).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -106,8 +119,20 @@ def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bo
     show_default=True,
     help="Seconds to wait.",
 )
-def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeout: float) -> None:
-    """Acknowledge an active alert on a monitor; waits until the monitor confirms it."""
+def ack(
+    alert_id: str,
+    feed: str,
+    who: str | None,
+    token_file: Path | None,
+    feed_token: str | None,
+    feed_ca: Path | None,
+    timeout: float,
+) -> None:
+    """Acknowledge an active alert on a monitor; waits until the monitor confirms it.
+
+    With a users file on the monitor, the acknowledgement is journaled under the
+    person whose token this is; --who is kept only as a note.
+    """
     from dashboard.options import validate_feed_url
 
     try:
@@ -117,8 +142,13 @@ def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeo
     from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
     from websockets.sync.client import connect
 
+    from protocol.people import keep_secrets_out_of_logs
+
+    keep_secrets_out_of_logs()
+    token = os.environ.get("EEGMON_TOKEN") or cmd_users.feed_token(feed_token, token_file)
     who = who or getpass.getuser()
-    headers = {"Authorization": f"Bearer {feed_token}"} if feed_token else None
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    tls = _client_tls(feed_ca) if feed.startswith("wss:") else None
     deadline = time.monotonic() + timeout
     try:
         with connect(
@@ -126,6 +156,7 @@ def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeo
             open_timeout=timeout,
             additional_headers=headers,
             max_size=protocol.MAX_SERVER_MESSAGE,
+            ssl=tls,
         ) as ws:
             hello = protocol.decode(ws.recv(timeout=timeout))
             active = {a["id"]: a for a in hello.get("alerts", [])}
@@ -158,3 +189,11 @@ def ack(alert_id: str, feed: str, who: str | None, feed_token: str | None, timeo
         f"eegmon ack: {alert_id} ({first['kind']}, {first['severity']}) "
         f"{alert.get('state')} by {alert.get('acknowledged_by') or who}"
     )
+
+
+def _client_tls(ca: Path | None) -> ssl.SSLContext:
+    """The TLS context that reaches a ``wss://`` feed: the system's CAs, or the lab's `ca`."""
+    try:
+        return ssl.create_default_context(cafile=ca)
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"--feed-ca {str(ca)!r}: {exc}")

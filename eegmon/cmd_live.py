@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from eegmon import config
+from eegmon import cmd_users, config
 from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
 
 
@@ -61,8 +61,22 @@ def simulate(
 @click.option(
     "--feed-token",
     envvar="EEGMON_FEED_TOKEN",
-    help="Token feed clients must present; required beyond loopback. [env EEGMON_FEED_TOKEN]",
+    help="Deprecated (shows in ps): use --feed-token-file or EEGMON_FEED_TOKEN.",
 )
+@click.option(
+    "--feed-token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File holding the token feed clients must present (without --users).",
+)
+@click.option(
+    "--users",
+    "users_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Users file (eegmon users add): each feed client is a person with a role.",
+)
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False), help="wss:// cert.")
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False), help="Its key.")
+@click.option("--alerts-outlet", is_flag=True, help="Publish alerts on LSL <name>-alerts.")
 @click.option("--allow-origin", multiple=True, help="Browser origin allowed on the feed.")
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="Alert journal.")
 @click.option("--notify", multiple=True, help="Apprise URL notified of every alert (repeatable).")
@@ -96,6 +110,11 @@ def monitor(
     feed_host: str,
     feed_port: int,
     feed_token: str | None,
+    feed_token_file: Path | None,
+    users_path: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    alerts_outlet: bool,
     allow_origin: tuple[str, ...],
     alerts_path: Path | None,
     notify: tuple[str, ...],
@@ -122,7 +141,11 @@ def monitor(
         value=value,
         feed_host=feed_host,
         feed_port=feed_port,
-        feed_token=feed_token,
+        feed_token=cmd_users.feed_token(feed_token, feed_token_file),
+        users_path=users_path,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        alerts_outlet=alerts_outlet,
         allow_origins=allow_origin,
         alerts_path=alerts_path,
         notify_urls=notify,

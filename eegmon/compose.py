@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from detector import Detector, StreamMeta
+from eegmon.cmd_users import read_users
 from eegmon.config import CheckedMonitor
+from protocol.feed import is_loopback
 from streamer.live.acquisition import Acquisition, StreamRefused
 from streamer.live.alert_outlet import AlertOutlet
-from streamer.live.feed import Feed
+from streamer.live.feed import Feed, server_tls
 from streamer.live.journal import AlertJournal
 from streamer.live.link import MonitorLink
 from streamer.live.lsl import Selector, StreamNotFound, resolve
@@ -78,7 +80,7 @@ def run_monitor(
             fail(str(exc))
         journal = _journal(settings.alerts_path, opened, fail)
         link = MonitorLink(meta, detector.config, timings["stall_timeout"])
-        feed = _feed(checked, link, opened, fail)
+        feed = _feed(checked, link, journal, opened, fail)
         sinks = _sinks(checked, meta, journal, link, feed.url, opened, fail)
         if settings.model_state_path is not None:
             state = ModelStateFile(settings.model_state_path, detector, say)
@@ -121,18 +123,30 @@ def _journal(
 def _feed(
     checked: CheckedMonitor,
     link: MonitorLink,
+    journal: AlertJournal | None,
     opened: contextlib.ExitStack,
     fail: Callable[[str], NoReturn],
 ) -> Feed:
-    """The feed, started: a port of 0 is now a real one, and its URL can be told to others."""
+    """The feed, started: a port of 0 is now a real one, and its URL can be told to others.
+
+    With ``--users`` each client is a person with a role; refused acknowledgements
+    and failed authentications are journaled.
+    """
     settings = checked.settings
     try:
+        users = None if settings.users_path is None else read_users(settings.users_path)
+        tls = None
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            tls = server_tls(settings.tls_cert, settings.tls_key)
         feed = Feed(
             settings.feed_host,
             settings.feed_port,
             hello=link.hello,
             on_ack=link.acknowledge,
             token=settings.feed_token,
+            users=users,
+            on_event=None if journal is None else journal.note,
+            tls=tls,
             allow_origins=settings.allow_origins,
         )
         feed.start()
@@ -142,6 +156,11 @@ def _feed(
         where = f"{settings.feed_host}:{settings.feed_port}"
         fail(f"cannot serve the feed on {where}: {exc.strerror or exc}")
     opened.callback(feed.stop)
+    if tls is None and not is_loopback(settings.feed_host):
+        log.warning(
+            "the feed is served beyond this machine without TLS: tokens and EEG cross the "
+            "network in clear (give --tls-cert and --tls-key)"
+        )
     return feed
 
 
@@ -155,7 +174,7 @@ def _sinks(
     fail: Callable[[str], NoReturn],
 ) -> list[Sink]:
     """The alert outlet, the notifier and the recorder: each closed with the rest."""
-    sinks: list[Sink] = [AlertOutlet(meta)]
+    sinks: list[Sink] = [AlertOutlet(meta)] if checked.settings.alerts_outlet else []
     try:
         if checked.notify.destinations:
             sinks.append(Notifier(checked.notify, journal=journal, feed_url=feed_url))

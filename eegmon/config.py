@@ -128,6 +128,11 @@ class MonitorSettings:
     record_rotate: str | None = None
     record_range_uv: float | None = None
     model_state_path: Path | None = None
+    #: People and roles (``eegmon users``); replaces the one shared feed token.
+    users_path: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    alerts_outlet: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,9 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
     from streamer.notify import check_urls
     from streamer.recordings.recorder import parse_duration
 
-    check_exposure(settings.feed_host, settings.feed_token)
+    check_exposure(settings.feed_host, settings.feed_token, settings.users_path is not None)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
     given = {key: getattr(settings, key) for key in MONITOR_DEFAULTS}
     given = {key: value for key, value in given.items() if value is not None}
     for key, value in given.items():

@@ -4,6 +4,13 @@ Each message is encoded once and handed to every client's own queue. A client
 keeps every ``hello``/``alert``/``error`` message but only the newest display
 messages (``traces``, ``scores``, ``status``), so a slow or stalled client
 loses display frames, never alerts, and never slows the monitor or the others.
+
+Clients authenticate before the handshake completes: with a users file
+(`protocol.people.Users`), each token names a person whose role decides
+whether their ``ack`` counts; without one, a single shared token (or none on
+loopback). Failed authentications are journaled without the token and each
+one from the same address waits longer (`protocol.people.Throttle`). With an
+`ssl.SSLContext` the feed serves ``wss://`` only.
 """
 
 from __future__ import annotations
@@ -12,7 +19,11 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
+import ssl
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +36,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Origin
 
 from protocol import feed as protocol
+from protocol import people
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +47,39 @@ DISPLAY_BACKLOG = 32
 ESSENTIAL_BACKLOG = 10_000
 
 
-def check_exposure(host: str, token: str | None) -> None:
-    """Refuse to serve beyond loopback without a token."""
-    if not protocol.is_loopback(host) and not token:
+#: An acknowledgement: alert id, who it is journaled under, notes kept beside it.
+OnAck = Callable[[str, str, dict[str, str]], None]
+#: A journal line that is not an alert transition: event, fields.
+OnEvent = Callable[..., object]
+
+
+def check_exposure(host: str, token: str | None, has_users: bool = False) -> None:
+    """Refuse to serve beyond loopback without a token or a users file."""
+    if not protocol.is_loopback(host) and not token and not has_users:
         raise ValueError(
-            f"the feed binds {host!r}, beyond this machine: set a token "
-            "(--feed-token or EEGMON_FEED_TOKEN) to expose it"
+            f"the feed binds {host!r}, beyond this machine: give a users file (--users) or a "
+            "token (--feed-token-file or EEGMON_FEED_TOKEN) to expose it"
         )
+
+
+def server_tls(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> ssl.SSLContext:
+    """The TLS context of a ``wss://`` feed; ValueError names an unreadable certificate or key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        where = f"TLS certificate {str(cert)!r} with key {str(key)!r}"
+        raise ValueError(f"cannot use {where}: {exc}") from None
+    return context
+
+
+def offered_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer`` or, failing that, of ``?token=``."""
+    auth = Headers(request.headers).get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth.removeprefix("Bearer ").strip()
+    return parse_qs(urlsplit(request.path).query).get("token", [""])[0]
 
 
 class _Client:
@@ -63,14 +101,23 @@ class _Client:
 
 
 class Feed:
-    """Serves the feed protocol on ``ws://host:port`` from a thread of its own.
+    """Serves the feed protocol on ``ws://host:port`` (``wss://`` with `tls`) from its own thread.
 
     Parameters
     ----------
     hello
         Builds the ``hello`` message for a new client (called on the feed's thread).
     on_ack
-        Receives ``(alert_id, who)`` for each client ``ack`` (called on the feed's thread).
+        Receives ``(alert_id, who, notes)`` for each acknowledgement that counts
+        (called on the feed's thread).
+    token
+        The one shared token clients present, when there is no users file.
+    users
+        The people who may connect, each with a role; replaces `token`.
+    on_event
+        Journals ``ack_refused`` and ``auth_failed`` (``on_event(event, **fields)``).
+    tls
+        Serve ``wss://`` with this context.
     """
 
     def __init__(
@@ -79,18 +126,29 @@ class Feed:
         port: int = 8765,
         *,
         hello: Callable[[], dict[str, Any]],
-        on_ack: Callable[[str, str], None],
+        on_ack: OnAck,
         token: str | None = None,
+        users: people.Users | None = None,
+        on_event: OnEvent | None = None,
+        tls: ssl.SSLContext | None = None,
         allow_origins: tuple[str, ...] = (),
     ) -> None:
-        check_exposure(host, token)
+        check_exposure(host, token, users is not None)
         if not 0 <= port <= 65535:
             raise ValueError(f"feed port must be 0..65535, got {port!r}")
+        people.keep_secrets_out_of_logs()
         self.host, self.port = host, port
         self.token = token
+        self.users = users
+        self.tls = tls
         self.allow_origins = allow_origins
         self._hello = hello
         self._on_ack = on_ack
+        self._on_event = on_event
+        self._throttle = people.Throttle()
+        self._people: weakref.WeakKeyDictionary[ServerConnection, people.Person] = (
+            weakref.WeakKeyDictionary()
+        )
         self._clients: set[_Client] = set()
         self._closing: set[asyncio.Future[None]] = set()
         self._loop = asyncio.new_event_loop()
@@ -102,7 +160,7 @@ class Feed:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
 
     @property
     def client_count(self) -> int:
@@ -160,6 +218,7 @@ class Feed:
             max_queue=4,
             compression=None,
             server_header="eegmon",
+            ssl=self.tls,
         ) as server:
             self._server = server
             sockets = list(server.sockets)
@@ -168,19 +227,42 @@ class Feed:
             self._ready.set()
             await self._stop.wait()
 
-    def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
-        if not self.token:
+    async def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not self.token and self.users is None:
             return None
-        offered = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
-        auth = Headers(request.headers).get("Authorization", "")
-        if auth.startswith("Bearer "):
-            offered = auth.removeprefix("Bearer ")
-        if hmac.compare_digest(offered.encode(), self.token.encode()):
+        address = str(connection.remote_address[0]) if connection.remote_address else "?"
+        await asyncio.sleep(self._throttle.delay(address, time.monotonic()))
+        offered = offered_token(request)
+        person = None
+        if not offered:
+            accepted = False
+        elif self.users is not None:
+            person = await asyncio.to_thread(self.users.authenticate, offered)
+            accepted = person is not None
+        else:
+            accepted = hmac.compare_digest(offered.encode(), str(self.token).encode())
+        if accepted:
+            if person is not None:
+                self._people[connection] = person
+            self._throttle.succeeded(address)
             return None
+        self._throttle.failed(address, time.monotonic())
+        reason = "unknown token" if offered else "no token"
+        log.warning("feed: authentication failed from %s (%s)", address, reason)
+        self._journal("auth_failed", address=address, reason=reason)
         return connection.respond(401, "A valid token is required.\n")
+
+    def _journal(self, event: str, **fields: Any) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event, **fields)
+        except OSError as exc:  # a full disk must not stop the feed
+            log.error("feed: %s not journaled: %s", event, exc)
 
     async def _handle(self, connection: ServerConnection) -> None:
         client = _Client(connection)
+        person = self._people.pop(connection, None)
         client.put("hello", protocol.encode(self._hello()))
         self._clients.add(client)
         sender = asyncio.create_task(self._send(client))
@@ -188,15 +270,36 @@ class Feed:
             async for text in connection:
                 try:
                     alert_id, who = protocol.parse_ack(text)
+                    self._acknowledge(person, alert_id, who)
                 except protocol.ProtocolError as exc:
                     client.put("error", protocol.encode({"type": "error", "message": str(exc)}))
-                    continue
-                self._on_ack(alert_id, who)
         except ConnectionClosed:
             pass
         finally:
             self._clients.discard(client)
             sender.cancel()
+
+    def _acknowledge(self, person: people.Person | None, alert_id: str, who_said: str) -> None:
+        """Hand on an ack under its authenticated name; a refused one is journaled and raised."""
+        if self.users is None:
+            self._on_ack(alert_id, who_said, {})
+            return
+        try:
+            if person is None:
+                raise people.Refused("this connection has no authenticated person")
+            who, notes = people.acting_for(person, who_said, self.users)
+        except people.Refused as exc:
+            log.warning("feed: acknowledgement of %s refused: %s", alert_id, exc)
+            self._journal(
+                "ack_refused",
+                alert_id=alert_id,
+                person=person.name if person else None,
+                role=person.role if person else None,
+                who_said=who_said,
+                reason=str(exc),
+            )
+            raise protocol.ProtocolError(f"acknowledgement refused: {exc}") from None
+        self._on_ack(alert_id, who, notes)
 
     async def _send(self, client: _Client) -> None:
         try:

@@ -22,6 +22,8 @@ from streamer.live.display import display_factor
 T = TypeVar("T")
 #: A condition seen outside the signal: kind, active, message, evidence.
 Condition = tuple[str, bool, str, dict[str, float]]
+#: An acknowledgement: alert id, who it is journaled under, notes kept beside it.
+Ack = tuple[str, str, dict[str, str]]
 
 
 class MonitorLink:
@@ -37,7 +39,7 @@ class MonitorLink:
         self.meta = meta
         self.config = config
         self.stall_timeout = stall_timeout
-        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
         self._conditions: queue.SimpleQueue[Condition] = queue.SimpleQueue()
         self._active: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -69,8 +71,9 @@ class MonitorLink:
             "alerts": active,
         }
 
-    def acknowledge(self, alert_id: str, who: str) -> None:
-        self._acks.put((alert_id, who))
+    def acknowledge(self, alert_id: str, who: str, notes: dict[str, str] | None = None) -> None:
+        """Queue an acknowledgement by `who`; `notes` (``who_said``, ``via``) go to the journal."""
+        self._acks.put((alert_id, who, dict(notes or {})))
 
     # -- called from any thread (e.g. a recorder's writer) ------------------------------
     def set_condition(
@@ -84,7 +87,7 @@ class MonitorLink:
         self._conditions.put((kind, active, message, dict(evidence)))
 
     # -- called from the monitor's thread ----------------------------------------------
-    def acks(self) -> Iterator[tuple[str, str]]:
+    def acks(self) -> Iterator[Ack]:
         """The acknowledgements queued since the last call."""
         yield from _drain(self._acks)
 

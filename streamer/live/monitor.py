@@ -312,10 +312,10 @@ class Monitor:
 
     def _drain_link(self) -> None:
         """Acknowledgements from the feed, then conditions from the other threads."""
-        for alert_id, who in self.link.acks():
+        for alert_id, who, notes in self.link.acks():
             alert = self.detector.acknowledge(alert_id, who, at=self.clock())
             if alert is not None:
-                self._emit(alert, "acknowledged", who=who)
+                self._emit(alert, "acknowledged", who=who, **notes)
         for kind, active, message, evidence in self.link.conditions():
             output = self.detector.set_condition(kind, active, self.clock(), message, evidence)
             self._publish_output(output, acquired_at=None)

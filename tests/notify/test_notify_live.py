@@ -71,7 +71,7 @@ def test_a_flatline_reaches_the_webhook_the_mailbox_and_lsl_and_survives_kill_9(
     events = scenario(tmp_path, flat(4, 20), flat(8, 10, "C3", "saturation"))
     monitor, _, url = start(
         eegmon, unique_name, ("--scenario", events), "--alerts", str(journal),
-        "--notify", web.url("/ward"), "--notify", smtp_receiver.url(),
+        "--notify", web.url("/ward"), "--notify", smtp_receiver.url(), "--alerts-outlet",
     )  # fmt: skip
     client = feed_client(url)
     (info,) = pylsl.resolve_byprop("name", f"{unique_name}-alerts", timeout=10)

@@ -19,7 +19,7 @@ class Acks:
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
 
-    def __call__(self, alert_id: str, who: str) -> None:
+    def __call__(self, alert_id: str, who: str, notes: dict[str, str]) -> None:
         self.received.append((alert_id, who))
 
 

@@ -57,7 +57,7 @@ def test_queued_acks_and_conditions_are_drained_once() -> None:
     link = MonitorLink(META, DetectorConfig(), stall_timeout=2.0)
     link.acknowledge("a-1", "nurse")
     link.set_condition("recording_failed", True, "Disk full.", {"errno": 28.0})
-    assert list(link.acks()) == [("a-1", "nurse")]
+    assert list(link.acks()) == [("a-1", "nurse", {})]
     assert list(link.conditions()) == [("recording_failed", True, "Disk full.", {"errno": 28.0})]
     assert list(link.acks()) == []
     assert list(link.conditions()) == []
