@@ -18,6 +18,11 @@ Pure bookkeeping, no signal processing; time is the stream time of windows.
   acknowledged even after their condition ends; acknowledging an alert whose
   condition is over clears it, acknowledging one still present silences it
   (state ``acknowledged``) without hiding it.
+- **Episodes**: a condition that comes back to an alert still there (latched
+  or refractory) is the alert's next `episode`, with its own
+  `episode_onset` and `episode_detected_at`; live, the alert stays one, but
+  a scan or an evaluation, where nobody acknowledges, counts every episode
+  (`EpisodeLog`).
 
 States only move forward: active -> acknowledged -> cleared, or active ->
 cleared. Callers get snapshots, so an alert already handed out (journaled,
@@ -227,7 +232,7 @@ class AlertBook:
         channels = [] if finding.whole_stream else [self.stream.labels[u] for u in units]
         resumed = alert is not None and alert.ended_at is not None
         if alert is not None and resumed:
-            alert.ended_at = None
+            _next_episode(alert, float(deb.onset[units].min()), end)
         if alert is not None and channels == alert.channels and not resumed:
             return []
         worst = units[np.argmax(finding.score[units])]
@@ -276,7 +281,12 @@ class AlertBook:
         message: str,
         evidence: dict[str, float],
     ) -> Alert:
-        """Raise an alert of `kind`, or update the active one (same id)."""
+        """Raise an alert of `kind`, or update the active one (same id).
+
+        An alert whose condition had ended starts its next episode; an
+        `onset` from before that end is the alert's own (the caller knows no
+        other), so the episode starts at `detected_at`.
+        """
         alert = self._current.get(kind)
         if alert is None:
             self._seq += 1
@@ -302,7 +312,9 @@ class AlertBook:
                 message,
                 evidence,
             )
-            alert.ended_at = None
+            if alert.ended_at is not None:
+                start = onset if onset >= alert.ended_at else detected_at
+                _next_episode(alert, start, detected_at)
         return _snapshot(alert)
 
     def clear(self, kind: str, at: float, evidence: dict[str, float] | None = None) -> Alert:
@@ -408,6 +420,14 @@ class AlertBook:
             self._current.values(), key=lambda a: (SEVERITY_RANK[a.severity], a.onset, a.id)
         )
         return [_snapshot(a) for a in alerts]
+
+
+def _next_episode(alert: Alert, onset: float, detected_at: float) -> None:
+    """The condition of `alert` is back: its next episode, from `onset` but not before the end."""
+    alert.episode += 1
+    alert.episode_onset = onset if alert.ended_at is None else max(onset, alert.ended_at)
+    alert.episode_detected_at = detected_at
+    alert.ended_at = None
 
 
 def _snapshot(alert: Alert) -> Alert:

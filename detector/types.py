@@ -95,6 +95,11 @@ class Alert:
     ended_at: float | None = None
     #: when a medium alert that lasted became high
     upgraded_at: float | None = None
+    #: 1, then 2, 3... each time the condition comes back to the alert after it ended
+    episode: int = 1
+    #: onset and detection of the current episode (None: the alert's own, its first episode)
+    episode_onset: float | None = None
+    episode_detected_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,3 +130,17 @@ class Output:
         self.windows.extend(other.windows)
         if other.last_window_end is not None:
             self.last_window_end = other.last_window_end
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What a detector learned about one patient, as plain data: nothing in it can run.
+
+    `facts` are JSON values (the stream, the config's fingerprint, the model,
+    the feature names, counts); `arrays` are numeric NumPy arrays, so the
+    state is saved and read back without pickle (`numpy.savez`, and
+    `numpy.load` with ``allow_pickle=False``).
+    """
+
+    facts: dict[str, Any]
+    arrays: dict[str, NDArray[Any]]

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from detector.episodes import EpisodeLog
 from detector.types import Alert
 from simulators.scenario import EXPECTED_ALERT
 
@@ -204,37 +204,17 @@ def _covered(events: Sequence[Event], duration_s: float, tolerance_s: float) -> 
 def detections(snapshots: Iterable[tuple[Alert, float]]) -> list[Detection]:
     """Detections from the alert snapshots a detector returned, each with its window's time.
 
-    One detection per episode of a condition: an alert that stays (latched
-    or refractory) after its condition ended and then sees it again counts
-    again from that time. The channels are all those named during the
-    episode; its end is when the condition ended (`ended_at`), not when a
-    latched alert was acknowledged.
+    One detection per episode (`detector.episodes`): an alert that stays
+    (latched or refractory) after its condition ended and then sees it
+    again counts again, from that episode's own onset and detection. The
+    channels are all those named during the episode; its end is when the
+    condition ended (`ended_at`), not when a latched alert was acknowledged.
     """
-    open_: dict[str, list[Any]] = {}
-    done: list[Detection] = []
-
-    def close(alert_id: str, end: float | None) -> None:
-        kind, channels, onset, at, joins = open_.pop(alert_id)
-        done.append(Detection(kind, tuple(channels), onset, at, end, tuple(joins)))
-
-    seen: set[str] = set()
-    for alert, at in snapshots:
-        episode = open_.get(alert.id)
-        if episode is None and alert.ended_at is None and alert.state != "cleared":
-            if alert.id in seen:  # the condition came back
-                episode = open_[alert.id] = [alert.kind, [], at, at, []]
-            else:
-                first = [alert.kind, list(alert.channels), alert.onset, alert.detected_at, []]
-                episode = open_[alert.id] = first
-        seen.add(alert.id)
-        if episode is None:
-            continue
-        for ch in alert.channels:
-            if ch not in episode[1]:
-                episode[1].append(ch)
-                episode[4].append((ch, at))
-        if alert.ended_at is not None or alert.state == "cleared":
-            close(alert.id, alert.ended_at if alert.ended_at is not None else alert.cleared_at)
-    for alert_id in list(open_):
-        close(alert_id, None)
-    return sorted(done, key=lambda d: d.detected_at)
+    log = EpisodeLog()
+    episodes = [done for alert, at in snapshots for done in log.add(alert, at)]
+    episodes += log.close()
+    found = [
+        Detection(e.alert.kind, tuple(e.channels), e.onset, e.detected_at, e.end, tuple(e.joins))
+        for e in episodes
+    ]
+    return sorted(found, key=lambda d: d.detected_at)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.alerts import AlertBook, Finding
+from detector.episodes import Episode, EpisodeLog
 from detector.types import StreamMeta
 
 META = StreamMeta("s", "id", ("A", "B", "C"), 10.0)
@@ -315,3 +316,56 @@ def test_a_strong_debounce_longer_than_the_kinds_history_is_refused():
         AlertBook(META, 2, 3, 3, strong_debounce={"seizure_suspect": (2, 5)})
     with pytest.raises(ValueError, match=r"strong debounce \(0, 2\) of flatline"):
         AlertBook(META, 2, 3, 3, {"flatline": (2, 4, 3)}, strong_debounce={"flatline": (0, 2)})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=150),
+    debounce=st.sampled_from([(1, 1, 1), (2, 3, 2), (3, 4, 3)]),
+    refractory=st.sampled_from([0.0, 5.0, 30.0]),
+    latch=st.booleans(),
+)
+def test_episodes_are_the_returns_of_the_condition_in_order_and_never_overlap(
+    rows, debounce, refractory, latch
+):
+    k, n, m = debounce
+    book = AlertBook(META, k, n, m, refractory_s=refractory, latch=("flatline",) if latch else ())
+    log = EpisodeLog()
+    episodes: list[Episode] = []
+    for i, row in enumerate(rows):
+        end = i * HOP + 1.0
+        for alert in book.observe(finding("flatline", row), i * HOP, end) + book.tick(end):
+            episodes += log.add(alert, end)
+    episodes += log.close()
+    inside = [any(units) for units in reference_inside(rows, k, n, m)]
+    returns = [
+        i * HOP + 1.0 for i, now in enumerate(inside) if now and (i == 0 or not inside[i - 1])
+    ]
+    assert sorted(e.detected_at for e in episodes) == returns  # each return, at its window
+    by_alert: dict[str, list[Episode]] = {}
+    for episode in sorted(episodes, key=lambda e: e.detected_at):
+        by_alert.setdefault(episode.alert.id, []).append(episode)
+    for mine in by_alert.values():
+        assert [e.number for e in mine] == list(range(1, len(mine) + 1))
+        for episode in mine:
+            assert episode.onset <= episode.detected_at
+            assert episode.end is None or episode.detected_at <= episode.end
+        for before, after in itertools.pairwise(mine):
+            assert before.end is not None
+            assert before.end <= after.onset
+        assert all(e.end is not None for e in mine[:-1])
+
+
+def test_a_latched_alert_counts_each_return_with_its_own_onset_and_detection():
+    book = AlertBook(META, 2, 3, 2, latch=("seizure_suspect",))
+    flags = ([True] * 6 + [False] * 10) * 3
+    events = drive(book, "seizure_suspect", flags)
+    assert {a.id for _, a in events} == {"seizure_suspect-1"}  # live: one alert, latched
+    log = EpisodeLog()
+    episodes = [e for at, alert in events for e in log.add(alert, at)] + log.close()
+    assert [(e.number, e.onset, e.detected_at, e.end) for e in episodes] == [
+        (1, 0.0, 1.5, 4.5),
+        (2, 8.0, 9.5, 12.5),
+        (3, 16.0, 17.5, 20.5),
+    ]
+    assert [(a.onset, a.detected_at) for _, a in events] == [(0.0, 1.5)] * len(events)

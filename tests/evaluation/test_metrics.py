@@ -83,16 +83,18 @@ def _alert(**kw) -> Alert:
 
 
 def test_a_latched_alert_seeing_its_condition_again_is_a_second_detection():
+    back = {"episode": 2, "episode_onset": 296.0, "episode_detected_at": 299.5}
     snapshots = [
         (_alert(), 13.0),
         (_alert(ended_at=40.0), 40.0),  # condition over, latched
-        (_alert(channels=["C3", "C4"]), 300.0),  # the condition is back
-        (_alert(channels=["C3", "C4"], ended_at=330.0), 330.0),
+        (_alert(channels=["C3", "C4"], **back), 300.0),  # the condition is back
+        (_alert(channels=["C3", "C4", "Cz"], **back), 310.0),  # Cz joins
+        (_alert(channels=["C3", "C4", "Cz"], ended_at=330.0, **back), 330.0),
     ]
     found = detections(snapshots)
-    assert [(d.onset, d.detected_at, d.end, d.channels) for d in found] == [
-        (10.0, 13.0, 40.0, ("C3",)),
-        (300.0, 300.0, 330.0, ("C3", "C4")),
+    assert [(d.onset, d.detected_at, d.end, d.channels, d.joins) for d in found] == [
+        (10.0, 13.0, 40.0, ("C3",), ()),
+        (296.0, 299.5, 330.0, ("C3", "C4", "Cz"), (("Cz", 310.0),)),
     ]
 
 
