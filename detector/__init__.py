@@ -26,7 +26,7 @@ blocks and get the same alerts.
 from detector.config import DetectorConfig
 from detector.core import Detector
 from detector.features import Features, compute_features
-from detector.types import Alert, Block, Output, StreamMeta, WindowScore
+from detector.types import Alert, Block, ModelState, Output, StreamMeta, WindowScore
 
 __all__ = [
     "Alert",
@@ -34,6 +34,7 @@ __all__ = [
     "Detector",
     "DetectorConfig",
     "Features",
+    "ModelState",
     "Output",
     "StreamMeta",
     "WindowScore",

@@ -6,6 +6,8 @@ with a message that quotes it rather than minutes later inside a window.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, fields
 from typing import Any, cast
@@ -277,6 +279,27 @@ class DetectorConfig:
         if isinstance(d.get("latch"), list):  # TOML arrays arrive as lists
             d = {**d, "latch": tuple(d["latch"])}
         return cls(**d)
+
+    def fingerprint(self) -> str:
+        """16 hex digits that change with any setting: a model state is only for its config.
+
+        Numbers count by value (60 and 60.0 are one notch).
+
+        Examples
+        --------
+        >>> usual = DetectorConfig().fingerprint()
+        >>> DetectorConfig.from_dict({"notch_hz": 50}).fingerprint() == usual
+        True
+        >>> DetectorConfig(hop_s=0.25).fingerprint() == usual
+        False
+        """
+        settings = {
+            f.name: float(v) if _is_number(v) else v
+            for f in fields(self)
+            for v in [getattr(self, f.name)]
+        }
+        text = json.dumps(settings, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def memory_windows(self) -> int:
         """Learned windows in the model's and the baseline's memory: `memory_s` in hops.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,7 +18,7 @@ from detector.filters import StreamingFilter, design_sos
 from detector.model import FeatureCovariance, QuantileThreshold, model_features_batch
 from detector.rules import evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
-from detector.types import Alert, Block, Output, StreamMeta, WindowScore
+from detector.types import Alert, Block, ModelState, Output, StreamMeta, WindowScore
 from detector.windows import WindowBuffer, WindowStack
 from protocol.kinds import KINDS, SIGNAL_BACK_MESSAGE
 
@@ -35,7 +34,7 @@ BATCH_SAMPLES = 1 << 17
 #: keeps the samples as they arrived.
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
-MODEL_STATE_VERSION = 3
+MODEL_STATE_VERSION = 4
 #: `FeatureCovariance`'s name in a model state, the one states have always given it;
 #: another scorer goes by its class name.
 COVARIANCE_STATE_NAME = "covariance"
@@ -158,34 +157,53 @@ class Detector:
         """A fresh detector with the same parameters and no learned state."""
         return Detector(self.stream, self.config, id_prefix=self.id_prefix, scorer=self.scorer)
 
-    def model_state(self) -> dict[str, Any]:
-        """What the detector learned about this patient, as a picklable dict.
+    def model_state(self) -> ModelState:
+        """What the detector learned about this patient, as JSON facts and NumPy arrays.
 
         The model, its threshold and each channel's amplitude baseline; not
         the alerts or filters (a restart begins with a clean signal path).
         Saving it is the caller's business (I/O); `load_model_state` takes it
-        back so a restarted monitor does not start from nothing.
+        back so a restarted monitor does not start from nothing. Only the
+        product's scorer (`FeatureCovariance`) has such a state.
         """
-        return copy.deepcopy(
+        if not isinstance(self._scorer, FeatureCovariance):
+            raise ValueError(f"the {self._scorer_name} scorer has no saved state")
+        features, vectors = self._scorer.state()
+        seen, scores = self._threshold.state()
+        baseline = self._baseline.state()
+        return ModelState(
             {
-                "version": MODEL_STATE_VERSION,
-                "source_id": self.stream.source_id,
-                "labels": list(self.stream.labels),
-                "rate": self.stream.rate,
-                "model": self._scorer_name,
+                **self._state_identity(),
                 "learned": self._learned,
-                "scorer": self._scorer,
-                "threshold": self._threshold,
-                "baseline": self._baseline,
-            }
+                "features": list(features),
+                "threshold_seen": seen,
+            },
+            {
+                "scorer_vectors": vectors,
+                "threshold_scores": scores,
+                "baseline_kept": baseline["kept"],
+                "baseline_next": baseline["next"],
+                "baseline_counts": baseline["counts"],
+            },
         )
 
-    def load_model_state(self, state: dict[str, Any]) -> None:
-        """Continue from a `model_state` of the same patient and montage.
+    def _state_identity(self) -> dict[str, Any]:
+        """What a model state must share with this detector to be loaded into it."""
+        return {
+            "version": MODEL_STATE_VERSION,
+            "source_id": self.stream.source_id,
+            "labels": list(self.stream.labels),
+            "rate": self.stream.rate,
+            "model": self._scorer_name,
+            "config": self.config.fingerprint(),
+        }
+
+    def load_model_state(self, state: ModelState) -> None:
+        """Continue from a `model_state` of the same patient, montage and settings.
 
         Raises ValueError, naming the difference, when the state belongs to
-        another source, channel list, rate, scorer or version; the detector
-        is unchanged then.
+        another source, channel list, rate, scorer, config or version, or
+        does not hold what such a state holds; the detector is unchanged then.
 
         Examples
         --------
@@ -196,23 +214,31 @@ class Detector:
         ...
         ValueError: the model state is for source_id 'amp-17', not 'amp-99'
         """
-        expected = {
-            "version": MODEL_STATE_VERSION,
-            "source_id": self.stream.source_id,
-            "labels": list(self.stream.labels),
-            "rate": self.stream.rate,
-            "model": self._scorer_name,
-        }
-        if not isinstance(state, dict):
-            raise ValueError(f"a model state is a dict, got {type(state).__name__}")
-        for key, value in expected.items():
-            if state.get(key) != value:
-                raise ValueError(f"the model state is for {key} {state.get(key)!r}, not {value!r}")
-        state = copy.deepcopy(state)
-        self._scorer = state["scorer"]
-        self._threshold = state["threshold"]
-        self._baseline = state["baseline"]
-        self._learned = int(state["learned"])
+        if not isinstance(state, ModelState):
+            raise ValueError(f"a model state is a ModelState, got {type(state).__name__}")
+        facts, arrays = state.facts, state.arrays
+        for key, value in self._state_identity().items():
+            if facts.get(key) != value:
+                raise ValueError(f"the model state is for {key} {facts.get(key)!r}, not {value!r}")
+        fresh = self.clone()
+        try:
+            learned = facts["learned"]
+            if not (isinstance(learned, int) and learned >= 0):
+                raise ValueError(f"learned windows {learned!r}")
+            scorer = cast(FeatureCovariance, fresh._scorer)
+            scorer.load_state(tuple(map(str, facts["features"])), arrays["scorer_vectors"])
+            fresh._threshold.load_state(facts["threshold_seen"], arrays["threshold_scores"])
+            fresh._baseline.load_state(
+                arrays["baseline_kept"], arrays["baseline_next"], arrays["baseline_counts"]
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the model state is malformed: {exc}") from None
+        self._scorer, self._threshold, self._baseline = (
+            fresh._scorer,
+            fresh._threshold,
+            fresh._baseline,
+        )
+        self._learned = learned
 
     def process(self, block: Block) -> Output:
         """Analyse a block: gap check, masking, filters, windows, features, rules, model, alerts."""

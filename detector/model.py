@@ -160,6 +160,36 @@ class FeatureCovariance(base.AnomalyDetector):
         self._sum_outer += change
         self._covariance = None
 
+    def state(self) -> tuple[tuple[str, ...], NDArray[np.int64]]:
+        """What it learned, as plain data: the feature names, the quantized vectors in memory.
+
+        The sums follow from the vectors, so this is all a restart needs;
+        only a scorer with a `memory` has such a state.
+        """
+        if self.memory is None:
+            raise ValueError("only a FeatureCovariance with a memory has an array state")
+        kept = np.array(list(self._kept), dtype=np.int64).reshape(len(self._kept), len(self._names))
+        return tuple(str(name) for name in self._names), kept
+
+    def load_state(self, names: tuple[str, ...], kept: NDArray[Any]) -> None:
+        """Continue from a `state`; ValueError (scorer unchanged) when it cannot be its state."""
+        kept = np.asarray(kept)
+        if self.memory is None:
+            raise ValueError("only a FeatureCovariance with a memory has an array state")
+        if kept.dtype != np.int64 or kept.ndim != 2 or kept.shape[1] != len(names):
+            raise ValueError(f"scorer vectors of shape {kept.shape} ({kept.dtype}) for {names}")
+        if kept.shape[0] > self.memory or (kept.shape[0] and not names):
+            raise ValueError(f"{kept.shape[0]} scorer vectors for a memory of {self.memory}")
+        largest = int(np.abs(kept).max(initial=0))
+        if largest >= 1 << 40 or largest * largest * max(1, kept.shape[0]) >= 1 << 62:
+            raise ValueError("scorer vectors too large for its exact sums")
+        self._names = tuple(names)
+        self._kept = deque(row.copy() for row in kept)
+        self._sum = kept.sum(axis=0)
+        self._sum_outer = kept.T @ kept
+        self._n = kept.shape[0]
+        self._covariance = None
+
     def _fit(self) -> NDArray[np.float64]:
         """Mean and shrunk covariance: floats computed from the exact integer sums."""
         n = self._n
@@ -238,6 +268,8 @@ class QuantileThreshold:
         self._quantile: Any = (
             stats.Quantile(q=q) if memory is None else stats.RollingQuantile(q, memory)
         )
+        #: the scores in memory, oldest first: all a restart needs of a rolling quantile
+        self._recent: deque[float] | None = None if memory is None else deque(maxlen=memory)
         self._seen = 0
 
     def update(self, score: float) -> None:
@@ -246,8 +278,33 @@ class QuantileThreshold:
         # Quantized like `FeatureCovariance`'s sums: scores that differ only in
         # their last bits (the filters of a scan started elsewhere in the file
         # round differently) give the same threshold.
-        self._quantile.update(round(score * SCALE) / SCALE)
+        value = round(score * SCALE) / SCALE
+        self._quantile.update(value)
+        if self._recent is not None:
+            self._recent.append(value)
         self._seen += 1
+
+    def state(self) -> tuple[int, NDArray[np.float64]]:
+        """Scores learned so far, and those in memory (oldest first); needs a `memory`."""
+        if self._recent is None:
+            raise ValueError("only a QuantileThreshold with a memory has an array state")
+        return self._seen, np.array(self._recent, dtype=np.float64)
+
+    def load_state(self, seen: int, scores: NDArray[Any]) -> None:
+        """Continue from a `state`; ValueError (threshold unchanged) when it cannot be its state."""
+        scores = np.asarray(scores)
+        if self.memory is None or self._recent is None:
+            raise ValueError("only a QuantileThreshold with a memory has an array state")
+        if scores.dtype != np.float64 or scores.ndim != 1 or not np.isfinite(scores).all():
+            raise ValueError(f"threshold scores of shape {scores.shape} ({scores.dtype})")
+        if not (isinstance(seen, int) and len(scores) == min(seen, self.memory)):
+            raise ValueError(f"{len(scores)} threshold scores for {seen!r} seen")
+        quantile = stats.RollingQuantile(self.q, self.memory)
+        for value in scores.tolist():
+            quantile.update(value)
+        self._quantile = quantile
+        self._recent = deque(scores.tolist(), maxlen=self.memory)
+        self._seen = seen
 
     def get(self) -> float:
         value = self._quantile.get() if self._seen >= self._needed else None

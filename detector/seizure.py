@@ -21,6 +21,8 @@ onset.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -94,6 +96,27 @@ class ChannelBaseline:
         self._kept[channels, slots] = new
         self._next[channels] = (slots + 1) % self.memory
         self._counts[channels] = np.minimum(self._counts[channels] + 1, self.memory)
+        self._log = (self._sum / (np.maximum(self._counts, 1)[:, None] * _SCALE)).T
+
+    def state(self) -> dict[str, NDArray[np.int64]]:
+        """What it learned, as integer arrays: the quantized logs, next slots, counts."""
+        return {"kept": self._kept.copy(), "next": self._next.copy(), "counts": self._counts.copy()}
+
+    def load_state(self, kept: NDArray[Any], next_slot: NDArray[Any], counts: NDArray[Any]) -> None:
+        """Continue from a `state`; ValueError (baseline unchanged) when it cannot be this one's."""
+        arrays = [np.asarray(a) for a in (kept, next_slot, counts)]
+        shapes = [self._kept.shape, self._next.shape, self._counts.shape]
+        if [(a.dtype, a.shape) for a in arrays] != [(np.dtype(np.int64), s) for s in shapes]:
+            raise ValueError(f"baseline arrays of shapes {[a.shape for a in arrays]}")
+        kept, next_slot, counts = arrays
+        if not (
+            ((next_slot >= 0) & (next_slot < self.memory)).all()
+            and ((counts >= 0) & (counts <= self.memory)).all()
+            and int(np.abs(kept).max(initial=0)) < 1 << 40
+        ):
+            raise ValueError("baseline slots, counts or values out of range")
+        self._kept, self._next, self._counts = kept.copy(), next_slot.copy(), counts.copy()
+        self._sum = self._kept.sum(axis=1)
         self._log = (self._sum / (np.maximum(self._counts, 1)[:, None] * _SCALE)).T
 
     def ratios(self, rms: Array, line_length: Array) -> tuple[Array, Array]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from benchmarks import scorers
-from detector import Block, Detector, DetectorConfig, StreamMeta
+from detector import Block, Detector, DetectorConfig, ModelState, StreamMeta
 
 BONN_RATE = 173.61
 
@@ -91,7 +92,12 @@ def test_normal_eeg_gives_no_model_alert(meta19, eeg19, feed_blocks):
 def test_model_state_round_trip_continues_like_the_original(meta19, eeg19, feed_blocks):
     det = Detector(meta19, DetectorConfig(warmup_windows=20))
     feed_blocks(det, eeg19(30.0, seed=31))
-    state = pickle.loads(pickle.dumps(det.model_state()))
+    saved = det.model_state()
+    assert all(a.dtype.kind in "if" for a in saved.arrays.values()), "numbers only, no objects"
+    # What a file gives back: the facts through JSON, the arrays as copies.
+    state = ModelState(
+        json.loads(json.dumps(saved.facts)), {k: v.copy() for k, v in saved.arrays.items()}
+    )
     restarted = Detector(meta19, DetectorConfig(warmup_windows=20))
     assert restarted.warming_up
     restarted.load_model_state(state)
@@ -100,7 +106,8 @@ def test_model_state_round_trip_continues_like_the_original(meta19, eeg19, feed_
     later = eeg19(20.0, seed=32)
     a = feed_blocks(det, later, first_index=0)
     b = feed_blocks(restarted, later, first_index=0)
-    assert [w.score for w in a.windows[8:]] == pytest.approx([w.score for w in b.windows[8:]])
+    assert [w.score for w in a.windows[8:]] == [w.score for w in b.windows[8:]]
+    assert [w.threshold for w in a.windows] == [w.threshold for w in b.windows]
 
 
 @pytest.mark.parametrize(
@@ -117,6 +124,37 @@ def test_model_state_of_another_stream_is_refused(meta19, meta, message):
     with pytest.raises(ValueError, match=message):
         other.load_model_state(state)
     assert other.learned_windows == 0
+
+
+def test_model_state_of_other_settings_is_refused(meta19):
+    state = Detector(meta19).model_state()
+    other = Detector(meta19, DetectorConfig(memory_s=300.0))
+    with pytest.raises(ValueError, match="config"):
+        other.load_model_state(state)
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("scorer_vectors", lambda a: a[:, :3]),
+        ("scorer_vectors", lambda a: a.astype(np.float64)),
+        ("threshold_scores", lambda a: np.full(3, np.nan)),
+        ("baseline_next", lambda a: a + 10_000),
+        ("baseline_counts", lambda a: a[:2]),
+    ],
+)
+def test_a_damaged_model_state_is_refused_and_changes_nothing(
+    meta19, eeg19, feed_blocks, name, damage
+):
+    learned = Detector(meta19, DetectorConfig(warmup_windows=20))
+    feed_blocks(learned, eeg19(30.0, seed=33))
+    state = learned.model_state()
+    broken = ModelState(state.facts, {**state.arrays, name: damage(state.arrays[name])})
+    fresh = Detector(meta19, DetectorConfig(warmup_windows=20))
+    with pytest.raises(ValueError, match="malformed"):
+        fresh.load_model_state(broken)
+    assert fresh.learned_windows == 0
+    assert fresh.model_state().arrays["scorer_vectors"].shape[0] == 0
 
 
 def test_seizure_suspect_is_raised_with_evidence_after_warm_up(meta19, eeg19, feed_blocks):
