@@ -99,6 +99,13 @@ _KINDS = (
         latch=True,
     ),
     AlertKind(
+        "journal_failed",
+        "high",
+        "the alert journal cannot be written; monitoring goes on, records kept and retried",
+        "The alert journal {path} cannot be written ({reason}); monitoring goes on, "
+        "{kept} records kept and retried.",
+    ),
+    AlertKind(
         "monitor_failed",
         "high",
         "the monitor's processing keeps failing: the bed is not monitored",

@@ -1,45 +1,113 @@
-"""The alert journal: append-only JSON lines, each fsynced before it counts.
+"""The alert journal: append-only JSON lines, written and fsynced by a thread of its own.
 
 Every alert transition (raised, updated, escalated, acknowledged, cleared)
-is one line with a monotonic ``seq``, the wall-clock time it was written
-(``logged_at``, ISO 8601 UTC) and the alert as it was then, so a crash right
-after an alert never loses it. Every notification attempt is a line too
+is one line with a monotonic ``seq``, the wall-clock time it was queued
+(``logged_at``, ISO 8601 UTC), the session and patient of the monitor run,
+and the alert as it was then. Every notification attempt is a line too
 (``event: "notification"``, with its outcome), so the journal shows who was
 told what and when. `read_journal` and `select` read it back for ``eegmon alerts``.
+
+Detection never waits on the disk: `AlertJournal.append` numbers and queues
+a line, and the journal's writer writes and fsyncs it. Lines that cannot be
+written (a full disk) are kept, up to a bound, and retried; the failure is
+the high alert ``journal_failed``, cleared once every kept line is written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import re
+import stat
 import threading
-from collections.abc import Collection, Iterator
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from protocol.kinds import KINDS
+from streamer.live.session import Session
+
 log = logging.getLogger(__name__)
+
+#: Called as on_condition(kind, active, message, evidence); `MonitorLink.set_condition` live.
+OnCondition = Callable[[str, bool, str, dict[str, float]], None]
+
+
+def open_private(path: Path, flags: int) -> int:
+    """Open `path` for writing; a new file is created exclusively, readable by its owner only.
+
+    An existing file keeps its mode (never loosened, never silently changed):
+    a warning says when others may read it.
+    """
+    try:
+        return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fd = os.open(path, flags)
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) and mode & 0o077:
+        log.warning(
+            "%s is readable by others (mode %o); left as it is: chmod 600 it",
+            path,
+            stat.S_IMODE(mode),
+        )
+    return fd
 
 
 class AlertJournal:
-    """Appends events to a JSONL file; safe to call from several threads."""
+    """Appends events to a JSONL file; safe to call from several threads, never blocking.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Parameters
+    ----------
+    path
+        The journal; appended to when it exists, else created with mode 0600.
+    session
+        The monitor run whose ``session`` and ``patient`` every line carries.
+    on_condition
+        Where ``journal_failed`` is raised and cleared.
+    retry_s
+        Seconds between two attempts while writing fails.
+    keep
+        Lines kept while writing fails; beyond, the oldest are lost (counted).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        session: Session | None = None,
+        on_condition: OnCondition | None = None,
+        retry_s: float = 2.0,
+        keep: int = 100_000,
+    ) -> None:
         self.path = Path(path)
         if self.path.is_dir():
             raise ValueError(f"alert journal {str(self.path)!r} is a directory")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.session = session
+        self.on_condition = on_condition
+        self.retry_s = retry_s
         self._seq = self._last_seq()
-        self._lock = threading.Lock()
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
-        if self._file.tell() > 0 and not self._ends_with_newline():
-            self._file.write("\n")  # close a line torn by a crash; never append onto it
+        self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        # Close a line torn by a crash; never append onto it.
+        self._prefix = b"" if self._ends_with_newline() else b"\n"
+        self._waiting: deque[bytes] = deque(maxlen=keep)
+        self._wake = threading.Condition()
+        self._closing = False
+        self.lost = 0
+        self.error: str | None = None
+        self._next_try = 0.0
+        self._thread = threading.Thread(target=self._run, name="eegmon-journal", daemon=True)
+        self._thread.start()
 
     def _last_seq(self) -> int:
         """Continue the sequence of an existing journal (a restart at 3 a.m.)."""
-        if not self.path.exists():
+        if not self.path.is_file():
             return 0
         last = 0
         with open(self.path, encoding="utf-8", errors="replace") as existing:
@@ -51,41 +119,156 @@ class AlertJournal:
         return last
 
     def _ends_with_newline(self) -> bool:
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return True
         with open(self.path, "rb") as existing:
             existing.seek(-1, os.SEEK_END)
             return existing.read(1) == b"\n"
 
     def append(self, event: str, alert: dict[str, Any], **extra: Any) -> int:
-        """Write one alert transition durably and return its sequence number."""
-        return self._write({"event": event, **extra, "alert": alert})
+        """Queue one alert transition and return its sequence number."""
+        return self._queue({"event": event, **extra, "alert": alert})
 
     def note(self, event: str, **fields: Any) -> int:
-        """Write one line that is not an alert transition (a notification attempt)."""
-        return self._write({"event": event, **fields})
+        """Queue one line that is not an alert transition (a notification attempt)."""
+        return self._queue({"event": event, **fields})
 
-    def _write(self, fields: dict[str, Any]) -> int:
-        with self._lock:
+    def _queue(self, fields: dict[str, Any]) -> int:
+        with self._wake:
             self._seq += 1
-            record = {
+            record: dict[str, Any] = {
                 "seq": self._seq,
                 "logged_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                **fields,
             }
-            self._file.write(json.dumps(record, allow_nan=False) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self.session is not None:
+                record.update(session=self.session.id, patient=self.session.patient)
+            line = json.dumps({**record, **fields}, allow_nan=False) + "\n"
+            if len(self._waiting) == self._waiting.maxlen:
+                self.lost += 1  # the oldest kept line goes: the bound protects the monitor
+            self._waiting.append(line.encode("utf-8"))
+            self._wake.notify()
             return self._seq
 
-    def close(self) -> None:
-        """Close; lines a full disk still holds back are lost with an error logged, not raised.
+    def status(self) -> dict[str, Any]:
+        """The ``journal`` field of the monitor's ``status``."""
+        return {
+            "journal": {
+                "path": str(self.path),
+                "state": "failed" if self.error is not None else "ok",
+                "pending": len(self._waiting),
+                "lost": self.lost,
+                "error": self.error,
+            }
+        }
 
-        Each failed append was already reported, and a stop must not fail for it.
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (one last attempt) and close; idempotent.
+
+        Lines a failing disk still holds back are lost with an error logged,
+        not raised: each failure was already reported, and a stop must not fail.
         """
-        with self._lock:
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("alert journal %s: its disk does not answer; closing anyway", self.path)
+            return
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+    # -- the writer thread -------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wait_for_work()
+                closing = self._closing
+                batch = list(self._waiting)
+                self._waiting.clear()
+            written = self._write(batch)
+            if written < len(batch):
+                with self._wake:  # back in front of what came meanwhile, the oldest lost first
+                    merged = [*batch[written:], *self._waiting]
+                    drop = max(0, len(merged) - (self._waiting.maxlen or len(merged)))
+                    self.lost += drop
+                    self._waiting.clear()
+                    self._waiting.extend(merged[drop:])
+            if closing:
+                if self._waiting:
+                    log.error(
+                        "alert journal %s: %d lines not written are lost (%s)",
+                        self.path,
+                        len(self._waiting),
+                        self.error,
+                    )
+                return
+
+    def _wait_for_work(self) -> None:
+        """Until lines wait (or, while writing fails, the next retry is due) or closing."""
+        while not self._closing:
+            if self.error is None:
+                if self._waiting:
+                    return
+                self._wake.wait()
+            else:
+                left = self._next_try - time.monotonic()
+                if left <= 0:
+                    return
+                self._wake.wait(left)
+
+    def _write(self, batch: list[bytes]) -> int:
+        """Write and fsync `batch`; the number of lines written before a failure."""
+        done = 0
+        try:
+            for line in batch:
+                self._write_all(self._prefix + line)
+                self._prefix = b""
+                done += 1
+            if batch:
+                _fsync(self._fd)
+        except OSError as exc:
+            self._failed(exc, len(batch) - done)
+            return done
+        if self.error is not None and batch:
+            self._recovered()
+        return done
+
+    def _write_all(self, data: bytes) -> None:
+        view, written = memoryview(data), 0
+        while written < len(data):
             try:
-                self._file.close()
-            except OSError as exc:
-                log.error("alert journal %s: lines not yet written are lost: %s", self.path, exc)
+                written += os.write(self._fd, view[written:])
+            except OSError:
+                if written:
+                    self._prefix = b"\n"  # a torn line: the next one starts on its own
+                raise
+
+    def _failed(self, exc: OSError, kept: int) -> None:
+        reason = exc.strerror or str(exc)
+        self._next_try = time.monotonic() + self.retry_s
+        if self.error is None:  # once per outage, however many retries fail
+            log.error("alert journal %s cannot be written: %s", self.path, reason)
+            message = KINDS["journal_failed"].message.format(
+                path=self.path, reason=reason, kept=kept
+            )
+            if self.on_condition is not None:
+                self.on_condition("journal_failed", True, message, {"errno": float(exc.errno or 0)})
+        self.error = reason
+
+    def _recovered(self) -> None:
+        log.warning("alert journal %s is written again", self.path)
+        self.error = None
+        if self.on_condition is not None:
+            self.on_condition("journal_failed", False, "", {})
+
+
+def _fsync(fd: int) -> None:
+    """fsync, where the file has it (a character device such as /dev/full has not)."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
 
 
 def read_journal(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -18,6 +18,7 @@ from detector import DetectorConfig, StreamMeta
 from protocol.feed import PROTOCOL_VERSION
 from protocol.kinds import SEVERITY_RANK
 from streamer.live.display import display_factor
+from streamer.live.session import Session
 
 T = TypeVar("T")
 #: A condition seen outside the signal: kind, active, message, evidence.
@@ -33,12 +34,22 @@ class MonitorLink:
     ----------
     meta, config, stall_timeout
         What the monitor watches and how: the fixed part of every ``hello``.
+    session
+        This monitor run, carried by every ``hello`` and ``status`` (a new one,
+        without a patient, when not given).
     """
 
-    def __init__(self, meta: StreamMeta, config: DetectorConfig, stall_timeout: float) -> None:
+    def __init__(
+        self,
+        meta: StreamMeta,
+        config: DetectorConfig,
+        stall_timeout: float,
+        session: Session | None = None,
+    ) -> None:
         self.meta = meta
         self.config = config
         self.stall_timeout = stall_timeout
+        self.session = session if session is not None else Session.start()
         self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
         self._conditions: queue.SimpleQueue[Condition] = queue.SimpleQueue()
         self._active: dict[str, dict[str, Any]] = {}
@@ -69,6 +80,7 @@ class MonitorLink:
                 "stall_timeout_s": self.stall_timeout,
             },
             "alerts": active,
+            **self.session.fields(),
         }
 
     def acknowledge(self, alert_id: str, who: str, notes: dict[str, str] | None = None) -> None:

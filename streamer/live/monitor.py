@@ -355,11 +355,8 @@ class Monitor:
         published_at = self._published_at.setdefault(alert.id, self.clock())
         record = finite_or_none({**alert.to_dict(), "published_at": published_at})
         self.link.keep(record)
-        if self.journal is not None:
-            try:
-                self.journal.append(event, record, **extra)
-            except OSError as exc:  # a full disk must not stop monitoring
-                log.error("alert journal %s cannot be written: %s", self.journal.path, exc)
+        if self.journal is not None:  # only queued: the journal's own thread writes
+            self.journal.append(event, record, **extra)
         self.publish({"type": "alert", "event": event, "alert": record})
         for sink in self.sinks:
             sink.alert(event, record)
@@ -393,9 +390,12 @@ class Monitor:
             "windows": self.windows,
             "warming_up": self.detector.warming_up,
             "active_alerts": {s: severities.count(s) for s in SEVERITIES},
+            **self.link.session.fields(),
         }
         for sink in self.sinks:
             status.update(sink.status())
+        if self.journal is not None:
+            status.update(self.journal.status())
         self.publish(finite_or_none(status))
         if self.on_status is not None:
             self.on_status(status)
