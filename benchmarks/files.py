@@ -31,8 +31,10 @@ from detector.types import Block, StreamMeta
 from protocol.feed import MAX_SERVER_MESSAGE
 from simulators import SleepEEG, montage
 from streamer.offline.scan import scan_recording
+from streamer.recordings.edf_file import EdfFile as _EdfFile
+from streamer.recordings.edf_file import RecordLayout as _Layout
 from streamer.recordings.files import open_recording
-from streamer.recordings.recorder import Recorder, _EdfFile, _Layout
+from streamer.recordings.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN_CONFIGS = [(19, 256.0), (64, 160.0)]

@@ -28,8 +28,8 @@ alert path), drops samples until it can write again, tries a new file every
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import glob
 import logging
 import math
 import os
@@ -37,7 +37,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pylsl
 from numpy.typing import NDArray
+
+from streamer.recordings.edf_file import EdfFile, RecordLayout
 
 if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check an option
     from detector.types import Block, StreamMeta
@@ -56,159 +57,37 @@ OnCondition = Callable[[str, bool, str, dict[str, float]], None]
 
 DEFAULT_RANGE_UV = 3276.7
 EDF_STEP_UV = 0.1
-_ANNOTATION_BYTES = 512  # per one-second record: a few alert texts
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
 def parse_duration(text: str) -> float:
-    """``1h``, ``30m``, ``90s`` or plain seconds → seconds (> 0)."""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    """``2d``, ``1h``, ``30m``, ``90s`` or plain seconds → seconds (> 0)."""
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
     raw = text.strip().lower()
     factor = units.get(raw[-1:])
     number = raw[:-1] if factor is not None else raw
     try:
         value = float(number) * (factor or 1.0)
     except ValueError:
-        raise ValueError(f"duration {text!r} is not like 1h, 30m, 90s or 600") from None
+        raise ValueError(f"duration {text!r} is not like 2d, 1h, 30m, 90s or 600") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"duration {text!r} must be positive")
     return value
 
 
-def _field(text: str, width: int) -> bytes:
-    clean = "".join(c if 32 <= ord(c) < 127 else "_" for c in text)
-    return clean[:width].ljust(width).encode("ascii")
+def free_path(path: Path) -> Path:
+    """`path`, or the first of ``<stem>-2``, ``<stem>-3``... of which no file exists yet.
 
-
-def _number(value: float, width: int = 8) -> bytes:
-    """A number in an 8-character EDF field, as precise as fits."""
-    for text in (f"{value:g}", f"{value:.{width}f}"):
-        if len(text) <= width:
-            return _field(text, width)
-        if "." in text[:width] and text[:width][-1] != ".":
-            return _field(text[:width], width)
-    raise ValueError(f"{value!r} does not fit an EDF header field")
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """The shape of the data records of one file."""
-
-    bdf: bool
-    n_channels: int
-    per_record: int  # samples per channel per record
-    record_s: float
-    range_uv: float
-
-    @property
-    def dmin(self) -> int:
-        return -(1 << 23) if self.bdf else -(1 << 15)
-
-    @property
-    def dmax(self) -> int:
-        return (1 << 23) - 1 if self.bdf else (1 << 15) - 1
-
-    @property
-    def width(self) -> int:
-        return 3 if self.bdf else 2
-
-    @property
-    def annotation_samples(self) -> int:
-        return _ANNOTATION_BYTES // self.width
-
-
-class _EdfFile:
-    """One EDF+/BDF+ file being written: header first, whole records, count fixed at close."""
-
-    def __init__(self, path: Path, layout: _Layout, meta: StreamMeta, start: datetime) -> None:
-        self.path = path
-        self.layout = layout
-        self.records = 0
-        self._file = open(path, "wb")  # noqa: SIM115 (kept open for the recording)
-        try:
-            self._file.write(self._header(meta, start))
-            self.sync()
-        except OSError:
-            self._file.close()
-            raise
-
-    def _header(self, meta: StreamMeta, start: datetime) -> bytes:
-        lay = self.layout
-        labels = [*meta.labels, "BDF Annotations" if lay.bdf else "EDF Annotations"]
-        ns = len(labels)
-        date = f"{start.day:02d}-{_MONTHS[start.month - 1]}-{start.year}"
-        equipment = f"eegmon_{meta.source_id}".replace(" ", "_")
-        main = b"".join(
-            [
-                b"\xffBIOSEMI" if lay.bdf else _field("0", 8),
-                _field("X X X X", 80),
-                _field(f"Startdate {date} X X {equipment}", 80),
-                _field(start.strftime("%d.%m.%y"), 8),
-                _field(start.strftime("%H.%M.%S"), 8),
-                _field(str(256 * (ns + 1)), 8),
-                _field("BDF+C" if lay.bdf else "EDF+C", 44),
-                _field("-1", 8),
-                _number(lay.record_s),
-                _field(str(ns), 4),
-            ]
-        )
-        signals = range(ns)
-        annotation = ns - 1
-
-        def column(values: list[bytes]) -> bytes:
-            return b"".join(values)
-
-        rng = lay.range_uv
-        return main + b"".join(
-            [
-                column([_field(label, 16) for label in labels]),
-                column([_field("", 80) for _ in signals]),
-                column([_field("" if i == annotation else "uV", 8) for i in signals]),
-                column([_number(-1 if i == annotation else -rng) for i in signals]),
-                column([_number(1 if i == annotation else rng) for i in signals]),
-                column([_field(str(lay.dmin), 8) for _ in signals]),
-                column([_field(str(lay.dmax), 8) for _ in signals]),
-                column([_field("", 80) for _ in signals]),
-                column(
-                    [
-                        _field(
-                            str(lay.annotation_samples if i == annotation else lay.per_record), 8
-                        )
-                        for i in signals
-                    ]
-                ),
-                column([_field("", 32) for _ in signals]),
-            ]
-        )
-
-    def write_record(self, digital: NDArray[np.int32], tal: bytes) -> None:
-        lay = self.layout
-        if lay.bdf:
-            samples = digital.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-        else:
-            samples = digital.astype("<i2").tobytes()
-        self._file.write(samples + tal.ljust(lay.annotation_samples * lay.width, b"\x00"))
-        self._file.flush()  # in the OS's hands now: a killed process loses nothing written
-        self.records += 1
-
-    def sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def abandon(self) -> None:
-        """Close after a write error: the count stays -1, so readers count whole records."""
-        with contextlib.suppress(OSError):
-            self._file.close()
-
-    def close(self) -> None:
-        """Write the real record count (236: its offset in the header) and close."""
-        try:
-            self._file.flush()
-            self._file.seek(236)
-            self._file.write(_field(str(self.records), 8))
-            self.sync()
-        finally:
-            self._file.close()
+    Taken means the file itself or any of its numbered files (``<stem>-001``...).
+    """
+    candidate, n = path, 1
+    while (
+        candidate.is_symlink()
+        or candidate.is_file()
+        or any(candidate.parent.glob(f"{glob.escape(candidate.stem)}-[0-9][0-9][0-9]*"))
+    ):
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 class Recorder:
@@ -218,7 +97,9 @@ class Recorder:
     ----------
     path
         The file to write (``.edf``; ``.bdf`` for BDF+). With `rotate_s`,
-        files are numbered ``<stem>-001<suffix>``, ``-002`` ...
+        files are numbered ``<stem>-001<suffix>``, ``-002`` ... A recording
+        is never overwritten: when `path` (or its numbered files) exists, the
+        first free of ``<stem>-2<suffix>``, ``<stem>-3<suffix>`` ... is used.
     meta
         The stream: labels and rate go into the header, the source_id into
         the recording field.
@@ -230,6 +111,9 @@ class Recorder:
     on_condition
         Where `recording_failed` is raised and cleared (kind, active, message, evidence);
         may be set after construction.
+    patient, session
+        The patient's pseudonymous code and the monitor's session, for the
+        header's patient and recording fields.
     """
 
     def __init__(
@@ -244,6 +128,8 @@ class Recorder:
         retry_s: float = 10.0,
         max_gap_s: float = 600.0,
         queue_blocks: int = 4096,
+        patient: str | None = None,
+        session: str | None = None,
     ) -> None:
         if not (math.isfinite(range_uv) and range_uv > 0):
             raise ValueError(f"recording range {range_uv!r} µV must be a positive number")
@@ -253,8 +139,13 @@ class Recorder:
         bdf = path.suffix.lower() == ".bdf" or 2 * range_uv / EDF_STEP_UV > (1 << 16)
         if bdf and path.suffix.lower() != ".bdf":
             path = path.with_suffix(".bdf")  # more than 16 bits: BDF+, named so readers agree
+        if path.is_dir():
+            raise ValueError(f"cannot record to {str(path)!r}: it is a directory")
+        path = free_path(path)
         per_record = max(1, round(meta.rate))
-        self.layout = _Layout(bdf, meta.n_channels, per_record, per_record / meta.rate, range_uv)
+        self.layout = RecordLayout(
+            bdf, meta.n_channels, per_record, per_record / meta.rate, range_uv
+        )
         self.path = path
         self.meta = meta
         self.rotate_s = rotate_s
@@ -262,10 +153,12 @@ class Recorder:
         self.sync_s = sync_s
         self.retry_s = retry_s
         self.max_gap_s = max_gap_s
+        self.patient = patient
+        self.session = session
         self._check_writable(self._segment_path(1))
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=queue_blocks)
         self._lock = threading.Lock()
-        self._file: _EdfFile | None = None
+        self._file: EdfFile | None = None
         self._segment = 0
         self._pending = np.empty((meta.n_channels, 0), dtype=np.int32)
         self._annotations: list[tuple[float, str]] = []
@@ -351,14 +244,13 @@ class Recorder:
                 self._fail(OSError(errno.EIO, "unexpected recorder error"))
 
     def _segment_path(self, k: int) -> Path:
+        """The `k`-th file: the path itself first (unless rotating), then ``<stem>-002``..."""
         if self.rotate_s is None and k == 1:
             return self.path
         return self.path.with_name(f"{self.path.stem}-{k:03d}{self.path.suffix}")
 
     @staticmethod
     def _check_writable(path: Path) -> None:
-        if path.is_dir():
-            raise ValueError(f"cannot record to {str(path)!r}: it is a directory")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -367,17 +259,21 @@ class Recorder:
             raise ValueError(f"cannot record to {str(path)!r}: directory not writable")
 
     def _open_next(self, first_index: int) -> None:
-        self._segment += 1
-        path = self._segment_path(self._segment)
         start_time = self._t_index0 + first_index / self.meta.rate
         wall = datetime.fromtimestamp(time.time() - (_lsl_now() - start_time)).astimezone()
-        try:
-            new = _EdfFile(path, self.layout, self.meta, wall)
-        except OSError:
-            self._segment -= 1  # the next attempt reuses the name
-            if path.is_file():
-                path.unlink(missing_ok=True)
-            raise
+        while True:
+            self._segment += 1
+            path = self._segment_path(self._segment)
+            try:
+                new = EdfFile(
+                    path, self.layout, self.meta, wall, patient=self.patient, session=self.session
+                )
+                break
+            except FileExistsError:  # made meanwhile by someone else: never overwritten
+                log.warning("%s appeared meanwhile; recording to the next file", path)
+            except OSError:
+                self._segment -= 1  # the next attempt reuses the name
+                raise
         with self._lock:
             self._file = new
             self.files.append(path)

@@ -175,7 +175,7 @@ def test_bad_options_are_refused_with_the_value(tmp_path: Path) -> None:
     assert parse_duration("1h") == 3600.0
     assert parse_duration("90s") == 90.0
     assert parse_duration("30m") == 1800.0
-    with pytest.raises(ValueError, match="'soon' is not like 1h"):
+    with pytest.raises(ValueError, match="'soon' is not like 2d, 1h"):
         parse_duration("soon")
     with pytest.raises(ValueError, match="must be positive"):
         parse_duration("-1h")
