@@ -3,10 +3,11 @@
 A recording's report is the night at a glance for whoever reads it before
 the physician: signal quality per channel over time, the anomaly score
 against its threshold, a spectrogram, and the alerts with their times and
-evidence. It is one HTML file with Bokeh's JavaScript inlined, so it opens
-offline, from a USB stick or a mail attachment (about 1 MB each, most of it
-Bokeh). The alert list and the index are plain HTML tables: readable without
-JavaScript, and by scripts.
+evidence, one row per alert episode (a latched seizure alert that saw four
+seizures is four rows of one alert). It is one HTML file with Bokeh's
+JavaScript inlined, so it opens offline, from a USB stick or a mail
+attachment (about 1 MB each, most of it Bokeh). The alert list and the
+index are plain HTML tables: readable without JavaScript, and by scripts.
 
 The renderer takes plain data, the dict of a `streamer.offline.scan.FileScan`
 (``FileScan.to_dict()``), so it needs nothing from the detector.
@@ -180,12 +181,14 @@ def _alert_table(alerts: list[dict[str, Any]]) -> str:
             f"<tr class='{html.escape(a['severity'])}'>"
             f"<td class='num'>{clock(a['onset'])}</td><td class='num'>{clock(a['end'])}</td>"
             f"<td class='kind'>{html.escape(a['kind'])}</td>"
+            f"<td>{html.escape(a['id'])}</td><td class='num'>{a.get('episode', 1)}</td>"
             f"<td>{html.escape(a['severity'])}</td>"
             f"<td>{html.escape(', '.join(a['channels']) or 'all')}</td>"
             f"<td>{html.escape(a['message'])}</td><td>{html.escape(evidence)}</td></tr>"
         )
     return (
-        "<table id='alerts'><thead><tr><th>onset</th><th>end</th><th>kind</th><th>severity</th>"
+        "<table id='alerts'><thead><tr><th>onset</th><th>end</th><th>kind</th>"
+        "<th>alert</th><th>episode</th><th>severity</th>"
         "<th>channels</th><th>message</th><th>evidence</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"

@@ -1,11 +1,12 @@
 """``eegmon evaluate``: event-level quality of the detector on labelled recordings.
 
 Each file is read by `streamer.recordings.files` and goes through the same `Detector`
-as ``eegmon scan`` and the live monitor (run here block by block, so an
-alert's episodes, e.g. a latched seizure alert seeing a second seizure, are
-timed to the window), and through the fixed-threshold line-length baseline; both sets
-of alerts are matched to the labelled events (BIDS ``*_events.tsv`` or the
-file's EDF+ annotations) by `evaluation.metrics.score`.
+as ``eegmon scan`` and the live monitor (run here block by block, so a
+channel joining an alert is timed to the window), and through the
+fixed-threshold line-length baseline; both sets of alert episodes (a latched
+seizure alert seeing a second seizure counts twice, `detector.episodes`) are
+matched to the labelled events (BIDS ``*_events.tsv`` or the file's EDF+
+annotations) by `evaluation.metrics.score`.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def _score_file(
     duration = recording.duration
     say(
         f"{name}: {duration:.1f} s, {len(events)} labelled events, "
-        f"{len(mine)} alerts, {speed:.0f}x real time"
+        f"{len(mine)} alert episodes, {speed:.0f}x real time"
     )
     return {
         "eegmon": score(events, mine, duration, tolerance_s=tolerance),

@@ -85,7 +85,7 @@ def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float)
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--jsonl", help="Write one JSON line per alert to FILE (- for stdout).")
+@click.option("--jsonl", help="Write one JSON line per alert episode to FILE (- for stdout).")
 @click.option(
     "--out",
     "out_dir",

@@ -14,25 +14,27 @@ windows, all as exact sums or an exact rolling quantile; so once a segment
 has learned the same windows as one pass, it holds the same state to the
 last bit. The warm-up covers both memories (with a quarter more for windows
 not learned), the filters' settling, and alerts already running (refractory
-period, upgrade). A segment answers for the alerts whose onset falls in
-its own span ``[start, stop)`` and runs past `stop` until those alerts are
-final (cleared, or latched with their condition over). `join` then keeps
-one alert per kind where one pass would: an alert from a later segment
-detected before an earlier one of its kind ended (or while it is latched,
-end null) is part of that earlier alert, whose channels and evidence it
-updates. Every kind comes out the same, alert for alert (tested), with two
-limits:
+period, upgrade). A segment answers for the alert episodes whose onset
+falls in its own span ``[start, stop)`` and runs past `stop` until their
+alerts are final (cleared, or latched with their condition over). `join`
+then gives each episode the alert one pass would: an episode that a segment
+saw as a return of an alert begun before its span (``episode`` above 1), or
+any episode of a kind whose earlier alert was never cleared (latched:
+offline nobody acknowledges it), is the next episode of that earlier alert;
+one detected before the earlier alert's last episode ended is that episode,
+seen again. Every kind comes out the same, episode for episode (tested),
+with two limits:
 
 - the warm-up must see the same decisions as one pass did: if one pass
   raised an `anomaly` (and so learned nothing) within the warm-up, the
   segment, whose threshold starts infinite, learns those windows, and the
   two converge only once they left its memory;
 - a latched alert (a `seizure_suspect`, or any upgraded alert) is never
-  cleared offline, so one pass keeps one alert of its kind to the end of the
-  file and every later episode updates it; split, it keeps its onset and
-  its null end, but its channels and evidence may be those of an earlier
-  episode (a segment whose warm-up holds the latched alert updates that one,
-  which it does not own).
+  cleared offline, so one pass keeps one alert of its kind to the end of
+  the file; split, its later episodes are found by segments that may not
+  hold it (their warm-up is shorter than the file), so an episode's
+  channels and evidence are the segment's, its onset may differ by the
+  debounce when it starts right after the earlier one's end.
 
 **Resumable.** Results are stored under ``DIR/.eegmon-scan/`` keyed by the
 file's content id, the detector configuration and `SCAN_VERSION` (and the
@@ -66,7 +68,7 @@ from streamer.recordings.files import content_id, open_recording
 log = logging.getLogger(__name__)
 
 #: Changes whenever the same file and configuration would give other results.
-SCAN_VERSION = 1
+SCAN_VERSION = 2
 #: Own span of a segment when a file is split (seconds of signal).
 SEGMENT_S = 4 * 3600.0
 
@@ -193,30 +195,11 @@ def scan_segment(
 def join(parts: Sequence[FileScan]) -> FileScan:
     """One file's result from its segments' results, in order (see the module's doc).
 
-    Alert ids are numbered again in order of detection, as one detector would.
+    Alert ids and episodes are numbered again in order of detection, as one
+    detector would.
     """
     if len(parts) == 1:
         return parts[0]
-    alerts: list[dict[str, Any]] = []
-    last: dict[str, dict[str, Any]] = {}  # kind -> its latest alert, from an earlier segment
-    for part in parts:
-        mine: dict[str, dict[str, Any]] = {}
-        for alert in part.alerts:
-            earlier = last.get(alert["kind"])
-            if earlier is not None and (
-                earlier["end"] is None or alert["detected_at"] < earlier["end"]
-            ):
-                if earlier["end"] is None:  # latched: the whole scan's alert takes the update
-                    for key in ("channels", "score", "message", "evidence"):
-                        earlier[key] = alert[key]
-                continue
-            alerts.append(dict(alert))
-            mine[alert["kind"]] = alerts[-1]
-        last |= mine
-    alerts.sort(key=lambda a: (a["detected_at"], a["onset"]))
-    for number, alert in enumerate(alerts, start=1):
-        alert["id"] = f"{alert['kind']}-{number}"
-    alerts.sort(key=lambda a: (a["onset"], a["id"]))
     first = parts[0]
     # A series with some segments missing would be stored as the file's and plotted
     # with holes: the file has a series only when every segment brought one.
@@ -230,9 +213,42 @@ def join(parts: Sequence[FileScan]) -> FileScan:
         wall_s=sum(p.wall_s for p in parts),
         analysed_s=sum(p.analysed_s for p in parts),
         cpu_s=sum(p.cpu_s for p in parts),
-        alerts=alerts,
+        alerts=_join_episodes(parts),
         series=series,
     )
+
+
+def _join_episodes(parts: Sequence[FileScan]) -> list[dict[str, Any]]:
+    """The segments' episode lines grouped into the alerts of one pass, numbered again."""
+    alerts: list[list[dict[str, Any]]] = []  # each alert's episodes, in order
+    last: dict[str, list[dict[str, Any]]] = {}  # kind -> its latest alert, from earlier segments
+    for part in parts:
+        mine: dict[str, list[dict[str, Any]]] = {}  # the segment's alert id -> its alert here
+        for line in sorted(part.alerts, key=lambda a: (a["onset"], a["id"])):
+            episodes = mine.get(line["id"])
+            if episodes is None:
+                earlier = last.get(line["kind"])
+                if earlier is not None and (
+                    earlier[-1]["end"] is None or line["detected_at"] < earlier[-1]["end"]
+                ):
+                    continue  # that episode again, seen by a segment that warmed up on it
+                if earlier is not None and (
+                    line["episode"] > 1 or earlier[-1]["state"] != "cleared"
+                ):
+                    episodes = earlier
+                else:
+                    episodes = []
+                    alerts.append(episodes)
+                mine[line["id"]] = episodes
+            episodes.append(dict(line))
+        last |= {episodes[0]["kind"]: episodes for episodes in mine.values()}
+    alerts.sort(key=lambda episodes: (episodes[0]["detected_at"], episodes[0]["onset"]))
+    lines: list[dict[str, Any]] = []
+    for number, episodes in enumerate(alerts, start=1):
+        for episode, line in enumerate(episodes, start=1):
+            line |= {"id": f"{line['kind']}-{number}", "episode": episode}
+            lines.append(line)
+    return sorted(lines, key=lambda a: (a["onset"], a["id"]))
 
 
 class ResultStore:

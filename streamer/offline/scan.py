@@ -9,8 +9,12 @@ replay of the same file raise the same alerts.
 A scan can also cover one span of a file (`Span`), for the archive scan
 (`streamer.offline.archive`) that splits long files: it starts `warmup` seconds
 earlier so filters, model, baseline and alert state are warm at the span's
-start, keeps only the alerts whose onset falls in the span, and runs past
-the span's end until those alerts are final.
+start, keeps only the alert episodes whose onset falls in the span, and
+runs past the span's end until those are final.
+
+Offline nobody acknowledges, so a latched alert would fold every later
+seizure into the first: the scan writes one line per episode
+(`detector.episodes`), each with its own onset, detection and end.
 
 Beside the alerts, a scan keeps a `Series` for the report: one point per
 `SERIES_STEP_S` of signal quality per channel, anomaly score, threshold and
@@ -33,6 +37,7 @@ from numpy.typing import NDArray
 
 from detector import Block, Detector, DetectorConfig, StreamMeta
 from detector.core import MAX_PLAUSIBLE_UV
+from detector.episodes import Episode, EpisodeLog
 from detector.types import Alert, WindowScore
 from protocol.feed import finite_or_none
 from protocol.spectra import frequencies, psd, segments
@@ -202,11 +207,16 @@ class FileScan:
         return cls(**d)
 
 
-def alert_line(alert: Alert, file: str) -> dict[str, Any]:
-    """One ``--jsonl`` line: the Alert fields plus ``file`` and ``end`` (null while active)."""
-    record: dict[str, Any] = alert.to_dict()
-    record["file"] = file
-    record["end"] = alert.cleared_at if alert.state == "cleared" else None
+def episode_line(episode: Episode, file: str) -> dict[str, Any]:
+    """One ``--jsonl`` line: the Alert fields of the episode's latest snapshot plus ``file``.
+
+    ``onset`` and ``detected_at`` are the episode's; ``end`` is when its
+    condition ended (null: it lasted to the end of the file).
+    """
+    record: dict[str, Any] = episode.alert.to_dict()
+    del record["episode_onset"], record["episode_detected_at"]
+    record |= {"onset": episode.onset, "detected_at": episode.detected_at}
+    record |= {"file": file, "end": episode.end, "episode": episode.number}
     return dict(finite_or_none(record))
 
 
@@ -215,7 +225,8 @@ def is_final(alert: Alert, config: DetectorConfig) -> bool:
 
     Cleared alerts are final; so are latched ones (a `latch` kind, or
     upgraded) whose condition is over: offline nobody acknowledges them, so
-    they stay active, ``end`` null, to the end of the file.
+    they stay active to the end of the file, and a return of their
+    condition is an episode of its own.
     """
     if alert.state == "cleared":
         return True
@@ -260,14 +271,14 @@ def scan_recording(
     detector = Detector(meta, config)
     begin, end = span.start, min(span.stop, recording.duration)
     builder = _SeriesBuilder(recording.n_channels, rate, begin, span.stop) if series else None
-    latest: dict[str, Alert] = {}
+    log = EpisodeLog()
     done: list[dict[str, Any]] = []
 
-    def owned(alert: Alert) -> bool:
-        return begin <= alert.onset < span.stop
+    def owned(episode: Episode) -> bool:
+        return begin <= episode.onset < span.stop
 
-    def finish(alert: Alert) -> None:
-        done.append(alert_line(alert, file))
+    def finish(episodes: list[Episode]) -> None:
+        done.extend(episode_line(e, file) for e in episodes if owned(e))
 
     # An alert is raised up to k-of-n windows after its onset: run that far past the span.
     settle = config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
@@ -275,7 +286,7 @@ def scan_recording(
     analysed = 0
     for first, data in recording.blocks(chunk_s, start=first_sample):
         past_end = first / rate >= end + settle
-        if past_end and all(is_final(a, config) for a in latest.values()):
+        if past_end and all(is_final(e.alert, config) for e in log.open() if owned(e)):
             break
         stamps = (first + np.arange(data.shape[1])) / rate
         analysed += data.shape[1]
@@ -285,13 +296,8 @@ def scan_recording(
             for window in out.windows:
                 builder.window(window)
         for alert in out.alerts:
-            if not owned(alert):
-                continue
-            latest[alert.id] = alert
-            if alert.state == "cleared":
-                finish(latest.pop(alert.id))
-    for alert in latest.values():
-        finish(alert)
+            finish(log.add(alert))
+    finish(log.close())
     return FileScan(
         file=file,
         duration_s=end - begin,
