@@ -73,7 +73,7 @@ def yasa_offline(data: NDArray[np.float32], labels: list[str], rate: float) -> l
 
 
 def live_cost(data: NDArray[np.float32], labels: list[str], rate: float) -> tuple[float, float]:
-    """CPU ms per epoch of live staging in 1 s blocks, and the slowest block's ms."""
+    """CPU ms per epoch of live staging in 1 s blocks (to the end), and the slowest block's ms."""
     stager = LiveStager(labels, rate)
     block = round(BLOCK_S * rate)
     slowest = 0.0
@@ -82,6 +82,7 @@ def live_cost(data: NDArray[np.float32], labels: list[str], rate: float) -> tupl
         before = time.process_time()
         stager.add(first, data[:, first : first + block])
         slowest = max(slowest, time.process_time() - before)
+    stager.finish()
     total = time.process_time() - started
     epochs = data.shape[1] / rate / 30
     return 1000 * total / epochs, 1000 * slowest

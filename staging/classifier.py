@@ -19,7 +19,8 @@ def load_classifier(kinds: tuple[str, ...]) -> Any:
     """YASA's newest classifier for channels of `kinds` (``("eeg",)``, ``("eeg", "eog")``...).
 
     The classifiers were pickled by an older scikit-learn: its version warning
-    is expected, so it is silenced here.
+    is expected, so it is silenced here. They predict on one thread: a few
+    epochs at a time gain nothing from more, and the detector needs the cores.
     """
     folder = resources.files("yasa") / "classifiers"
     pattern = re.compile(rf"clf_{re.escape('+'.join(kinds))}_lgb_([\d.]+)\.joblib")
@@ -33,4 +34,6 @@ def load_classifier(kinds: tuple[str, ...]) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with resources.as_file(versions[max(versions)]) as path:
-            return joblib.load(path)
+            classifier = joblib.load(path)
+    classifier.set_params(n_jobs=1)
+    return classifier

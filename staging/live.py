@@ -7,6 +7,24 @@ features is complete: from then on it is final and never changes. What
 the night so far cannot tell yet is said in `staging.features`. The
 stager is pure (no clock, no thread): the same samples give the same stages,
 however they are cut into blocks, live or offline.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> stager = LiveStager(["EEG C4-M1", "EOG E1-M2", "ECG"], rate=100.0)
+>>> stager.channels
+ChannelPick(eeg=0, eog=1, emg=None)
+>>> staged = []
+>>> for second in range(150):
+...     block = rng.normal(0, 20, (3, 100)).astype(np.float32)
+...     staged += stager.add(second * 100, block)
+>>> [(epoch.index, epoch.staged_at_s) for epoch in staged]
+[(0, 65.0), (0, 95.0), (1, 95.0), (0, 125.0), (1, 125.0), (2, 125.0)]
+>>> any(epoch.final for epoch in staged)  # not until the 7.5 min window is complete
+False
+>>> staged[-1].stage, staged[-1].onset_s
+('W', 60.0)
 """
 
 from __future__ import annotations
