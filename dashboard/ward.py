@@ -1,9 +1,11 @@
 """The ward view: one tile per bed, the page a technician watches for the whole ward.
 
 A tile shows the bed's name, MONITORING or NOT MONITORING (and why), its
-active alerts counted by severity (high ones flashing, the newest named), and
-a 10-20 head map of each channel's signal quality; clicking it opens the bed
-view. All tiles are one ``Div`` of escaped HTML, rebuilt at most twice a
+most urgent alert in large coloured text (the tile's border and background
+take its colour), its active alerts counted by severity (high ones
+flashing), and a 10-20 head map of each channel's signal quality; clicking
+it opens the bed view. Tiles fill a grid, so a 1920x1080 screen shows 12
+beds at once. All tiles are one ``Div`` of escaped HTML, rebuilt at most twice a
 second and only when something changed: a ward of many beds costs the
 browser no canvas at all.
 
@@ -39,21 +41,32 @@ from .panels.alerts import sanitize_who
 
 UPDATE_PERIOD_MS = 500
 
+#: Tiles in a grid: 4 columns of 3 rows hold 12 beds on a 1920x1080 screen, without scrolling.
 WARD_CSS = """
-.eegmon-ward { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr));
-  gap: 12px; font: 14px/1.35 sans-serif; }
-.eegmon-tile { display: block; color: inherit; text-decoration: none; border-radius: 8px;
-  border: 3px solid #2e7d32; padding: 10px 12px; background: #fff; }
+.bk-clearfix { display: block !important; }  /* Bokeh wraps a Div's text in an inline-block */
+.eegmon-ward { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr));
+  gap: 12px; font: 15px/1.35 sans-serif; width: 100%; }
+.eegmon-tile { display: block; color: inherit; text-decoration: none; border-radius: 10px;
+  border: 4px solid #2e7d32; padding: 8px 12px; background: #fff; overflow: hidden; }
 .eegmon-tile:hover { box-shadow: 0 2px 10px rgba(0,0,0,.25); }
-.eegmon-tile.tile-alarm { border-color: #d32f2f; }
-.eegmon-tile .name { font: bold 20px/1.2 sans-serif; }
-.eegmon-tile .state { font-weight: bold; margin: 4px 0; padding: 2px 6px; border-radius: 4px;
+.eegmon-tile.level-off, .eegmon-tile.level-high { border-color: #d32f2f; background: #ffebee; }
+.eegmon-tile.level-medium { border-color: #f9a825; background: #fffde7; }
+.eegmon-tile.level-low { border-color: #00acc1; }
+.eegmon-tile.acknowledged { background: #fff; }
+.eegmon-tile .top { display: flex; align-items: baseline; gap: 10px; flex-wrap: wrap; }
+.eegmon-tile .name { font: bold 26px/1.2 sans-serif; }
+.eegmon-tile .state { font: bold 24px/1.2 sans-serif; padding: 2px 10px; border-radius: 6px;
   color: white; background: #2e7d32; display: inline-block; }
 .eegmon-tile .state.off { background: #c62828; animation: eegmon-flash 1s steps(1) infinite; }
-.eegmon-tile .why { color: #555; font-size: 12px; }
-.eegmon-tile .counts .sev { margin-right: 4px; }
-.eegmon-tile .body { display: flex; gap: 10px; align-items: flex-start; }
-.eegmon-tile .newest { font-size: 13px; margin-top: 6px; }
+.eegmon-tile .urgent { font: bold 28px/1.25 sans-serif; margin: 6px 0 2px; padding: 2px 10px;
+  border-radius: 6px; display: inline-block; }
+.eegmon-tile .urgent.acknowledged { animation: none; opacity: 0.8; }
+.eegmon-tile .why { color: #555; font-size: 13px; }
+.eegmon-tile .counts .sev { margin-right: 4px; padding: 0 4px; border-radius: 3px; }
+.eegmon-tile .body { display: flex; gap: 12px; align-items: flex-start;
+  justify-content: space-between; }
+.eegmon-tile .newest { font-size: 14px; margin-top: 4px; }
+.eegmon-tile .eegmon-headmap { flex: none; width: 130px; height: auto; }
 """
 
 
@@ -108,33 +121,15 @@ class WardView:
     def _tile(index: int, snap: FeedSnapshot, now: float) -> str:
         reason = not_monitoring_reason(snap, now)
         active = [a for a in snap.alerts if a.get("state") != "cleared"]
-        counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
-        for alert in active:
-            if alert.get("severity") in counts:
-                counts[str(alert["severity"])] += 1
-        alarm = bool(reason) or any(
-            a.get("severity") == "high" and a.get("state") == "active" for a in active
-        )
+        top = sorted(active, key=alert_sort_key)[0] if active else None
+        level = "off" if reason else severity_class(top.get("severity")) if top else "ok"
+        if not reason and top is not None and top.get("state") == "acknowledged":
+            level += " acknowledged"  # someone is on it: the colour stays, the alarm look goes
         state = (
             '<span class="state">MONITORING</span>'
             if not reason
-            else f'<span class="state off">NOT MONITORING</span> '
-            f'<span class="why">{html.escape(reason)}</span>'
+            else '<span class="state off">NOT MONITORING</span>'
         )
-        badges = (
-            "".join(f'<span class="sev sev-{s}">{n} {s}</span>' for s, n in counts.items() if n)
-            or '<span class="why">no active alert</span>'
-        )
-        newest = ""
-        if active:
-            top = sorted(active, key=alert_sort_key)[0]
-            channels = ", ".join(map(str, top.get("channels") or [])) or "all channels"
-            newest = (
-                f'<div class="newest"><span class="sev sev-{severity_class(top.get("severity"))}">'
-                f"{html.escape(str(top.get('severity', '')))}</span> "
-                f"{html.escape(str(top.get('kind', '')))} on {html.escape(channels)}"
-                f"{' (acknowledged)' if top.get('state') == 'acknowledged' else ''}</div>"
-            )
         quality = snap.score_info.get("quality")
         values = (
             [q if isinstance(q, int | float) else None for q in quality]
@@ -148,13 +143,52 @@ class WardView:
             if snap.labels and isinstance(rate, int | float)
             else html.escape(snap.url)
         )
+        why = f'<div class="why">{html.escape(reason)}</div>' if reason else ""
         return (
-            f'<a class="eegmon-tile{" tile-alarm" if alarm else ""}" data-bed="{index}" '
-            f'href="bed?bed={index}">'
-            f'<div class="name">{html.escape(snap.name)}</div>{state}'
-            f'<div class="body">{head}<div><div class="counts">{badges}</div>'
-            f'<div class="why">{info}</div>{newest}</div></div></a>'
+            f'<a class="eegmon-tile level-{level}" data-bed="{index}" href="bed?bed={index}">'
+            f'<div class="top"><span class="name">{html.escape(snap.name)}</span>{state}</div>'
+            f'{why}<div class="body"><div>{_urgent(top)}<div class="counts">{_counts(active)}'
+            f'</div><div class="why">{info}</div>{_newest(top)}</div>{head}</div></a>'
         )
+
+
+def _urgent(top: dict[str, Any] | None) -> str:
+    """The most urgent alert in large coloured text, to be read across the room."""
+    if top is None:
+        return ""
+    acknowledged = top.get("state") == "acknowledged"
+    return (
+        f'<div class="urgent sev-{severity_class(top.get("severity"))}'
+        f'{" acknowledged" if acknowledged else ""}">'
+        f"{html.escape(str(top.get('severity', '')).upper())} · "
+        f"{html.escape(str(top.get('kind', '')).replace('_', ' '))}"
+        f"{' (ack)' if acknowledged else ''}</div>"
+    )
+
+
+def _counts(active: list[dict[str, Any]]) -> str:
+    """Active alerts counted by severity."""
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    for alert in active:
+        if alert.get("severity") in counts:
+            counts[str(alert["severity"])] += 1
+    return (
+        "".join(f'<span class="sev sev-{s}">{n} {s}</span>' for s, n in counts.items() if n)
+        or '<span class="why">no active alert</span>'
+    )
+
+
+def _newest(top: dict[str, Any] | None) -> str:
+    """Where the most urgent alert is: its channels, and whether someone acknowledged it."""
+    if top is None:
+        return ""
+    channels = ", ".join(map(str, top.get("channels") or [])) or "all channels"
+    return (
+        f'<div class="newest"><span class="sev sev-{severity_class(top.get("severity"))}">'
+        f"{html.escape(str(top.get('severity', '')))}</span> "
+        f"{html.escape(str(top.get('kind', '')))} on {html.escape(channels)}"
+        f"{' (acknowledged)' if top.get('state') == 'acknowledged' else ''}</div>"
+    )
 
 
 def _title(n_beds: int) -> str:
