@@ -19,11 +19,13 @@ def write_bonn_edf(
 ) -> list[tuple[float, float]]:
     """`normal` Z segments, an S segment after each index in `ictal_after`; the seizures' spans (s).
 
-    The file is cut to whole 100 s records (what EDF needs at 173.61 Hz).
+    Z has 50 segments, taken again in turn for longer files; the file is cut
+    to whole 100 s records (what EDF needs at 173.61 Hz).
     """
     import edfio
 
     zs = [np.loadtxt(p) for p in sorted((data / "bonn" / "Z").glob("*.txt"))[:normal]]
+    zs = [zs[i % len(zs)] for i in range(normal)]
     ss = [np.loadtxt(p) for p in sorted((data / "bonn" / "S").glob("*.txt"))[: len(ictal_after)]]
     plan: list[np.ndarray] = []
     seizures: list[tuple[float, float]] = []
