@@ -146,7 +146,7 @@ class FeedSnapshot:
     last_status_at: float | None
     stale: bool  #: connected but no ``status`` heartbeat for more than `STALE_AFTER_S`
     error: str | None  #: why the last connection attempt or connection failed
-    stream: dict[str, Any]  #: the ``hello`` stream info (name, labels, rate, ...)
+    stream: dict[str, Any]  #: the ``hello`` stream info (name, labels...), patient and session
     labels: tuple[str, ...]
     status: dict[str, Any]  #: the newest ``status`` message
     alerts: tuple[dict[str, Any], ...]  #: active and acknowledged alerts
@@ -420,16 +420,15 @@ class FeedClient:
         labels = stream.get("labels") or []
         if not isinstance(labels, list) or len(labels) > MAX_CHANNELS:
             raise protocol.ProtocolError("hello 'labels' must be a list of channel labels")
-        if stream.get("source_id") != self._stream.get("source_id") or len(labels) != len(
-            self._labels
-        ):
-            # Another device or patient on this feed: nothing of the previous one is kept.
+        known = (self._stream.get("source_id"), self._stream.get("session"), len(self._labels))
+        if (stream.get("source_id"), message.get("session"), len(labels)) != known:
+            # Another device, patient or monitor run (session): nothing of the previous is kept.
             self.trends.reset()
             self._night.clear()
             self._history.clear()
             self._scores.clear()
         self._offsets.clear()  # perhaps another monitor host, another clock
-        self._stream = dict(stream)
+        self._stream = {**stream, **{key: message.get(key) for key in ("patient", "session")}}
         self._labels = tuple(str(label) for label in labels)
         self._ring.clear()
         self._hellos += 1

@@ -89,6 +89,14 @@ def simulate(
     type=click.Path(path_type=Path),
     help="Load what the model learned from FILE if it fits the stream; save it there as it goes.",
 )
+@click.option(
+    "--model-state-max-age",
+    help="Older model states are not used: 30m, 12h, 2d... [24h].",
+)
+@click.option(
+    "--patient",
+    help="The patient's pseudonymous code (letters, digits, -_., at most 32): NEVER a name.",
+)
 @click.option("--quiet", is_flag=True, help="No status line on the terminal.")
 @click.option(
     "--record",
@@ -122,6 +130,8 @@ def monitor(
     stall_timeout: float | None,
     status_every: float | None,
     model_state_path: Path | None,
+    model_state_max_age: str | None,
+    patient: str | None,
     quiet: bool,
     record_path: Path | None,
     record_rotate: str | None,
@@ -158,6 +168,8 @@ def monitor(
         record_rotate=record_rotate,
         record_range_uv=record_range,
         model_state_path=model_state_path,
+        model_state_max_age=model_state_max_age,
+        patient=patient,
     )
     try:
         checked = config.check_monitor(settings)

@@ -22,6 +22,7 @@ from streamer.live.link import MonitorLink
 from streamer.live.lsl import Selector, StreamNotFound, resolve
 from streamer.live.model_state import ModelStateFile
 from streamer.live.monitor import Monitor, Sink
+from streamer.live.session import Session
 from streamer.notify import Notifier
 from streamer.recordings.recorder import DEFAULT_RANGE_UV, Recorder
 
@@ -55,8 +56,8 @@ def run_monitor(
     """Resolve the stream, start the feed and monitor until `stop` is set.
 
     The parts are built in the order they depend on each other, each given
-    what it needs: the stream and its detector, the journal, the link the
-    feed and the monitor share, the feed (started, so its URL is known), the
+    what it needs: the stream and its detector, the session and the link the
+    feed and the monitor share, the journal, the feed (started, so its URL is known), the
     sinks (the notifier names the feed's URL), then the monitor.
     """
     settings, timings = checked.settings, checked.timings
@@ -78,12 +79,19 @@ def run_monitor(
             detector = Detector(meta, detector_config, id_prefix=f"{int(time.time())}-")
         except ValueError as exc:
             fail(str(exc))
-        journal = _journal(settings.alerts_path, opened, fail)
-        link = MonitorLink(meta, detector.config, timings["stall_timeout"])
+        session = Session.start(settings.patient)
+        link = MonitorLink(meta, detector.config, timings["stall_timeout"], session)
+        journal = _journal(settings.alerts_path, link, opened, fail)
         feed = _feed(checked, link, journal, opened, fail)
         sinks = _sinks(checked, meta, journal, link, feed.url, opened, fail)
         if settings.model_state_path is not None:
-            state = ModelStateFile(settings.model_state_path, detector, say)
+            state = ModelStateFile(
+                settings.model_state_path,
+                detector,
+                say,
+                session=session,
+                max_age_s=checked.model_state_max_age_s,
+            )
             sinks.append(state)
             opened.callback(state.close)
         runner = Monitor(
@@ -103,20 +111,29 @@ def run_monitor(
             f"eegmon monitor: stream {meta.name!r} ({meta.n_channels} ch @ {meta.rate:g} Hz, "
             f"source_id {meta.source_id!r}); feed at {feed.url}"
         )
+        who = "no patient code" if session.patient is None else f"patient {session.patient}"
+        say(f"eegmon monitor: session {session.id} ({who}) started {session.started}")
         runner.run(stop)
 
 
 def _journal(
-    path: Path | None, opened: contextlib.ExitStack, fail: Callable[[str], NoReturn]
+    path: Path | None,
+    link: MonitorLink,
+    opened: contextlib.ExitStack,
+    fail: Callable[[str], NoReturn],
 ) -> AlertJournal | None:
-    """The alert journal of ``--alerts``, closed with the rest."""
+    """The alert journal of ``--alerts``, closed with the rest; its failures raise conditions."""
     if path is None:
         return None
     try:
-        journal = AlertJournal(path)
+        journal = AlertJournal(path, session=link.session, on_condition=link.set_condition)
     except (OSError, ValueError) as exc:
         fail(f"cannot open alert journal {str(path)!r}: {exc}")
     opened.callback(journal.close)
+    meta = link.meta
+    journal.note(
+        "session_started", stream=meta.name, source_id=meta.source_id, **link.session.fields()
+    )
     return journal
 
 
@@ -199,6 +216,8 @@ def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta, link: Monit
         range_uv=checked.settings.record_range_uv or DEFAULT_RANGE_UV,
         rotate_s=checked.record_rotate_s,
         on_condition=link.set_condition,
+        patient=link.session.patient,
+        session=link.session.id,
     )
 
 

@@ -128,6 +128,9 @@ class MonitorSettings:
     record_rotate: str | None = None
     record_range_uv: float | None = None
     model_state_path: Path | None = None
+    #: The patient's pseudonymous code (never a name), and how old a model state may be.
+    patient: str | None = None
+    model_state_max_age: str | None = None
     #: People and roles (``eegmon users``); replaces the one shared feed token.
     users_path: Path | None = None
     tls_cert: Path | None = None
@@ -145,6 +148,7 @@ class CheckedMonitor:
     #: stall_timeout, status_every, resolve_timeout: options beat the file, the file defaults.
     timings: dict[str, float]
     record_rotate_s: float | None
+    model_state_max_age_s: float = 86400.0
 
 
 def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
@@ -153,6 +157,7 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
     Cheap checks first; the notification URLs last (they load apprise).
     """
     from streamer.live.feed import check_exposure
+    from streamer.live.session import check_patient
     from streamer.notify import check_urls
     from streamer.recordings.recorder import parse_duration
 
@@ -165,9 +170,13 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
         if not (value > 0):  # NaN too
             raise ValueError(f"--{key.replace('_', '-')} must be positive, got {value!r}")
     rotate = None if settings.record_rotate is None else parse_duration(settings.record_rotate)
+    if settings.patient is not None:
+        check_patient(settings.patient)
+    max_age = settings.model_state_max_age
+    max_age_s = 86400.0 if max_age is None else parse_duration(max_age)
     config = read(settings.config_path)
     timings = {**MONITOR_DEFAULTS, **config.monitor, **given}
     notify = config.notify().with_urls(settings.notify_urls)
     if notify.destinations:
         check_urls(notify.destinations)
-    return CheckedMonitor(settings, config, notify, timings, rotate)
+    return CheckedMonitor(settings, config, notify, timings, rotate, max_age_s)

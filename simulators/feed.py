@@ -95,6 +95,9 @@ class SimulatedFeed:
         ``(alert_id, who)`` of every ``ack`` received.
     connections
         Connections accepted so far.
+    patient, session
+        The monitor run each ``hello`` announces; a new session is a new night
+        for a dashboard.
     """
 
     def __init__(
@@ -118,6 +121,8 @@ class SimulatedFeed:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.acks: list[tuple[str, str]] = []
         self.connections = 0
+        self.patient: str | None = None
+        self.session = "simulated-1"
         self._ids = itertools.count(1)
         self._sends: set[asyncio.Future[None]] = set()
         self._acked = threading.Condition()
@@ -213,6 +218,9 @@ class SimulatedFeed:
             },
             "alerts": list(self.alerts.values()),
             "config": {},
+            "patient": self.patient,
+            "session": self.session,
+            "started": None,
         }
 
     def _traces(self, start: float, n: int) -> dict[str, Any]:
