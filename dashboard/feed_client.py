@@ -30,7 +30,7 @@ from protocol import feed as protocol
 from protocol.kinds import SEVERITY_RANK
 from protocol.redact import redact_url
 
-from .options import validate_feed_url
+from .options import feed_access, validate_feed_url
 from .trends import NightTrends, TrendSnapshot
 
 log = logging.getLogger(__name__)
@@ -325,10 +325,13 @@ class FeedClient:
 
     async def _connect_forever(self) -> None:
         delay = BACKOFF_FIRST_S
+        access = feed_access()
         while True:
             try:
                 async with connect(
                     self.url,
+                    additional_headers=access.headers(),
+                    ssl=access.tls(self.url),
                     max_size=protocol.MAX_SERVER_MESSAGE,
                     open_timeout=3.0,
                     ping_interval=5.0,

@@ -8,8 +8,11 @@ options again when it is built.
 from __future__ import annotations
 
 import os
+import ssl
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from protocol.feed import is_loopback
 
@@ -70,10 +73,12 @@ def check_options(
     token: str | None = None,
     *,
     need_feeds: bool = True,
+    has_users: bool = False,
 ) -> None:
     """Raise ValueError, quoting the bad value, for unusable server options.
 
     `need_feeds` False: the beds come later (a ward), so no feed is needed now.
+    `has_users`: people sign in with their own tokens, instead of one shared `token`.
     """
     if isinstance(feeds, str) or not isinstance(feeds, Sequence):
         raise ValueError(f"feeds must be a list of ws:// URLs, got {feeds!r}")
@@ -87,11 +92,11 @@ def check_options(
         raise ValueError(f"address must be a host name or IP address, got {address!r}")
     if token is not None:
         check_token(token)
-    if not is_loopback(address) and not (os.environ.get(SECRET_ENV) and token):
+    if not is_loopback(address) and not (os.environ.get(SECRET_ENV) and (token or has_users)):
         raise ValueError(
             f"refusing to serve the dashboard on non-loopback address {address!r} without "
             f"signed sessions and an access token: set {SECRET_ENV} (see `bokeh secret`) and "
-            "give a token (--token or EEGMON_DASHBOARD_TOKEN), or bind 127.0.0.1"
+            "give a users file (--users) or a token (EEGMON_DASHBOARD_TOKEN), or bind 127.0.0.1"
         )
     if allow_origin is not None:
         if isinstance(allow_origin, str):
@@ -99,3 +104,41 @@ def check_options(
         for origin in allow_origin:
             if not isinstance(origin, str) or not origin or "/" in origin or origin == "*":
                 raise ValueError(f"allow_origin entries must be host[:port], got {origin!r}")
+
+
+@dataclass(frozen=True)
+class FeedAccess:
+    """How the dashboard reaches its feeds: its own token, and the CA that vouches for wss://.
+
+    With a users file on the monitors, the token is a ``dashboard`` role's: the
+    dashboard then acknowledges for the responder signed into the page.
+    """
+
+    token: str | None = None
+    ca: Path | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def tls(self, url: str) -> ssl.SSLContext | None:
+        """The TLS context of a ``wss://`` feed (None for ``ws://``); the system CAs or `ca`."""
+        if not url.startswith("wss:"):
+            return None
+        return ssl.create_default_context(cafile=self.ca)
+
+
+#: What every feed client of this process presents (`use_feed_access`).
+_ACCESS = [FeedAccess()]
+
+
+def use_feed_access(access: FeedAccess) -> None:
+    """Set how this process's feed clients connect; a bad `access.ca` raises ValueError."""
+    try:
+        access.tls("wss://check")
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"--feed-ca {str(access.ca)!r}: {exc}") from None
+    _ACCESS[0] = access
+
+
+def feed_access() -> FeedAccess:
+    return _ACCESS[0]

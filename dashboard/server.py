@@ -15,9 +15,11 @@ port 80 when omitted). Binding any other address is refused unless both the
 ``bokeh secret``), so Bokeh sessions are signed and cannot be forged, and an
 access `token` is given (see `auth`): every page and websocket then needs the
 signed session cookie that the token buys at ``/login``. A token can guard a
-loopback dashboard too. Serve an exposed dashboard through TLS (a reverse
-proxy), and list the proxy's host in `allow_origin`. Browser-to-server
-websocket messages are limited to `WEBSOCKET_MAX_MESSAGE` bytes.
+loopback dashboard too. With `users`, people sign in with their own
+tokens instead (`auth.UsersAuth`). Serve an exposed dashboard over TLS: its
+own (`tls`, https) or a reverse proxy's (`xheaders`, and list the proxy's host
+in `allow_origin`). Browser-to-server websocket messages are limited to
+`WEBSOCKET_MAX_MESSAGE` bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from socket import socket
@@ -40,12 +43,13 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
 from protocol.feed import is_loopback
+from protocol.people import Users, keep_secrets_out_of_logs
 
 from .app import build_applications
-from .auth import TokenAuth, cookie_secret
+from .auth import TokenAuth, UsersAuth, cookie_secret
 from .beds import Beds
 from .feed_client import FeedClient
-from .options import SECRET_ENV, check_options
+from .options import SECRET_ENV, FeedAccess, check_options, use_feed_access
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,14 @@ class DashboardServer:
         required with a non-loopback `address`.
     beds
         The beds, when they come and go (a ward); instead of `feeds`.
+    users
+        People who sign in with their own tokens (instead of one `token`).
+    tls
+        Serve https with this context.
+    xheaders
+        Trust a reverse proxy's ``X-Forwarded-*`` headers (its https makes cookies Secure).
+    feed_access
+        The token and CA the feed clients use.
     """
 
     @property
@@ -88,9 +100,28 @@ class DashboardServer:
         allow_origin: Sequence[str] | None = None,
         token: str | None = None,
         beds: Beds | None = None,
+        *,
+        users: Users | None = None,
+        tls: ssl.SSLContext | None = None,
+        xheaders: bool = False,
+        feed_access: FeedAccess | None = None,
     ) -> None:
-        check_options(feeds, port, address, allow_origin, token, need_feeds=beds is None)
-        self.auth = TokenAuth(token) if token else None
+        check_options(
+            feeds,
+            port,
+            address,
+            allow_origin,
+            token,
+            need_feeds=beds is None,
+            has_users=users is not None,
+        )
+        keep_secrets_out_of_logs()
+        if feed_access is not None:
+            use_feed_access(feed_access)
+        self.auth: TokenAuth | None = TokenAuth(token) if token else None
+        if users is not None:
+            self.auth = UsersAuth(users)
+        self.tls, self.xheaders = tls, xheaders
         self.address = address
         self.allow_origin = list(allow_origin or [])
         self.beds = beds if beds is not None else Beds(feeds)
@@ -122,7 +153,7 @@ class DashboardServer:
             host = "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
 
     def websocket_origins(self) -> list[str]:
         """The ``host:port`` origins allowed to open the Bokeh websocket."""
@@ -145,14 +176,14 @@ class DashboardServer:
         tornado_app = BokehTornado(
             build_applications(self.beds),
             extra_websocket_origins=self.websocket_origins(),
-            absolute_url=server_url(self.address, self.port),
+            absolute_url=server_url(self.address, self.port, ssl=self.tls is not None),
             websocket_max_message_size_bytes=WEBSOCKET_MAX_MESSAGE,
             sign_sessions=signed,
             secret_key=secret.encode() if signed and secret else None,
             generate_session_ids=True,
             **self._auth_settings(),
         )
-        http = HTTPServer(tornado_app, xheaders=False)
+        http = HTTPServer(tornado_app, xheaders=self.xheaders, ssl_options=self.tls)
         http.add_sockets(self._sockets)
         self._loop = IOLoop.current()
         self._server = BaseServer(self._loop, tornado_app, http)
@@ -280,15 +311,16 @@ def serve(
     allow_origin: list[str] | None = None,
     show_url_callback: Callable[[str], None] | None = None,
     token: str | None = None,
+    **security: Any,
 ) -> None:
     """Serve the dashboard of `feeds` at ``http://{address}:{port}/`` until Ctrl-C or SIGTERM.
 
     Raises ValueError (message quoting the bad value) for a bad feed URL, port,
     origin, token, or a non-loopback `address` without ``BOKEH_SECRET_KEY`` and
-    a `token`; OSError
-    when the port cannot be bound. `show_url_callback(url)` is called once the
-    server listens, e.g. to print the URL.
+    a `token` or users; OSError when the port cannot be bound.
+    `show_url_callback(url)` is called once the server listens, e.g. to print
+    the URL. `security`: `DashboardServer`'s users, tls, xheaders, feed_access.
     """
-    DashboardServer(feeds, port=port, address=address, allow_origin=allow_origin, token=token).run(
-        show_url_callback
-    )
+    DashboardServer(
+        feeds, port=port, address=address, allow_origin=allow_origin, token=token, **security
+    ).run(show_url_callback)

@@ -145,7 +145,8 @@ def ack(
     from protocol.people import keep_secrets_out_of_logs
 
     keep_secrets_out_of_logs()
-    token = os.environ.get("EEGMON_TOKEN") or cmd_users.feed_token(feed_token, token_file)
+    token = None if token_file else os.environ.get("EEGMON_TOKEN")
+    token = token or cmd_users.feed_token(feed_token, token_file)
     who = who or getpass.getuser()
     headers = {"Authorization": f"Bearer {token}"} if token else None
     tls = _client_tls(feed_ca) if feed.startswith("wss:") else None

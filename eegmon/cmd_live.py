@@ -7,6 +7,7 @@ option is refused before the detector, Bokeh or pylsl load.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -200,6 +201,7 @@ def monitor(
     type=click.Path(path_type=Path, dir_okay=False),
     help="TOML montage (name, derivations) offered in the bed view; repeatable.",
 )
+@cmd_users.dashboard_options
 def dashboard(
     feeds: tuple[str, ...],
     port: int,
@@ -207,13 +209,17 @@ def dashboard(
     allow_origin: tuple[str, ...],
     token: str | None,
     montage_files: tuple[Path, ...],
+    **security_options: Any,
 ) -> None:
     """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
+    security = cmd_users.dashboard_security(**security_options)
+    token = cmd_users.feed_token(token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users")
     from dashboard.montage import load_custom, use_custom
     from dashboard.options import check_options
 
     try:
-        check_options(list(feeds), port, host, list(allow_origin), token)
+        has_users = security["users"] is not None
+        check_options(list(feeds), port, host, list(allow_origin), token, has_users=has_users)
         use_custom(load_custom(list(montage_files)))  # MontageError is a ValueError
     except ValueError as exc:
         fail(str(exc))
@@ -227,6 +233,7 @@ def dashboard(
             allow_origin=list(allow_origin),
             show_url_callback=lambda url: say(f"eegmon dashboard: dashboard at {url}"),
             token=token,
+            **security,
         )
     except ValueError as exc:
         fail(str(exc))

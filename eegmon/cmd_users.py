@@ -8,8 +8,11 @@ replaced atomically so a crash never leaves half a file.
 from __future__ import annotations
 
 import os
+import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -113,9 +116,12 @@ def remove(name: str, path: Path) -> None:
 
 
 def feed_token(
-    given: str | None, token_file: Path | None, option: str = "feed_token"
+    given: str | None,
+    token_file: Path | None,
+    option: str = "feed_token",
+    instead: str = "--feed-token-file or EEGMON_FEED_TOKEN",
 ) -> str | None:
-    """The feed token from `token_file`, else from the option or its environment variable.
+    """The token from `token_file`, else from the option or its environment variable.
 
     A token typed on the command line shows in ``ps`` to every local user: it
     still works, with a line saying so.
@@ -131,7 +137,60 @@ def feed_token(
         flag = "--" + option.replace("_", "-")
         click.echo(
             f"eegmon: warning: {flag} is deprecated: a token on the command line shows in ps; "
-            "use --feed-token-file or the environment",
+            f"use {instead}",
             err=True,
         )
     return given or None
+
+
+def dashboard_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``eegmon dashboard``'s options for people, TLS and reaching its feeds."""
+    path = click.Path(path_type=Path, dir_okay=False)
+    for option in reversed(
+        [
+            click.option("--users", "users_path", type=path, help="People sign in (eegmon users)."),
+            click.option("--tls-cert", type=path, help="Serve https with this certificate."),
+            click.option("--tls-key", type=path, help="Its key."),
+            click.option("--xheaders", is_flag=True, help="Behind a TLS proxy: trust X-Forwarded."),
+            click.option("--feed-ca", type=path, help="CA certificate vouching for wss:// feeds."),
+            click.option(
+                "--feed-token-file",
+                type=path,
+                help="File holding the dashboard's feed token [env EEGMON_FEED_TOKEN].",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def dashboard_security(
+    users_path: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    xheaders: bool,
+    feed_ca: Path | None,
+    feed_token_file: Path | None,
+) -> dict[str, Any]:
+    """`dashboard.server.serve`'s security arguments from those options; bad input exits 2."""
+    from dashboard.options import FeedAccess
+
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together")
+    token = feed_token(None, feed_token_file) or os.environ.get("EEGMON_FEED_TOKEN") or None
+    tls = None
+    try:
+        users = None if users_path is None else read_users(users_path)
+        if tls_cert is not None and tls_key is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(tls_cert, tls_key)
+    except ValueError as exc:
+        fail(str(exc))
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"cannot use TLS certificate {str(tls_cert)!r} with key {str(tls_key)!r}: {exc}")
+    return {
+        "users": users,
+        "tls": tls,
+        "xheaders": xheaders,
+        "feed_access": FeedAccess(token, feed_ca),
+    }

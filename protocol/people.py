@@ -35,7 +35,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_NAME = 100
 _SECRET_PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)[^\s'\",]+"), r"\1***"),
-    (re.compile(r"(?i)((?:token|access_token|key|password)=)[^&\s'\"]+"), r"\1***"),
+    (re.compile(r"(?i)((?:token|access_token|key|password)(?:=|%3D))[^&\s'\"%]+"), r"\1***"),
     (re.compile(r"(?i)((?:cookie|set-cookie):\s*)[^\r\n'\"]+"), r"\1***"),
 )
 
@@ -257,6 +257,8 @@ def hide_secrets(text: str) -> str:
 
     >>> hide_secrets("> GET /?token=abc HTTP/1.1 > Authorization: Bearer abc")
     '> GET /?token=*** HTTP/1.1 > Authorization: Bearer ***'
+    >>> hide_secrets("302 GET /login?next=%2F%3Ftoken%3Dabc")
+    '302 GET /login?next=%2F%3Ftoken%3D***'
     """
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)

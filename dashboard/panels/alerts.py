@@ -2,7 +2,9 @@
 
 Active alerts are sorted most severe first; a latched alert whose condition
 is over says so until someone acknowledges it. An acknowledgement carries
-the name typed in ``who`` (kept by the browser, see `dashboard.browser`).
+the name typed in ``who`` (kept by the browser, see `dashboard.browser`), or,
+when people sign in (``--users``), the name of the responder signed in:
+viewers get no Acknowledge button, and the monitor checks again.
 
 Names: ``alerts_table`` / ``alerts_source``, ``ack_button``, ``ack_status``,
 ``who``, ``history_table`` / ``history_source``.
@@ -27,7 +29,10 @@ from bokeh.models.widgets import (
     TextInput,
 )
 
+from protocol.people import Person
+
 from ..alarm import alert_sort_key, as_float, fmt_age, severity_class
+from ..auth import signed_in
 from ..feed_client import FeedClient, FeedSnapshot
 
 DEFAULT_WHO = "dashboard"
@@ -143,6 +148,8 @@ class AlertsPanel:
             name="who", placeholder="Your name (for acknowledgements)", width=240, max_length=100
         )
         self.alerts_source.selected.on_change("indices", self._on_select)
+        self.person: Person | None = None
+        self._person_known = False
 
     def children(self) -> list[UIElement]:
         """The panel's rows, top to bottom."""
@@ -156,8 +163,19 @@ class AlertsPanel:
 
     # -- refresh (document thread) -----------------------------------------------------
 
+    def _find_person(self) -> None:
+        """Once the panel is on its page: the person signed in decides what it offers."""
+        if self._person_known or self.ack_button.document is None:
+            return
+        self._person_known = True
+        self.person = signed_in(self.ack_button.document)
+        if self.person is not None:  # the name is the one signed in, not typed
+            self.who.value, self.who.visible = self.person.name, False
+            self.ack_button.visible = self.person.role == "responder"
+
     def update(self, snap: FeedSnapshot) -> None:
         """Show the alerts of `snap`; the night's history when they changed."""
+        self._find_person()
         now_stream = snap.stream_now
         rows: dict[str, list[Any]] = {k: [] for k in ALERT_COLUMNS}
         for alert in sorted(snap.alerts, key=alert_sort_key):
@@ -230,7 +248,11 @@ class AlertsPanel:
         if not ids:
             self.ack_status.text = "Select an alert first."
             return
-        who = sanitize_who(self.who.value)
+        self._find_person()
+        if self.person is not None and self.person.role != "responder":
+            self.ack_status.text = "Only responders acknowledge alerts."
+            return
+        who = self.person.name if self.person is not None else sanitize_who(self.who.value)
         sent = [alert_id for alert_id in ids if self.client.ack(alert_id, who)]
         if len(sent) == len(ids):
             self.ack_status.text = (

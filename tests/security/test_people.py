@@ -151,6 +151,7 @@ def test_log_lines_lose_their_tokens(secret: str) -> None:
         f"> Authorization: Bearer {secret}",
         f"< Set-Cookie: eegmon_session={secret}",
         f"200 GET /bed?token={secret}&bed=1 (127.0.0.1) 3.2ms",
+        f"302 GET /login?next=%2Fbed%3Ftoken%3D{secret}%26bed%3D1 (127.0.0.1) 0.3ms",
     ]
     for line in lines:
         assert secret not in hide_secrets(line)
