@@ -20,9 +20,10 @@ The past 2-minute mean and ``time_hour`` are causal and kept as they are.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from types import ModuleType
 
-import antropy  # type: ignore[import-untyped]
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import scipy.signal
@@ -59,6 +60,12 @@ QUANTILE_RANGE = (5.0, 95.0)
 NIGHT_S = 8 * 3600.0
 
 
+def entropy_library() -> ModuleType:
+    """antropy, imported on first use: it compiles its functions (numba) as it is imported,
+    which takes seconds (as YASA, which imports it only to compute features)."""
+    return importlib.import_module("antropy")
+
+
 def filtered_epoch(segment: NDArray[np.float64], start: int) -> NDArray[np.float64]:
     """The 0.4-30 Hz filtered epoch starting `start` samples into `segment` (channels, samples)."""
     filtered = filter_data(
@@ -79,6 +86,7 @@ def epoch_features(epoch: NDArray[np.float64], kinds: Sequence[str]) -> dict[str
 
 def _channel_features(epochs: NDArray[np.float64], kind: str) -> dict[str, NDArray[np.float64]]:
     """As in ``yasa.SleepStaging.fit``, for `epochs` (epochs, samples) of one channel."""
+    antropy = entropy_library()
     hmob, hcomp = antropy.hjorth_params(epochs, axis=1)
     quartiles = np.quantile(epochs, [0.25, 0.75], axis=1)
     dev = epochs - epochs.mean(axis=1, keepdims=True)

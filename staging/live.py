@@ -46,6 +46,7 @@ from staging.features import (
     FILTER_MARGIN,
     NIGHT_S,
     classifier_features,
+    entropy_library,
     epoch_features,
     filtered_epoch,
 )
@@ -92,6 +93,7 @@ class LiveStager:
         self.channels: ChannelPick = pick_channels(self.labels)
         self._resampler = Resampler(rate)
         self._classifier = load_classifier(self.channels.kinds)
+        entropy_library()  # compiled now rather than when the first epoch is due
         width = len(self.channels.rows)
         self._first_index: int | None = None
         self._received = 0
