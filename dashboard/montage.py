@@ -41,7 +41,7 @@ REFERENCES = frozenset({"A1", "A2", "M1", "M2"})
 #: The second electrode of an average-reference derivation.
 AVERAGE = "avg"
 _PREFIX = re.compile(r"^(EEG|EOG)\s+", re.IGNORECASE)
-_SUFFIX = re.compile(r"-(REF|LE|RE|AR|AVG|CZ)$", re.IGNORECASE)
+_SUFFIX = re.compile(r"-(REF|LE|AR|AVG)$", re.IGNORECASE)
 
 
 class MontageError(ValueError):

@@ -281,3 +281,18 @@ def test_the_bed_header_names_the_patient_and_the_session_or_when_the_page_conne
     header.update(dataclasses.replace(snap, stream={"name": "Bed 8"}, connected=True), 0.0)
     assert "Bed 8</b> · watched since " in header.header.text
     assert "· 0 min</div>" in header.header.text
+
+
+def test_a_lab_montage_is_offered_on_every_bed_page(bed) -> None:
+    from dashboard.montage import Montage, use_custom
+    from dashboard.panels.controls import DisplayControls
+
+    use_custom([Montage("Neonatal", (("Fp1", "C3"), ("C3", "O1"), ("T3", "C3")))])
+    try:
+        controls = DisplayControls(bed.traces, bed.update)
+        assert ("Neonatal", "Neonatal") in controls.montage.options
+        controls.montage.value = "Neonatal"
+        labels, _ = drawn(bed)
+        assert labels == ["Fp1-C3", "T3-C3"]  # the bed has no O1
+    finally:
+        use_custom([])
