@@ -67,7 +67,7 @@ class Derived:
 
     labels: tuple[str, ...]  #: ``Fp1-F7``, one per row of `matrix`
     matrix: np.ndarray  #: (derivations, recorded channels)
-    sources: tuple[frozenset[str], ...]  #: recorded labels each derivation reads
+    sources: tuple[frozenset[str], ...]  #: recorded labels each derivation is about
 
 
 def electrode(label: str) -> str | None:
@@ -173,7 +173,7 @@ def derive(montage: Montage, labels: tuple[str, ...]) -> Derived:
             row[i] += 1.0
             rows.append(row)
             names.append(f"{_shown_name(labels[i])}-{AVERAGE}")
-            sources.append(frozenset(labels[j] for j in (i, *scalp)))
+            sources.append(frozenset({labels[i]}))  # one bad electrode must not flag them all
     for first, second in montage.derivations:
         a, b = where.get(_canonical(first)), where.get(_canonical(second))
         if a is None or b is None:

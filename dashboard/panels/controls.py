@@ -121,7 +121,7 @@ class DisplayControls:
         if self.channel.value not in labels:
             self.channel.value = labels[0] if labels else ""
         self.hide.label = "Show" if self.channel.value in hidden else "Hide"
-        self.show_all.disabled = not hidden
+        self.show_all.disabled = not hidden.intersection(labels)
 
     def _on_page(self, attr: str, old: int, new: int) -> None:
         with contextlib.suppress(IndexError, TypeError):

@@ -245,6 +245,8 @@ class TracesPanel:
         self._labels = tuple(self._derived.labels[i] for i in rows)
         self._sources = tuple(self._derived.sources[i] for i in rows)
         self._gain = np.array([self.gains.get(label, 1.0) for label in self._labels])
+        empty = bool(recorded) and not self._labels
+        self.figure.title.text = "No channel shown: another montage, or Show all" if empty else ""
         self._set_axis()
         self._highlight()
         self._dirty = True

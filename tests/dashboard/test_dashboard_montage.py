@@ -109,6 +109,10 @@ def test_as_recorded_is_the_identity_and_labels_are_named_as_recorded() -> None:
     assert derive(BANANA, ("EEG Fp1-REF", "EEG F7-REF", "ECG")).labels == ("Fp1-F7",)
     assert derive(BANANA, ("Fp1", "F7", "T7", "P7")).labels == ("Fp1-F7", "F7-T7", "T7-P7")
     assert derive(TRANSVERSE, ("M1", "T3")).labels == ()  # A1 is the ear, M1 the mastoid
+    # What a derivation is about, for the red band of a channel under a quality alert.
+    assert derive(BANANA, ("Fp1", "F7")).sources == (frozenset({"Fp1", "F7"}),)
+    average = derive(AVERAGE_REFERENCE, ("C3", "C4", "A1")).sources
+    assert average == (frozenset({"C3"}), frozenset({"C4"}), frozenset({"A1"}))
 
 
 good_entries = st.lists(
