@@ -31,7 +31,9 @@ Client → server:
 
 Stream times are seconds on the LSL clock. Alerts follow docs/design.md's
 Alert object (``detector.types.Alert.to_dict``): its ``detected_at`` is the
-detector's, the stream time of the window that raised it. The monitor adds
+detector's, the stream time of the window that raised it; ``episode``
+counts the returns of its condition (1, 2, ...), each with its own
+``episode_onset`` and ``episode_detected_at``. The monitor adds
 two fields of its own clock (``pylsl.local_clock``): ``published_at``, when
 it first published the alert, and ``latency_s``, from the acquisition of the
 triggering samples to that publication. The same alert objects go to the

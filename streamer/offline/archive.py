@@ -31,10 +31,9 @@ with two limits:
   two converge only once they left its memory;
 - a latched alert (a `seizure_suspect`, or any upgraded alert) is never
   cleared offline, so one pass keeps one alert of its kind to the end of
-  the file; split, its later episodes are found by segments that may not
-  hold it (their warm-up is shorter than the file), so an episode's
-  channels and evidence are the segment's, its onset may differ by the
-  debounce when it starts right after the earlier one's end.
+  the file; a segment whose warm-up does not reach back to it sees a later
+  episode as a new alert, whose message counts the duration from that
+  episode's onset where one pass counts from the alert's first.
 
 **Resumable.** Results are stored under ``DIR/.eegmon-scan/`` keyed by the
 file's content id, the detector configuration and `SCAN_VERSION` (and the

@@ -30,11 +30,20 @@ def final_states(journal: Path) -> dict[str, dict]:
     return last
 
 
+def alerts_of(episodes: list[dict]) -> list[dict]:
+    """The scan's episode lines grouped back into alerts, as live: first onset, last state."""
+    by_id: dict[str, list[dict]] = {}
+    for line in sorted(episodes, key=lambda line: line["episode"]):
+        by_id.setdefault(line["id"], []).append(line)
+    return [mine[-1] | {"onset": mine[0]["onset"]} for mine in by_id.values()]
+
+
 def test_replay_into_a_live_monitor_equals_the_offline_scan(
     eegmon, unique_name: str, tmp_path: Path, faulty_edf: Faulty
 ) -> None:
     with open_recording(faulty_edf.path) as rec:
-        scanned = scan_recording(rec, str(faulty_edf.path)).alerts
+        episodes = scan_recording(rec, str(faulty_edf.path)).alerts
+    scanned = alerts_of(episodes)
     journal = tmp_path / "alerts.jsonl"
     _, monitor, t0 = replay_into_monitor(
         eegmon, faulty_edf.path, unique_name, ["--speed", "20"], ["--alerts", str(journal)]
@@ -55,6 +64,11 @@ def test_replay_into_a_live_monitor_equals_the_offline_scan(
         for a in alerts:
             groups.setdefault((a["kind"], tuple(a["channels"])), []).append(a["onset"] - shift)
         return {k: sorted(v) for k, v in groups.items()}
+
+    def episode_counts(alerts: list[dict]) -> list[tuple[str, int]]:
+        return sorted((a["kind"], a["episode"]) for a in alerts)
+
+    assert episode_counts(live) == episode_counts(scanned)
 
     offline = grouped(scanned, 0.0)
     online = grouped(live, t0)
