@@ -13,8 +13,8 @@ from pathlib import Path
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 80
 CHECKED = (
-    "protocol", "detector", "streamer", "simulators", "dashboard", "evaluation", "eegmon",
-    "benchmarks", "tests",
+    "protocol", "detector", "staging", "streamer", "simulators", "dashboard", "evaluation",
+    "eegmon", "benchmarks", "tests",
 )  # fmt: skip
 
 

@@ -14,7 +14,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import archive, dashboard, detector, files, latency, notify, quality, throughput
+from benchmarks import (
+    archive,
+    dashboard,
+    detector,
+    files,
+    latency,
+    notify,
+    quality,
+    staging,
+    throughput,
+)
 from streamer.offline.allocator import retain_freed_memory
 
 RESULTS = Path(__file__).parent / "results"
@@ -33,6 +43,7 @@ def main() -> None:
         "dashboard": dashboard,
         "quality": quality,
         "archive": archive,
+        "staging": staging,
     }
     for name, suite in suites.items():
         if only and name not in only:
