@@ -325,13 +325,12 @@ class FeedClient:
 
     async def _connect_forever(self) -> None:
         delay = BACKOFF_FIRST_S
-        access = feed_access()
         while True:
             try:
                 async with connect(
                     self.url,
-                    additional_headers=access.headers(),
-                    ssl=access.tls(self.url),
+                    additional_headers=feed_access().headers(),
+                    ssl=feed_access().tls(self.url),
                     max_size=protocol.MAX_SERVER_MESSAGE,
                     open_timeout=3.0,
                     ping_interval=5.0,

@@ -122,6 +122,12 @@ class DashboardServer:
         if users is not None:
             self.auth = UsersAuth(users)
         self.tls, self.xheaders = tls, xheaders
+        if not is_loopback(address) and tls is None and not xheaders:
+            log.warning(
+                "the dashboard is served beyond this machine without TLS: sign-ins and EEG "
+                "cross the network in clear (give --tls-cert and --tls-key, or --xheaders "
+                "behind a TLS proxy)"
+            )
         self.address = address
         self.allow_origin = list(allow_origin or [])
         self.beds = beds if beds is not None else Beds(feeds)

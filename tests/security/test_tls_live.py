@@ -121,3 +121,28 @@ def test_eegmon_ack_over_wss_with_its_token_from_the_environment_or_a_file(
     assert token not in done.stdout + done.stderr
     assert "Bearer ***" in done.stderr, "websockets' debug lines were expected at -vv"
     wait_for(lambda: monitor.process.poll() is None, 1, "the monitor still running")
+
+
+def test_a_token_on_the_command_line_and_a_feed_without_tls_beyond_loopback_are_warned_of(
+    tmp_path: Path,
+) -> None:
+    name = f"eegmon-test-warn-{uuid.uuid4().hex[:8]}"
+    outlet = CounterOutlet(name, "amp-warn").start()
+    token = "t0ken-" + uuid.uuid4().hex
+    monitor = Proc(
+        [
+            *["monitor", "--stream", name, "--feed-host", "0.0.0.0", "--feed-port", "0"],
+            *["--feed-token", token, "--quiet"],
+        ]
+    )
+    try:
+        feed_url(monitor)
+        warned = monitor.wait_line("without TLS", timeout=30)
+    finally:
+        monitor.stop()
+        outlet.stop()
+    assert "--feed-token is deprecated: a token on the command line shows in ps" in "\n".join(
+        monitor.lines
+    )
+    assert "WARNING" in warned
+    assert token not in "\n".join(monitor.lines)
