@@ -99,6 +99,7 @@ class AlertJournal:
         self._waiting: deque[bytes] = deque(maxlen=keep)
         self._wake = threading.Condition()
         self._closing = False
+        self._writing = 0  # lines taken by the writer, not yet written
         self.lost = 0
         self.error: str | None = None
         self._next_try = 0.0
@@ -151,15 +152,16 @@ class AlertJournal:
 
     def status(self) -> dict[str, Any]:
         """The ``journal`` field of the monitor's ``status``."""
-        return {
-            "journal": {
-                "path": str(self.path),
-                "state": "failed" if self.error is not None else "ok",
-                "pending": len(self._waiting),
-                "lost": self.lost,
-                "error": self.error,
+        with self._wake:
+            return {
+                "journal": {
+                    "path": str(self.path),
+                    "state": "failed" if self.error is not None else "ok",
+                    "pending": len(self._waiting) + self._writing,
+                    "lost": self.lost,
+                    "error": self.error,
+                }
             }
-        }
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (one last attempt) and close; idempotent.
@@ -185,9 +187,11 @@ class AlertJournal:
                 closing = self._closing
                 batch = list(self._waiting)
                 self._waiting.clear()
+                self._writing = len(batch)
             written = self._write(batch)
-            if written < len(batch):
-                with self._wake:  # back in front of what came meanwhile, the oldest lost first
+            with self._wake:
+                self._writing = 0
+                if written < len(batch):  # back in front of what came meanwhile, oldest lost first
                     merged = [*batch[written:], *self._waiting]
                     drop = max(0, len(merged) - (self._waiting.maxlen or len(merged)))
                     self.lost += drop
