@@ -4,7 +4,9 @@ Every message is a JSON object with a `type` field. Server → client:
 
 ``hello``   once per connection: ``{"type": "hello", "version": 1, "stream": {...},
             "alerts": [Alert, ...], "config": {...}}``; ``stream`` holds ``name``,
-            ``source_id``, ``stream_type``, ``rate``, ``labels``.
+            ``source_id``, ``stream_type``, ``rate``, ``labels``. The monitor run (its
+            session): ``patient`` (a pseudonymous code or null), ``session`` (id),
+            ``started`` (ISO 8601 UTC), ``started_stream`` (the same on the stream clock).
 ``traces``  decimated display samples: ``{"type": "traces", "timestamps": [t, ...],
             "rate": display_rate, "data": [[µV per sample] per channel]}``.
 ``scores``  one entry per analysis window: ``{"type": "scores", "end": [t, ...],
@@ -12,7 +14,9 @@ Every message is a JSON object with a `type` field. Server → client:
             "quality": [per channel 0..1 of the newest window]}``.
 ``alert``   one alert on every state change: ``{"type": "alert", "event": "raised" |
             "updated" | "acknowledged" | "cleared", "alert": Alert}``.
-``status``  about once a second, also the application-level heartbeat:
+``status``  about once a second, also the application-level heartbeat, with the
+            session fields of ``hello`` and, with a journal, ``"journal"`` (path,
+            state, pending, lost, error):
             ``{"type": "status", "now": t, "connected": bool, "rate": samples/s,
             "lag_s", "samples", "samples_dropped", "gaps", "reconnects",
             "latency_p50_s", "latency_p99_s" (block acquired → published),
