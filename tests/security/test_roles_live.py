@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pylsl
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -171,6 +172,12 @@ def test_failed_authentications_are_refused_journaled_without_the_token_and_slow
     assert [r["reason"] for r in failed] == ["unknown token", "no token"] + ["unknown token"] * 2
     assert all(r["address"] == "127.0.0.1" for r in failed)
     assert wrong not in ward.journal.read_text()
+
+
+def test_no_lsl_alerts_outlet_unless_asked(ward: Ward) -> None:
+    """LSL has no authentication: alerts go there only with --alerts-outlet."""
+    name = ward.monitor.args[ward.monitor.args.index("--stream") + 1]
+    assert pylsl.resolve_byprop("name", f"{name}-alerts", timeout=2) == []
 
 
 def test_no_token_in_the_monitors_debug_output(ward: Ward) -> None:
