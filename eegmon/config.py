@@ -156,6 +156,7 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
 
     Cheap checks first; the notification URLs last (they load apprise).
     """
+    from eegmon.cmd_users import read_users
     from streamer.live.feed import check_exposure
     from streamer.live.session import check_patient
     from streamer.notify import check_urls
@@ -164,6 +165,8 @@ def check_monitor(settings: MonitorSettings) -> CheckedMonitor:
     check_exposure(settings.feed_host, settings.feed_token, settings.users_path is not None)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
+    if settings.users_path is not None:
+        read_users(settings.users_path)  # a bad users file is refused before the stream is sought
     given = {key: getattr(settings, key) for key in MONITOR_DEFAULTS}
     given = {key: value for key, value in given.items() if value is not None}
     for key, value in given.items():
