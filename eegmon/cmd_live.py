@@ -99,6 +99,7 @@ def simulate(
     help="The patient's pseudonymous code (letters, digits, -_., at most 32): NEVER a name.",
 )
 @click.option("--quiet", is_flag=True, help="No status line on the terminal.")
+@click.option("--no-staging", is_flag=True, help="Do not stage sleep (the stage feed messages).")
 @click.option(
     "--record",
     "record_path",
@@ -134,6 +135,7 @@ def monitor(
     model_state_max_age: str | None,
     patient: str | None,
     quiet: bool,
+    no_staging: bool,
     record_path: Path | None,
     record_rotate: str | None,
     record_range: float | None,
@@ -165,6 +167,7 @@ def monitor(
         status_every=status_every,
         resolve_timeout=resolve_timeout,
         quiet=quiet,
+        staging=not no_staging,
         record_path=record_path,
         record_rotate=record_rotate,
         record_range_uv=record_range,

@@ -23,6 +23,7 @@ from streamer.live.lsl import Selector, StreamNotFound, resolve
 from streamer.live.model_state import ModelStateFile
 from streamer.live.monitor import Monitor, Sink
 from streamer.live.session import Session
+from streamer.live.staging_sink import StagingSink
 from streamer.notify import Notifier
 from streamer.recordings.recorder import DEFAULT_RANGE_UV, Recorder
 
@@ -42,8 +43,18 @@ def status_line(status: dict[str, Any]) -> str:
         f"  p99 {'-' if p99 is None else f'{p99 * 1000:.1f} ms'}"
         f"  dropped {status['samples_dropped']}"
         f"  alerts {active['high']} high {active['medium']} medium {active['low']} low"
+        + _stage_text(status.get("stage"))
         + (f"  NOTIFY FAILING: {', '.join(failing)}" if failing else "")
     )
+
+
+def _stage_text(stage: dict[str, Any] | None) -> str:
+    """The sleep stage for the status line; a provisional one is marked ``?``."""
+    if stage is None or stage.get("error"):
+        return ""
+    if stage["stage"] is None:
+        return "  stage -"
+    return f"  stage {stage['stage']}{'' if stage['final'] else '?'}"
 
 
 def run_monitor(
@@ -84,6 +95,9 @@ def run_monitor(
         journal = _journal(settings.alerts_path, link, opened, fail)
         feed = _feed(checked, link, journal, opened, fail)
         sinks = _sinks(checked, meta, journal, link, feed.url, opened, fail)
+        if settings.staging:
+            sinks.append(StagingSink(meta, feed.publish))
+            opened.callback(sinks[-1].close)
         if settings.model_state_path is not None:
             state = ModelStateFile(
                 settings.model_state_path,

@@ -136,6 +136,8 @@ class MonitorSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     alerts_outlet: bool = False
+    #: Stage sleep live (``--no-staging`` turns it off).
+    staging: bool = True
 
 
 @dataclass(frozen=True)

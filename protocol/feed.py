@@ -26,7 +26,14 @@ Every message is a JSON object with a `type` field. Server → client:
             "active_alerts": {"high": n, "medium": n, "low": n}}``, plus what
             the monitor's sinks add: ``"recording"`` (file, state, lost and
             clipped samples), ``"notify"`` (destinations, pending, failing,
-            delivered, failed), ``"model_state"`` (path, saved_at, error).
+            delivered, failed), ``"model_state"`` (path, saved_at, error),
+            ``"stage"`` (the newest epoch's ``stage`` and ``final``, or the
+            ``error`` that keeps sleep from being staged).
+``stage``   one 30 s sleep epoch, sent when first staged and again when revised:
+            ``{"type": "stage", "index": n, "onset": t, "duration": 30.0,
+            "stage": "W" | "N1" | "N2" | "N3" | "REM", "confidence": 0..1,
+            "final": bool}``; ``index`` counts epochs from the stream's first
+            sample, a later message for the same index replaces the earlier one.
 ``error``   a refused client message: ``{"type": "error", "message": "..."}``.
 
 Client → server:
@@ -56,7 +63,7 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE = 4096
 #: Bytes; the largest message a client should accept from a feed.
 MAX_SERVER_MESSAGE = 4 * 1024 * 1024
-SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "error"})
+SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage", "error"})
 CLIENT_TYPES = frozenset({"ack"})
 
 

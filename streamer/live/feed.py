@@ -40,7 +40,7 @@ from protocol import people
 
 log = logging.getLogger(__name__)
 
-ESSENTIAL = frozenset({"hello", "alert", "error"})
+ESSENTIAL = frozenset({"hello", "alert", "stage", "error"})
 #: Per client: display messages kept while it is slow (the newest win).
 DISPLAY_BACKLOG = 32
 #: Per client: undelivered alerts beyond this mean the client is gone; it is closed.

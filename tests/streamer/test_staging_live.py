@@ -1,0 +1,95 @@
+"""Live sleep staging in the monitor: a real DREAMS night replayed, its epochs on the feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector.types import Block, StreamMeta
+from streamer.live.staging_sink import StagingSink
+from streamer.recordings.recorder import Recorder
+from tests.support import wait_for
+
+#: The stream time after an epoch's end within which it must be on the feed.
+DEADLINE_S = 60.0
+EPOCHS = 3
+
+
+def dreams_edf(source: Path, target: Path, minutes: float) -> Path:
+    """The first `minutes` of a DREAMS excerpt (one channel in text) as an EDF+ file."""
+    lines = source.read_text().split()
+    label = lines[0].strip("[]")
+    rate = 200.0
+    values = np.asarray(lines[1 : 1 + int(minutes * 60 * rate)], dtype=np.float32)[None, :]
+    recorder = Recorder(target, StreamMeta("dreams", "dreams", (label,), rate))
+    recorder.block(Block(values, np.arange(values.shape[1]) / rate, 0))
+    recorder.close()
+    return recorder.path
+
+
+def status_after(messages: list[dict], message: dict) -> dict | None:
+    """The first status message after `message`."""
+    position = next(i for i, m in enumerate(messages) if m is message)
+    return next((m for m in messages[position:] if m["type"] == "status"), None)
+
+
+@pytest.mark.slow
+def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
+    eegmon, feed_client, unique_name: str, test_data: Path, tmp_path: Path
+) -> None:
+    night = dreams_edf(test_data / "dreams_spindles" / "excerpt2.txt", tmp_path / "n.edf", 10)
+    player = eegmon("replay", str(night), "--speed", "3", "--name", unique_name)
+    player.wait_line("waiting for an inlet")
+    watcher = eegmon(
+        "monitor", "--stream", unique_name, "--feed-port", "0", "--quiet", "--resolve-timeout", "30"
+    )
+    url = watcher.wait_line("feed at ", timeout=30).split("feed at ")[1].strip()
+    client = feed_client(url)
+    last = client.wait(
+        lambda m: m["type"] == "stage" and m["index"] == EPOCHS - 1, 55, "the third epoch"
+    )
+    wait_for(
+        lambda: client.messages[-1] is not last and status_after(client.messages, last),
+        5,
+        "a status",
+    )
+    messages = list(client.messages)
+    assert status_after(messages, last)["stage"]["stage"] in {"W", "N1", "N2", "N3", "REM"}
+    first_seen: dict[int, float] = {}
+    for position, message in enumerate(messages):
+        if message["type"] == "stage" and message["index"] not in first_seen:
+            # the stream time then: the samples received by the next status, a little later
+            status = next(m for m in messages[position:] if m["type"] == "status")
+            first_seen[message["index"]] = status["samples"] / 200.0
+    assert sorted(first_seen)[:EPOCHS] == list(range(EPOCHS))
+    for index in range(EPOCHS):
+        assert first_seen[index] - (index + 1) * 30.0 <= DEADLINE_S, (
+            f"epoch {index} late {first_seen}"
+        )
+    stages = [m for m in messages if m["type"] == "stage"]
+    onsets = {m["index"]: m["onset"] for m in stages}
+    assert all(onsets[i] - onsets[0] == pytest.approx(30.0 * i) for i in onsets)
+    assert {m["stage"] for m in stages} <= {"W", "N1", "N2", "N3", "REM"}
+    assert all(m["duration"] == 30.0 and 0 < m["confidence"] <= 1 for m in stages)
+    # provisional first, staged again as later epochs come
+    assert not stages[0]["final"]
+    assert sum(m["index"] == 0 for m in stages) > 1
+    assert player.process.poll() is None and watcher.process.poll() is None
+
+
+def test_no_eeg_channel_leaves_staging_off_and_says_why() -> None:
+    published: list[dict] = []
+    sink = StagingSink(StreamMeta("ecg", "ecg", ("ECG", "Resp"), 200.0), published.append)
+    status = wait_for(lambda: sink.status()["stage"].get("error"), 30, "the reason")
+    assert "no EEG channel" in status
+    sink.block(Block(np.zeros((2, 10), np.float32), np.arange(10.0), 0))
+    sink.close()
+    assert published == []
+
+
+def test_a_slow_stream_is_not_staged() -> None:
+    sink = StagingSink(StreamMeta("slow", "slow", ("C4-M1",), 32.0), lambda message: None)
+    assert "below 50 Hz" in sink.status()["stage"]["error"]
+    sink.close()
