@@ -9,24 +9,12 @@ import pytest
 
 from detector.types import Block, StreamMeta
 from streamer.live.staging_sink import StagingSink
-from streamer.recordings.recorder import Recorder
+from tests.files.dreams import DREAMS_RATE, dreams_edf
 from tests.support import wait_for
 
 #: The stream time after an epoch's end within which it must be on the feed.
 DEADLINE_S = 60.0
 EPOCHS = 3
-
-
-def dreams_edf(source: Path, target: Path, minutes: float) -> Path:
-    """The first `minutes` of a DREAMS excerpt (one channel in text) as an EDF+ file."""
-    lines = source.read_text().split()
-    label = lines[0].strip("[]")
-    rate = 200.0
-    values = np.asarray(lines[1 : 1 + int(minutes * 60 * rate)], dtype=np.float32)[None, :]
-    recorder = Recorder(target, StreamMeta("dreams", "dreams", (label,), rate))
-    recorder.block(Block(values, np.arange(values.shape[1]) / rate, 0))
-    recorder.close()
-    return recorder.path
 
 
 def status_after(messages: list[dict], message: dict) -> dict | None:
@@ -62,7 +50,7 @@ def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
         if message["type"] == "stage" and message["index"] not in first_seen:
             # the stream time then: the samples received by the next status, a little later
             status = next(m for m in messages[position:] if m["type"] == "status")
-            first_seen[message["index"]] = status["samples"] / 200.0
+            first_seen[message["index"]] = status["samples"] / DREAMS_RATE
     assert sorted(first_seen)[:EPOCHS] == list(range(EPOCHS))
     for index in range(EPOCHS):
         assert first_seen[index] - (index + 1) * 30.0 <= DEADLINE_S, (
@@ -76,7 +64,8 @@ def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
     # provisional first, staged again as later epochs come
     assert not stages[0]["final"]
     assert sum(m["index"] == 0 for m in stages) > 1
-    assert player.process.poll() is None and watcher.process.poll() is None
+    assert player.process.poll() is None
+    assert watcher.process.poll() is None
 
 
 def test_no_eeg_channel_leaves_staging_off_and_says_why() -> None:
