@@ -20,7 +20,7 @@ those of each panel: ``header``, ``banner`` (`panels.header`); ``page``,
 ``marks_source``, ``highlight_source`` (`panels.traces`); ``alerts_table`` /
 ``alerts_source``, ``ack_button``, ``ack_status``, ``who``,
 ``history_source`` (`panels.alerts`); ``trend_channel``, ``csa_source``
-(`panels.trends`).
+(`panels.trends`); ``hypnogram``, ``hypnogram_source`` (`panels.hypnogram`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .feed_client import FeedSnapshot
 from .panels.alerts import AlertsPanel
 from .panels.controls import DisplayControls
 from .panels.header import HeaderPanel
+from .panels.hypnogram import HypnogramPanel
 from .panels.timeaxis import TimeAxis
 from .panels.traces import MAX_TRACE_CHANNELS, MIN_PUSH_S, RENDERERS, TracesPanel, is_render
 from .panels.trends import TrendsPanel
@@ -96,9 +97,11 @@ class BedView:
         self.controls = DisplayControls(self.traces, self.update)
         self.alerts = AlertsPanel(self.client, css)
         self.trends = TrendsPanel(self.client, self.axis)
+        self.hypnogram = HypnogramPanel(self.axis)
         live = column(
             self.traces.figure,
             self.traces.scores,
+            self.hypnogram.figure,
             *self.alerts.children(),
             sizing_mode="stretch_width",
         )
@@ -170,6 +173,7 @@ class BedView:
             self.alerts.update(snap)
             self.traces.show_alerts(snap, quality_flags(snap))
         self.trends.update()
+        self.hypnogram.update(snap)
 
 
 def make_bed_document(doc: Document, beds: Beds, index: int, render: str = "webgl") -> BedView:

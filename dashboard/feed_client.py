@@ -31,6 +31,7 @@ from protocol.kinds import SEVERITY_RANK
 from protocol.redact import redact_url
 
 from .options import feed_access, validate_feed_url
+from .stages import NightStages, SleepEpoch
 from .trends import NightTrends, TrendSnapshot
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class FeedSnapshot:
     score_info: dict[str, Any]  #: ``warming_up`` and per-channel ``quality`` of the newest
     messages: int
     protocol_errors: int
+    stages: tuple[SleepEpoch, ...] = ()  #: the night's sleep epochs (`dashboard.stages`)
 
     @property
     def failing(self) -> dict[str, Any] | None:
@@ -269,6 +271,7 @@ class FeedClient:
         self._messages = 0
         self._protocol_errors = 0
         self._listeners: list[Callable[[str], None]] = []
+        self._stages = NightStages()
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -429,6 +432,7 @@ class FeedClient:
             self._night.clear()
             self._history.clear()
             self._scores.clear()
+            self._stages.clear()
         self._offsets.clear()  # perhaps another monitor host, another clock
         self._stream = {**stream, **{key: message.get(key) for key in ("patient", "session")}}
         self._labels = tuple(str(label) for label in labels)
@@ -511,6 +515,9 @@ class FeedClient:
             # Transit only delays a status, so the smallest recent difference is the best.
             self._offsets.append(time.time() - float(stream_now))
 
+    def _on_stage(self, message: dict[str, Any], now: float) -> None:
+        self._stages.put(message)
+
     def _on_error(self, message: dict[str, Any], now: float) -> None:
         log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))
 
@@ -562,6 +569,7 @@ class FeedClient:
                 score_info=dict(self._scores_meta),
                 messages=self._messages,
                 protocol_errors=self._protocol_errors,
+                stages=self._stages.epochs(),
             )
 
     def trend_snapshot(self, channel: int = 0) -> TrendSnapshot:

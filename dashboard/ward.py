@@ -38,6 +38,7 @@ from .beds import Beds
 from .feed_client import FeedSnapshot
 from .headmap import headmap_svg
 from .panels.alerts import sanitize_who
+from .stages import stage_text
 
 UPDATE_PERIOD_MS = 500
 
@@ -143,6 +144,8 @@ class WardView:
             if snap.labels and isinstance(rate, int | float)
             else html.escape(snap.url)
         )
+        stage = stage_text(snap.stages[-1] if snap.stages else None)
+        info += f' · <span class="stage">sleep <b>{stage}</b></span>' if stage else ""
         why = f'<div class="why">{html.escape(reason)}</div>' if reason else ""
         return (
             f'<a class="eegmon-tile level-{level}" data-bed="{index}" href="bed?bed={index}">'

@@ -65,6 +65,8 @@ MAX_CLIENT_MESSAGE = 4096
 MAX_SERVER_MESSAGE = 4 * 1024 * 1024
 SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage", "error"})
 CLIENT_TYPES = frozenset({"ack"})
+#: The sleep stages of ``stage`` messages, in the order of the night's usual descent (and REM).
+SLEEP_STAGES = ("W", "N1", "N2", "N3", "REM")
 
 
 class ProtocolError(ValueError):

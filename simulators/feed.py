@@ -2,7 +2,8 @@
 
 `SimulatedFeed` serves what a monitor's feed serves (`protocol.feed`): a
 ``hello``, then ``traces``, ``scores`` and ``status`` every `period`, and an
-``alert`` message for each alert published with `SimulatedFeed.send_alert`.
+``alert`` message for each alert published with `SimulatedFeed.send_alert`
+and a ``stage`` message for each sleep epoch sent with `SimulatedFeed.send_stage`.
 Dashboards, their tests and their benchmarks connect to it as to a monitor.
 It only publishes: an ``ack`` it receives is recorded and acknowledges the
 alert, as the monitor would.
@@ -316,7 +317,10 @@ class SimulatedFeed:
             self.alerts.pop(alert["id"], None)
         else:
             self.alerts[alert["id"]] = alert
-        text = protocol.encode({"type": "alert", "alert": alert})
+        self._broadcast({"type": "alert", "alert": alert})
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        text = protocol.encode(message)
         for ws in list(self._clients):
             task = asyncio.ensure_future(self._send(ws, text))
             self._sends.add(task)
@@ -355,6 +359,20 @@ class SimulatedFeed:
             raise RuntimeError("the simulated feed is not started")
         self._loop.call_soon_threadsafe(self._publish, alert)
         return alert
+
+    def send_stage(self, index: int, stage: str, final: bool = True) -> dict[str, Any]:
+        """Publish the sleep stage of 30 s epoch `index` (from the stream clock's 0); returns it.
+
+        Sent again with another stage or `final`, it revises the epoch, as the monitor does.
+        """
+        message = {
+            "type": "stage", "index": index, "onset": 30.0 * index, "duration": 30.0,
+            "stage": stage, "confidence": 0.8, "final": final,
+        }  # fmt: skip
+        if self._loop is None:
+            raise RuntimeError("the simulated feed is not started")
+        self._loop.call_soon_threadsafe(self._broadcast, message)
+        return message
 
     def wait_for_ack(self, alert_id: str, timeout: float = 5.0) -> tuple[str, str]:
         """The first ``ack`` received for `alert_id`; TimeoutError after `timeout` seconds."""

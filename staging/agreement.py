@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-#: The stages, in the order of the night's usual descent (and REM).
-STAGES = ("W", "N1", "N2", "N3", "REM")
+from protocol.feed import SLEEP_STAGES
+
+#: The stages, in the order of the night's usual descent (and REM): the feed's.
+STAGES = SLEEP_STAGES
 #: Rechtschaffen & Kales codes as the DREAMS hypnograms write them, in AASM stages.
 RK_STAGES = {5: "W", 4: "REM", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
 

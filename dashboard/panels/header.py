@@ -18,6 +18,7 @@ from bokeh.models.widgets import Div
 
 from ..alarm import banner_html, not_monitoring_reason
 from ..feed_client import FeedSnapshot
+from ..stages import stage_text
 from .traces import MAX_TRACE_CHANNELS
 
 
@@ -51,7 +52,8 @@ class HeaderPanel:
             self._connected_at = now_wall
         session = session_html({**snap.stream, **snap.status}, self._connected_at, now_wall)
         rate = snap.stream.get("rate")
-        key = (snap.name, session, snap.labels, rate, snap.url)
+        stage = stage_text(snap.stages[-1] if snap.stages else None)
+        key = (snap.name, session, snap.labels, rate, snap.url, stage)
         if key == self._header_key:
             return
         self._header_key = key
@@ -60,6 +62,7 @@ class HeaderPanel:
             '<a href="./">&larr; Ward</a>',
             f"<b style='font-size:22px'>{html.escape(snap.name)}</b>",
             *([session] if session else []),
+            *([f"<span class='stage'>sleep <b>{stage}</b></span>"] if stage else []),
         ]
         about = []
         if snap.labels:
