@@ -17,6 +17,12 @@ from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
     show_default=True,
     help="Each bed's journal, recordings and model state go to DATA_DIR/<stream name>/.",
 )
+@click.option(
+    "--streams",
+    default="*",
+    show_default=True,
+    help="Only EEG streams whose name matches this pattern (shell-style: 'bed-*').",
+)
 @click.option("--port", type=PORT, default=5006, show_default=True, help="Dashboard HTTP port.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dashboard bind address.")
 @click.option(
@@ -25,7 +31,7 @@ from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
     help="Access token (16+ chars) pages need, via /login; required beyond loopback "
     "with BOKEH_SECRET_KEY. [env EEGMON_DASHBOARD_TOKEN]",
 )
-def ward(data_dir: Path, port: int, host: str, token: str | None) -> None:
+def ward(data_dir: Path, streams: str, port: int, host: str, token: str | None) -> None:
     """Monitor every EEG stream on the network, one monitor process per bed, one dashboard."""
     from dashboard.options import check_options
 
@@ -45,7 +51,7 @@ def ward(data_dir: Path, port: int, host: str, token: str | None) -> None:
         supervisor.remove(name, who)
 
     beds = Beds(on_remove=remove)
-    supervisor = Ward(data_dir, discover=lsl_streams, on_bed=beds.add, say=say)
+    supervisor = Ward(data_dir, discover=lambda: lsl_streams(streams), on_bed=beds.add, say=say)
     server = DashboardServer([], port=port, address=host, token=token, beds=beds)
     try:
         server.start()

@@ -13,6 +13,7 @@ MONITORING, until a person removes it; the removal is journaled.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import threading
 import time
@@ -191,8 +192,9 @@ class Ward:
                 bed.child.stop()
 
 
-def lsl_streams(wait_s: float = 1.0) -> list[Stream]:
-    """The EEG streams visible on the network now (numeric, regular rate, type EEG)."""
+def lsl_streams(pattern: str = "*", wait_s: float = 1.0) -> list[Stream]:
+    """The EEG streams visible on the network now (numeric, regular rate, type EEG) whose
+    name matches the shell-style `pattern` (another ward's beds may share the network)."""
     import pylsl
 
     found = pylsl.resolve_byprop("type", "EEG", minimum=0, timeout=wait_s)
@@ -200,7 +202,9 @@ def lsl_streams(wait_s: float = 1.0) -> list[Stream]:
         {
             Stream(info.name(), info.source_id())
             for info in found
-            if info.channel_format() != pylsl.cf_string and info.nominal_srate() > 0
+            if info.channel_format() != pylsl.cf_string
+            and info.nominal_srate() > 0
+            and fnmatch.fnmatchcase(info.name(), pattern)
         },
         key=lambda stream: stream.name,
     )

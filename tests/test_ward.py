@@ -66,7 +66,7 @@ def test_a_ward_monitors_every_bed_restarts_monitors_and_keeps_lost_beds(
     sims = [simulate(name, seed) for seed, name in enumerate(names[:3])]
     for sim in sims:
         sim.wait_line("publishing LSL stream")
-    ward = eegmon("ward", "--data-dir", str(data), "--port", "0")
+    ward = eegmon("ward", "--data-dir", str(data), "--streams", f"{unique_name}-*", "--port", "0")
     url = ward.wait_line("dashboard at ", timeout=60).split("dashboard at ")[1].split()[0]
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
