@@ -9,6 +9,7 @@ holds the last value over the gap): the monitor never waits for staging.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 Publish = Callable[[dict[str, Any]], None]
 #: Blocks waiting for the staging thread; more are dropped (and counted).
 QUEUE_BLOCKS = 4096
+#: Seconds `close` waits for the staging thread; a stager still starting is left behind.
+CLOSE_WAIT_S = 2.0
 #: The slowest rate staged: YASA's features need frequencies up to 25 Hz and more.
 MIN_RATE = 50.0
 
@@ -53,6 +56,7 @@ class StagingSink:
         self.dropped_blocks = 0
         self._origin: float | None = None  # stream clock of sample index 0
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self._closing = threading.Event()
         if meta.rate < MIN_RATE:
             self._give_up(f"the stream's rate ({meta.rate:g} Hz) is below {MIN_RATE:g} Hz")
         self._thread = threading.Thread(target=self._run, name="staging", daemon=True)
@@ -89,9 +93,11 @@ class StagingSink:
         }
 
     def close(self) -> None:
+        self._closing.set()
         if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=10)
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)  # wakes the thread if it waits for a block
+            self._thread.join(timeout=CLOSE_WAIT_S)
 
     def _give_up(self, why: str) -> None:
         self.problem = why
@@ -106,7 +112,7 @@ class StagingSink:
         except Exception as exc:  # no EEG channel, no classifier, a library error
             self._give_up(str(exc))
             return
-        while (item := self._queue.get()) is not None:
+        while not self._closing.is_set() and (item := self._queue.get()) is not None:
             try:
                 staged = stager.add(*item)
             except Exception as exc:  # a library error: staging stops, monitoring goes on
