@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from detector.alerts import AlertBook, Finding
 from detector.episodes import Episode, EpisodeLog
-from detector.types import StreamMeta
+from detector.types import Alert, StreamMeta
 
 META = StreamMeta("s", "id", ("A", "B", "C"), 10.0)
 ORDER = {"active": 0, "acknowledged": 1, "cleared": 2}
@@ -369,3 +369,42 @@ def test_a_latched_alert_counts_each_return_with_its_own_onset_and_detection():
         (3, 16.0, 17.5, 20.5),
     ]
     assert [(a.onset, a.detected_at) for _, a in events] == [(0.0, 1.5)] * len(events)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    present=st.lists(st.booleans(), min_size=1, max_size=80),
+    latch=st.booleans(),
+    refractory=st.sampled_from([0.0, 3.0, 30.0]),
+)
+def test_episodes_of_a_condition_seen_outside_the_signal_never_overlap(present, latch, refractory):
+    """Raised and ended as `Detector.set_condition` does: the caller passes the alert's onset."""
+    kind = "recording_failed"
+    book = AlertBook(META, 1, 1, 1, refractory_s=refractory, latch=(kind,) if latch else ())
+    log = EpisodeLog()
+    episodes: list[Episode] = []
+    for step, now in enumerate(present):
+        at = float(step)
+        current = book.current(kind)
+        changed: list[Alert] = []
+        if now and not book.ongoing(kind):
+            onset = at if current is None else current.onset
+            changed.append(book.raise_event(kind, [], onset, at, 1.0, "Disk full.", {}))
+        elif not now and book.ongoing(kind):
+            changed += book.end(kind, at)
+        for alert in changed + book.tick(at):
+            episodes += log.add(alert)
+    episodes += log.close()
+    starts = [float(i) for i, now in enumerate(present) if now and (i == 0 or not present[i - 1])]
+    assert sorted(e.detected_at for e in episodes) == starts
+    for episode in episodes:
+        assert episode.onset == episode.detected_at  # the caller knew no other onset
+        assert episode.end is None or episode.detected_at < episode.end
+    by_alert: dict[str, list[Episode]] = {}
+    for episode in sorted(episodes, key=lambda e: e.detected_at):
+        by_alert.setdefault(episode.alert.id, []).append(episode)
+    for mine in by_alert.values():
+        assert [e.number for e in mine] == list(range(1, len(mine) + 1))
+        for before, after in itertools.pairwise(mine):
+            assert before.end is not None
+            assert before.end <= after.onset
