@@ -1,6 +1,6 @@
-"""The night's sleep stages as a feed sends them: one epoch per index, its newest staging.
+"""The night's sleep stages as a feed sends them, and how a page names and colours them.
 
-The monitor sends each 30 s epoch when it first stages it (provisional) and
+One epoch is kept per index, as last staged: the monitor sends each 30 s epoch when it first stages it (provisional) and
 again each time it revises it, until it is final: a later message for an
 index replaces the earlier one.
 
@@ -27,6 +27,8 @@ from protocol.feed import SLEEP_STAGES, ProtocolError
 
 #: Height of each stage on a hypnogram: wake on top, then REM, then deeper and deeper sleep.
 STAGE_LEVELS = {"W": 4, "REM": 3, "N1": 2, "N2": 1, "N3": 0}
+#: Wake warm, REM apart, sleep bluer as it deepens.
+STAGE_COLORS = {"W": "#ef6c00", "REM": "#8e24aa", "N1": "#64b5f6", "N2": "#1e88e5", "N3": "#0d47a1"}
 #: Epochs kept: 24 hours of 30 s epochs; the oldest go first.
 MAX_EPOCHS = 2880
 

@@ -18,13 +18,12 @@ from bokeh.models import ColumnDataSource, FixedTicker, Range1d
 from bokeh.plotting import figure
 
 from ..feed_client import FeedSnapshot
-from ..stages import STAGE_LEVELS, SleepEpoch
+from ..stages import STAGE_COLORS, STAGE_LEVELS, SleepEpoch
 from .timeaxis import TimeAxis, clock_formatter
 
 #: Opacity of a final epoch and of a provisional one.
 FINAL_ALPHA = 1.0
 PROVISIONAL_ALPHA = 0.3
-STAGE_COLORS = {"W": "#ef6c00", "REM": "#8e24aa", "N1": "#64b5f6", "N2": "#1e88e5", "N3": "#0d47a1"}
 COLUMNS = ("left", "right", "level", "previous", "stage", "alpha", "color")
 
 
