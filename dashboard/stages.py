@@ -1,8 +1,8 @@
 """The night's sleep stages as a feed sends them, and how a page names and colours them.
 
-One epoch is kept per index, as last staged: the monitor sends each 30 s epoch when it first stages it (provisional) and
-again each time it revises it, until it is final: a later message for an
-index replaces the earlier one.
+One epoch is kept per index, as last staged: the monitor sends each 30 s
+epoch when it first stages it (provisional) and again each time it revises
+it, until it is final, so a later message for an index replaces the earlier.
 
 Examples
 --------
