@@ -167,3 +167,19 @@ def test_a_journal_on_a_full_disk_raises_journal_failed_and_monitoring_goes_on(e
     finally:
         client.close()
     assert monitor.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--patient", "Jane Doe", "patient code 'Jane Doe': 1-32 letters, digits"),
+        ("--patient", "P" * 33, "(a code, not a name)"),
+        ("--model-state-max-age", "soon", "duration 'soon' is not like 2d, 1h, 30m, 90s or 600"),
+    ],
+)
+def test_a_bad_patient_code_or_age_is_refused_in_one_line(eegmon, option, value, message):
+    proc = eegmon("monitor", "--stream", "none", option, value)
+    assert proc.process.wait(30) == 2
+    proc.stop()
+    assert len(proc.lines) == 1
+    assert message in proc.lines[0]
