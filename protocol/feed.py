@@ -67,6 +67,8 @@ SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage
 CLIENT_TYPES = frozenset({"ack"})
 #: The sleep stages of ``stage`` messages, in the order of the night's usual descent (and REM).
 SLEEP_STAGES = ("W", "N1", "N2", "N3", "REM")
+#: Seconds of a sleep-scoring epoch (AASM): what one ``stage`` message covers.
+SLEEP_EPOCH_S = 30.0
 
 
 class ProtocolError(ValueError):

@@ -33,9 +33,10 @@ from scipy.integrate import trapezoid
 from sklearn.preprocessing import robust_scale  # type: ignore[import-untyped]
 from yasa import bandpower_from_psd_ndarray
 
+from protocol.feed import SLEEP_EPOCH_S
 from staging.resample import TARGET_RATE
 
-EPOCH_S = 30.0
+EPOCH_S = SLEEP_EPOCH_S
 EPOCH_SAMPLES = int(EPOCH_S * TARGET_RATE)
 BROAD_BAND = (0.4, 30.0)
 #: Signal kept on each side of an epoch for its filter: more than the filter's half length.

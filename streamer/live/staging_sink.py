@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detector.types import Block, StreamMeta
+from protocol.feed import SLEEP_EPOCH_S
 
 if TYPE_CHECKING:
     from staging import StagedEpoch
@@ -103,23 +104,45 @@ class StagingSink:
         self.problem = why
         log.warning("sleep staging is off: %s", why)
 
+    def _first_epoch(self) -> list[tuple[int, NDArray[np.float32]]] | None:
+        """The blocks of the first epoch, once it is complete; None if closed before.
+
+        The stager is started only then: it costs seconds of CPU, which a short
+        session (or a test) that never completes an epoch does not pay.
+        """
+        needed, have = SLEEP_EPOCH_S * self.meta.rate, 0
+        blocks: list[tuple[int, NDArray[np.float32]]] = []
+        while have < needed:
+            item = self._queue.get()
+            if item is None or self._closing.is_set():
+                return None
+            blocks.append(item)
+            have += item[1].shape[1]
+        return blocks
+
     def _run(self) -> None:
+        first = self._first_epoch()
+        if first is None:
+            return
         try:
             from staging import LiveStager  # slow: YASA, MNE, LightGBM
-            from staging.features import EPOCH_S
 
             stager = LiveStager(self.meta.labels, self.meta.rate)
         except Exception as exc:  # no EEG channel, no classifier, a library error
             self._give_up(str(exc))
             return
-        while not self._closing.is_set() and (item := self._queue.get()) is not None:
+        items = iter(first)
+        while not self._closing.is_set():
+            item = next(items, None) or self._queue.get()
+            if item is None:
+                return
             try:
                 staged = stager.add(*item)
             except Exception as exc:  # a library error: staging stops, monitoring goes on
                 self._give_up(f"{type(exc).__name__}: {exc}")
                 return
             for epoch in staged:
-                self._publish_epoch(epoch, EPOCH_S)
+                self._publish_epoch(epoch, SLEEP_EPOCH_S)
 
     def _publish_epoch(self, epoch: StagedEpoch, duration: float) -> None:
         assert self._origin is not None  # set by the first block, before it was queued

@@ -71,9 +71,10 @@ def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
 def test_no_eeg_channel_leaves_staging_off_and_says_why() -> None:
     published: list[dict] = []
     sink = StagingSink(StreamMeta("ecg", "ecg", ("ECG", "Resp"), 200.0), published.append)
+    # The stager starts once a first epoch is complete: 30 s at 200 Hz.
+    sink.block(Block(np.zeros((2, 6000), np.float32), np.arange(6000) / 200.0, 0))
     status = wait_for(lambda: sink.status()["stage"].get("error"), 30, "the reason")
     assert "no EEG channel" in status
-    sink.block(Block(np.zeros((2, 10), np.float32), np.arange(10.0), 0))
     sink.close()
     assert published == []
 
