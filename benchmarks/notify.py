@@ -7,7 +7,7 @@ on, fsync per line) posting ``json://`` to an HTTP server in this process.
 For each alert: published (the alert's ``published_at``, LSL clock) → the
 webhook's POST received (LSL clock, same machine). The second row adds a
 receiver that hangs on every request to the same alerts, to show it costs
-the healthy one nothing. The refractory period is set below the episode
+the healthy one nothing. The notifier's minimum interval is set below the episode
 period so that every episode is notified.
 """
 
@@ -77,7 +77,7 @@ def measure(with_hanging_receiver: bool) -> dict[str, Any]:
     acquisition = Acquisition(resolve(Selector("name", name), timeout=5))
     receivers = [Receiver()] + ([Receiver(hang=True)] if with_hanging_receiver else [])
     config = NotifyConfig.from_dict(
-        {"medium": [r.url for r in receivers], "refractory_s": 0.5, "retry_initial_s": 0.5}
+        {"medium": [r.url for r in receivers], "min_interval_s": 0.5, "retry_initial_s": 0.5}
     )
     raised: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:

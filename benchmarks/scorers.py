@@ -1,4 +1,4 @@
-"""The anomaly scorers the README compares with the detector's own.
+"""The anomaly scorers docs/detection.md compares with the detector's own.
 
 The detector scores windows with `detector.model.FeatureCovariance`; the
 quality benchmark (`benchmarks/quality.py`) runs the same cases with each of

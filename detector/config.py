@@ -151,7 +151,7 @@ class DetectorConfig:
     anomaly_margin
         Factor on that quantile (2.0): overlapping windows make scores
         correlated, so the bare quantile lets runs of healthy windows
-        through, often enough to alarm every few minutes. The README tells
+        through, often enough to alarm every few minutes. docs/detection.md tells
         how 2.0 was chosen.
     """
 

@@ -14,7 +14,7 @@ together, so a change of stage costs little and a change no stage makes
 that judge each feature on its own see every change of stage as several
 large deviations, and river's tree and kernel scorers need their features
 rescaled to a range that an outlier stretches. The alternatives stay
-reproducible in ``benchmarks/scorers.py``; the README compares them.
+reproducible in ``benchmarks/scorers.py``; docs/detection.md compares them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Two beds, each a simulator and a monitor process, one dashboard process: the
 ward shows both; bed A's electrode comes off, its alert reaches the page,
 the technician acknowledges it under her name and the monitor's journal
 records who; the monitor is killed (NOT MONITORING) and restarted on the same
-feed port (monitoring again, without reloading the page). The README's
+feed port (monitoring again, without reloading the page). The README's and docs'
 screenshots come from this test.
 """
 
