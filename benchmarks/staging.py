@@ -45,7 +45,7 @@ def read_dreams(folder: Path, excerpt: int) -> Excerpt:
     label = path.read_text().split("\n", 1)[0].strip("[] ")
     values = np.loadtxt(path, skiprows=1, dtype=np.float32)
     codes = np.loadtxt(folder / "dreams_spindles" / f"Hypnogram_excerpt{excerpt}.txt", skiprows=1)
-    rate = len(values) / DREAMS_SECONDS  # as the recordings' README gives it, from the excerpt's length
+    rate = len(values) / DREAMS_SECONDS  # the recordings' README: from its length
     return values[None, :], rate, [label], rk_epochs([int(code) for code in codes])
 
 
