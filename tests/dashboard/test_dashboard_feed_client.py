@@ -11,7 +11,8 @@ import pytest
 from websockets.asyncio.server import serve
 
 from dashboard.decimate import break_gaps, minmax_decimate
-from dashboard.feed_client import FeedClient, TraceRing, validate_feed_url
+from dashboard.feed_client import FeedClient, validate_feed_url
+from dashboard.ring import TraceRing
 from simulators.feed import SimulatedFeed
 from tests.support import wait_for
 
