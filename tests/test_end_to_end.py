@@ -84,6 +84,8 @@ def test_flatline_is_raised_on_its_channel_and_cleared(
     assert named == {"O1"}, f"alerts named other channels: {named}"
     assert mon.process.poll() is None
     records = list(read_journal(journal))
+    assert records[0]["event"] == "session_started"
+    records = [r for r in records if "alert" in r]
     assert [r["event"] for r in records if r["alert"]["kind"] == "flatline"][:1] == ["raised"]
     assert records[-1]["alert"]["state"] == "cleared"
 
