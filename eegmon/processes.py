@@ -71,6 +71,11 @@ class Child:
                 self._seen.wait(0.2)
         return None
 
+    def interrupt(self) -> None:
+        """Ask the child to stop (Ctrl-C), without waiting: `stop` waits."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)

@@ -87,7 +87,7 @@ class Bed:
             "--record",
             str(self.folder / f"recording-{stamp}-{self.restarts}.edf"),
             "--model-state",
-            str(self.folder / "model-state.pkl"),
+            str(self.folder / "model-state.npz"),
         ]
 
 
@@ -185,11 +185,13 @@ class Ward:
         return True
 
     def stop_all(self) -> None:
+        """Stop every monitor: all asked at once, then each waited for."""
         with self._lock:
-            beds = list(self.beds.values())
-        for bed in beds:
-            if bed.child is not None:
-                bed.child.stop()
+            children = [bed.child for bed in self.beds.values() if bed.child is not None]
+        for child in children:
+            child.interrupt()
+        for child in children:
+            child.stop()
 
 
 def lsl_streams(pattern: str = "*", wait_s: float = 1.0) -> list[Stream]:
