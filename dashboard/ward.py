@@ -34,6 +34,7 @@ from .alarm import (
     quality_flags,
     severity_class,
 )
+from .auth import signed_in
 from .beds import Beds
 from .feed_client import FeedSnapshot
 from .headmap import headmap_svg
@@ -226,6 +227,13 @@ class BedRemoval:
                 self.choice.value = options[0][0] if options else ""
 
     def _remove(self) -> None:
+        person = signed_in(self.button.document) if self.button.document is not None else None
+        if person is not None:  # with --users: the person signed in, not a name typed
+            if person.role != "responder":
+                refused = f"{person.name} ({person.role}) may not remove beds."
+                self.status.text = html.escape(refused)
+                return
+            self.who.value = person.name
         who = sanitize_who(self.who.value)
         if not self.choice.value or not (self.who.value or "").strip():
             self.status.text = "Choose a bed and give your name: the removal is journaled."

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from eegmon import cmd_users
 from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
 
 
@@ -31,12 +33,29 @@ from eegmon.common import PORT, fail, quiet_liblsl, say, stop_on_signals
     help="Access token (16+ chars) pages need, via /login; required beyond loopback "
     "with BOKEH_SECRET_KEY. [env EEGMON_DASHBOARD_TOKEN]",
 )
-def ward(data_dir: Path, streams: str, port: int, host: str, token: str | None) -> None:
-    """Monitor every EEG stream on the network, one monitor process per bed, one dashboard."""
+@cmd_users.dashboard_options
+def ward(
+    data_dir: Path,
+    streams: str,
+    port: int,
+    host: str,
+    token: str | None,
+    **security_options: Any,
+) -> None:
+    """Monitor every EEG stream on the network, one monitor process per bed, one dashboard.
+
+    With --users, people sign in to the dashboard and every bed's monitor
+    takes acknowledgements from them alone (the dashboard's own feed token:
+    --feed-token-file or EEGMON_FEED_TOKEN).
+    """
+    security = cmd_users.dashboard_security(**security_options)
+    token = cmd_users.feed_token(token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users")
+    users_path = security_options["users_path"]
     from dashboard.options import check_options
 
     try:
-        check_options([], port, host, None, token, need_feeds=False)
+        has_users = security["users"] is not None
+        check_options([], port, host, None, token, need_feeds=False, has_users=has_users)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except ValueError as exc:
         fail(str(exc))
@@ -51,8 +70,14 @@ def ward(data_dir: Path, streams: str, port: int, host: str, token: str | None) 
         supervisor.remove(name, who)
 
     beds = Beds(on_remove=remove)
-    supervisor = Ward(data_dir, discover=lambda: lsl_streams(streams), on_bed=beds.add, say=say)
-    server = DashboardServer([], port=port, address=host, token=token, beds=beds)
+    supervisor = Ward(
+        data_dir,
+        discover=lambda: lsl_streams(streams),
+        on_bed=beds.add,
+        say=say,
+        monitor_options=[] if users_path is None else ["--users", str(users_path.resolve())],
+    )
+    server = DashboardServer([], port=port, address=host, token=token, beds=beds, **security)
     try:
         server.start()
     except OSError as exc:

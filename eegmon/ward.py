@@ -17,7 +17,7 @@ import fnmatch
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +66,7 @@ class Bed:
     def feed_url(self) -> str:
         return f"ws://127.0.0.1:{self.feed_port}"
 
-    def monitor_args(self) -> list[str]:
+    def monitor_args(self, extra: list[str]) -> list[str]:
         """The monitor's command line: the stream by source_id, files in the bed's folder."""
         select = (
             ["--source-id", self.stream.source_id]
@@ -88,6 +88,7 @@ class Bed:
             str(self.folder / f"recording-{stamp}-{self.restarts}.edf"),
             "--model-state",
             str(self.folder / "model-state.npz"),
+            *extra,
         ]
 
 
@@ -106,11 +107,14 @@ class Ward:
         discover: Callable[[], list[Stream]],
         on_bed: Callable[[str, str], object],
         say: Callable[[str], None],
+        monitor_options: Sequence[str] = (),
     ) -> None:
         self.data_dir = data_dir
         self.discover = discover
         self.on_bed = on_bed
         self.say = say
+        #: Options every monitor gets (``--users FILE``: the people of the ward's dashboard).
+        self.monitor_options = list(monitor_options)
         self.beds: dict[str, Bed] = {}
         #: streams a person removed while still visible: not taken back until they reappear
         self._removed: set[Stream] = set()
@@ -163,7 +167,8 @@ class Ward:
                 )
             if bed.child is None and now >= bed.next_start:
                 bed.started_at = now
-                bed.child = Child(f"bed {bed.stream.name}", bed.monitor_args(), self.say)
+                args = bed.monitor_args(self.monitor_options)
+                bed.child = Child(f"bed {bed.stream.name}", args, self.say)
 
     def remove(self, name: str, who: str) -> bool:
         """A person removes a bed: its monitor stops and the removal is journaled."""
