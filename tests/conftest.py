@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT, FeedClient, Proc, data_folder
+from tests.support import ROOT, FeedProbe, Proc, data_folder
 
 # liblsl reads its config when first loaded: keep every stream on this machine, quietly.
 os.environ.setdefault("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
@@ -48,11 +48,11 @@ def eegmon() -> Iterator[Callable[..., Proc]]:
 
 
 @pytest.fixture
-def feed_client() -> Iterator[Callable[..., FeedClient]]:
-    clients: list[FeedClient] = []
+def feed_client() -> Iterator[Callable[..., FeedProbe]]:
+    clients: list[FeedProbe] = []
 
-    def connect(url: str, **kwargs: Any) -> FeedClient:
-        client = FeedClient(url, **kwargs)
+    def connect(url: str, **kwargs: Any) -> FeedProbe:
+        client = FeedProbe(url, **kwargs)
         clients.append(client)
         return client
 

@@ -91,7 +91,7 @@ class Proc:
         self.process.wait(5)
 
 
-class FeedClient:
+class FeedProbe:
     """A websockets client of the monitor's feed, reading on a thread of its own."""
 
     def __init__(self, url: str, **connect_kwargs: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FeedClient, free_port
+from tests.support import FeedProbe, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_demo_serves_the_dashboard_and_stops_every_child(eegmon, tmp_path: Path)
     with urllib.request.urlopen(url, timeout=10) as page:
         assert page.status == 200
         assert "bokeh" in page.read().decode().lower()
-    client = FeedClient(feed_url)
+    client = FeedProbe(feed_url)
     try:
         hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
         flat = [a for a in hello["alerts"] if a["kind"] == "flatline"]

@@ -12,7 +12,7 @@ import pylsl
 import pytest
 
 from streamer.live.journal import read_journal
-from tests.support import FeedClient, free_port
+from tests.support import FeedProbe, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def monitor_url(proc) -> str:
     return proc.wait_line("feed at ", timeout=30).split("feed at ")[1].strip()
 
 
-def alerts(client: FeedClient, kind: str | None = None) -> list[dict]:
+def alerts(client: FeedProbe, kind: str | None = None) -> list[dict]:
     return [m for m in client.of_type("alert") if kind is None or m["alert"]["kind"] == kind]
 
 

@@ -16,7 +16,7 @@ import pylsl
 import pytest
 
 from streamer.recordings.files import open_recording
-from tests.support import ROOT, FeedClient, replay_into_monitor, wait_for
+from tests.support import ROOT, FeedProbe, replay_into_monitor, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_a_file_that_cannot_grow_raises_recording_failed_and_monitoring_goes_on(
             30,
             "feed",
         )
-        client = FeedClient(url)
+        client = FeedProbe(url)
         failed = client.wait(
             lambda m: m["type"] == "alert" and m["alert"]["kind"] == "recording_failed",
             20,

@@ -14,7 +14,7 @@ import pytest
 
 from eegmon.config import ConfigError, read
 from streamer.live.journal import read_journal
-from tests.support import ROOT, FeedClient, wait_for
+from tests.support import ROOT, FeedProbe, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def start(eegmon, name: str, simulate: tuple[str, ...], *monitor_args: str):
     return monitor, sim, feed_url(monitor)
 
 
-def raised(client: FeedClient, kind: str, timeout: float = 30) -> dict:
+def raised(client: FeedProbe, kind: str, timeout: float = 30) -> dict:
     message = client.wait(
         lambda m: m["type"] == "alert" and m["event"] == "raised" and m["alert"]["kind"] == kind,
         timeout,

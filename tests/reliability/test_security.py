@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 
 from protocol.feed import MAX_CLIENT_MESSAGE
 from tests.reliability.harness import CounterOutlet, feed_url, gauge, growth, scaled
-from tests.support import FeedClient, Proc, wait_for
+from tests.support import FeedProbe, Proc, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +139,7 @@ def test_oversized_churn_and_a_client_that_stops_reading(bed, figures) -> None:
     figures.load = "8 ch × 256 Hz, real time"
     mon, url = bed
     pid = mon.process.pid
-    watcher = FeedClient(url)
+    watcher = FeedProbe(url)
     try:
         watcher.wait(lambda m: m["type"] == "status" and m["rate"] > 0, 20, "samples flowing")
         # Oversized: that client is closed with 1009, the watcher goes on.
@@ -245,7 +245,7 @@ def test_no_patient_identifiers_in_logs(eegmon, unique_name: str, tmp_path: Path
         "--record",
         str(tmp_path / "night.edf"),
     )
-    client = FeedClient(feed_url(mon))
+    client = FeedProbe(feed_url(mon))
     try:
         hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
         wait_for(lambda: player.process.poll() is not None, 60, "the replay to end")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.reliability.harness import CounterOutlet, feed_url, gauge, growth, scaled
-from tests.support import FeedClient, wait_for
+from tests.support import FeedProbe, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def test_beds_for_accelerated_hours(eegmon, unique_name: str, figures) -> None:
     urls = [feed_url(proc) for proc in monitors]
     for outlet in outlets:
         outlet.wait_consumer(60)
-    watcher = FeedClient(urls[0])  # one bed counted sample by sample
+    watcher = FeedProbe(urls[0])  # one bed counted sample by sample
     try:
         wait_for(lambda: all(len(statuses(p)) >= 2 for p in monitors), 60, "status lines")
         start = [gauge(p.process.pid) for p in monitors]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from streamer.live.journal import read_journal
-from tests.support import FeedClient, Proc, wait_for
+from tests.support import FeedProbe, Proc, wait_for
 
 
-def feed_of(monitor: Proc) -> FeedClient:
-    return FeedClient(monitor.wait_line("feed at ").split("feed at ")[1].strip())
+def feed_of(monitor: Proc) -> FeedProbe:
+    return FeedProbe(monitor.wait_line("feed at ").split("feed at ")[1].strip())
 
 
 def mode(path: Path) -> int:

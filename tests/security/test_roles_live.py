@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 
 from protocol.people import parse_users
 from tests.reliability.harness import CounterOutlet, feed_url
-from tests.support import ROOT, FeedClient, Proc, wait_for
+from tests.support import ROOT, FeedProbe, Proc, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +45,8 @@ class Ward:
     journal: Path
     tokens: dict[str, str]
 
-    def client(self, who: str) -> FeedClient:
-        return FeedClient(
+    def client(self, who: str) -> FeedProbe:
+        return FeedProbe(
             self.url, additional_headers={"Authorization": f"Bearer {self.tokens[who]}"}
         )
 
@@ -94,7 +94,7 @@ def test_the_users_file_holds_hashes_only_and_is_private(ward: Ward) -> None:
     }
 
 
-def lost_alert(client: FeedClient) -> dict:
+def lost_alert(client: FeedProbe) -> dict:
     def active() -> dict | None:
         alerts = [m["alert"] for m in client.messages if m["type"] == "alert"]
         alerts += [a for m in client.of_type("hello") for a in m["alerts"]]
@@ -182,7 +182,7 @@ def test_no_lsl_alerts_outlet_unless_asked(ward: Ward) -> None:
 
 def test_no_token_in_the_monitors_debug_output(ward: Ward) -> None:
     """Runs last in this module: every client above connected with its token at -vv."""
-    client = FeedClient(f"{ward.url}/?token={ward.tokens['ada']}")
+    client = FeedProbe(f"{ward.url}/?token={ward.tokens['ada']}")
     client.wait(lambda m: m["type"] == "hello", 10, "hello")
     client.close()
     ward.monitor.stop()

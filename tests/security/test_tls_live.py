@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from tests.reliability.harness import CounterOutlet, feed_url
 from tests.security.test_roles_live import add_user
-from tests.support import ROOT, FeedClient, Proc, wait_for
+from tests.support import ROOT, FeedProbe, Proc, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def test_eegmon_ack_over_wss_with_its_token_from_the_environment_or_a_file(
     tls_bed, tmp_path: Path
 ) -> None:
     monitor, url, cert, token = tls_bed
-    client = FeedClient(url, ssl=ssl.create_default_context(cafile=cert), additional_headers={
+    client = FeedProbe(url, ssl=ssl.create_default_context(cafile=cert), additional_headers={
         "Authorization": f"Bearer {token}"
     })  # fmt: skip
     try:

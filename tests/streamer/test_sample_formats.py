@@ -16,7 +16,7 @@ import pylsl
 import pytest
 
 from simulators.eeg import SleepEEG
-from tests.support import FeedClient, Proc
+from tests.support import FeedProbe, Proc
 
 pytestmark = pytest.mark.slow
 
@@ -78,13 +78,13 @@ def publish(unique_name: str) -> Iterator[Callable[[str, type[np.number], str, f
         pusher.close()
 
 
-def watch(eegmon: Callable[..., Proc], feed_client: Callable[..., FeedClient], name: str):
+def watch(eegmon: Callable[..., Proc], feed_client: Callable[..., FeedProbe], name: str):
     monitor = eegmon("monitor", "--stream", name, "--feed-port", "0", "--quiet")
     url = monitor.wait_line("feed at ", timeout=30).split("feed at ")[1].strip()
     return monitor, feed_client(url)
 
 
-def assert_flatline_on_the_flat_channel_only(client: FeedClient) -> None:
+def assert_flatline_on_the_flat_channel_only(client: FeedProbe) -> None:
     flat = client.wait(
         lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline", 30, "a flatline"
     )["alert"]
