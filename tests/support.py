@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,22 @@ class FeedProbe:
         self._reader.join(timeout=5)
 
 
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    """Into the test artifacts; into the docs too when missing or EEGMON_UPDATE_SCREENSHOTS=1."""
+    import shutil
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+    target = SCREENSHOTS / name
+    if os.environ.get("EEGMON_UPDATE_SCREENSHOTS") == "1" or not target.exists():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, target)
+
+
 CHROMIUM = "/usr/bin/chromium"
 #: Headless Debian chromium on a closed network: no background connections, no sandbox as root.
 CHROMIUM_ARGS = [
@@ -141,6 +158,26 @@ CHROMIUM_ARGS = [
 ]
 #: Reads a Bokeh model of the page by name.
 BOKEH_MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
+
+
+@contextmanager
+def chromium_page(
+    viewport: dict[str, int] | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[Any]:
+    """A page in headless Debian chromium; fails the test on any JavaScript error it shows."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+            assert not errors, f"JavaScript errors on the page: {errors}"
+        finally:
+            browser.close()
 
 
 def require_chromium() -> None:

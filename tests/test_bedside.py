@@ -10,9 +10,7 @@ screenshots come from this test.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +23,10 @@ from tests.support import (
     BOKEH_MODEL,
     CHROMIUM,
     CHROMIUM_ARGS,
-    ROOT,
     Proc,
     free_port,
     require_chromium,
+    save_screenshot,
     wait_for,
 )
 
@@ -37,22 +35,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(120)]
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-ARTIFACTS = ROOT / "tests" / "artifacts"
 NEWEST = (
     f"() => {{ const d = ({BOKEH_MODEL})('traces_source').data;"
     " return d.t_end.length ? d.t_end[d.t_end.length - 1] : 0; }"
 )
-
-
-def save_screenshot(page, name: str) -> None:
-    """Always into tests/artifacts; into docs/screenshots only when missing or asked for."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
-    target = SCREENSHOTS / name
-    if os.environ.get("EEGMON_UPDATE_SCREENSHOTS") == "1" or not target.exists():
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / name, target)
 
 
 def journal_records(path: Path, event: str) -> list[dict]:

@@ -15,7 +15,11 @@ import pytest
 
 from dashboard import DashboardServer
 from simulators.feed import LABELS, SimulatedFeed
-from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium
+from tests.support import (
+    BOKEH_MODEL,
+    ROOT,
+    chromium_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -52,17 +56,8 @@ def dashboard(beds: tuple[SimulatedFeed, SimulatedFeed]) -> Iterator[DashboardSe
 
 @pytest.fixture(scope="module")
 def page(dashboard: DashboardServer):
-    require_chromium()
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + AUDIO_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with chromium_page(extra_args=AUDIO_ARGS) as page:
+        yield page
 
 
 def wait_model(page, model: str) -> None:

@@ -9,7 +9,11 @@ import pytest
 from dashboard import DashboardServer
 from dashboard.feed_client import FeedClient
 from simulators.feed import SimulatedFeed
-from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, require_chromium, wait_for
+from tests.support import (
+    BOKEH_MODEL,
+    chromium_page,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,43 +63,34 @@ def test_the_bed_page_draws_the_hypnogram_and_the_ward_shows_the_stage(
     staged_bed: tuple[SimulatedFeed, DashboardServer],
 ) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
-    require_chromium()
     bed, server = staged_bed
     night = ["W", "N1", "N2", "N2", "N3", "N2"]
     watching = server.clients[0]
     wait_for(lambda: watching.snapshot(traces=False).labels, 10, "the dashboard's hello")
     for index, stage in enumerate(night):
         bed.send_stage(index, stage, final=index < 4)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(server.url)
-            tile = page.locator('.eegmon-tile[data-bed="0"]')
-            playwright_api.expect(tile.locator(".stage")).to_have_text("sleep N2?", timeout=15_000)
-            page.goto(f"{server.url}bed?bed=0")
-            source = f"({BOKEH_MODEL})('hypnogram_source')"
-            page.wait_for_function(
-                f"() => window.Bokeh && Bokeh.documents.length > 0 && {source} !== null"
-                f" && {source}.data.stage.length === {len(night)}",
-                timeout=15_000,
-            )
-            data = page.evaluate(f"() => {{ const d = {source}.data;"
-                                 " return {stage: [...d.stage], alpha: [...d.alpha],"
-                                 " left: [...d.left], right: [...d.right]}; }")  # fmt: skip
-            assert data["stage"] == night
-            assert data["alpha"] == [1.0] * 4 + [0.3] * 2  # the provisional ones lighter
-            widths = [end - start for start, end in zip(data["left"], data["right"], strict=True)]
-            assert widths == pytest.approx([30.0] * len(night))
-            assert data["left"][1] - data["left"][0] == pytest.approx(30.0)
-            header = page.locator(".eegmon-header .stage")
-            playwright_api.expect(header).to_have_text("sleep N2?", timeout=5000)
-            assert page.locator(".bk-Canvas, canvas").count() > 0
-            bed.send_stage(5, "REM", final=True)  # revised: the page follows
-            page.wait_for_function(f"() => {source}.data.stage[5] === 'REM'", timeout=10_000)
-            playwright_api.expect(header).to_have_text("sleep REM", timeout=5000)
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.goto(server.url)
+        tile = page.locator('.eegmon-tile[data-bed="0"]')
+        playwright_api.expect(tile.locator(".stage")).to_have_text("sleep N2?", timeout=15_000)
+        page.goto(f"{server.url}bed?bed=0")
+        source = f"({BOKEH_MODEL})('hypnogram_source')"
+        page.wait_for_function(
+            f"() => window.Bokeh && Bokeh.documents.length > 0 && {source} !== null"
+            f" && {source}.data.stage.length === {len(night)}",
+            timeout=15_000,
+        )
+        data = page.evaluate(f"() => {{ const d = {source}.data;"
+                             " return {stage: [...d.stage], alpha: [...d.alpha],"
+                             " left: [...d.left], right: [...d.right]}; }")  # fmt: skip
+        assert data["stage"] == night
+        assert data["alpha"] == [1.0] * 4 + [0.3] * 2  # the provisional ones lighter
+        widths = [end - start for start, end in zip(data["left"], data["right"], strict=True)]
+        assert widths == pytest.approx([30.0] * len(night))
+        assert data["left"][1] - data["left"][0] == pytest.approx(30.0)
+        header = page.locator(".eegmon-header .stage")
+        playwright_api.expect(header).to_have_text("sleep N2?", timeout=5000)
+        assert page.locator(".bk-Canvas, canvas").count() > 0
+        bed.send_stage(5, "REM", final=True)  # revised: the page follows
+        page.wait_for_function(f"() => {source}.data.stage[5] === 'REM'", timeout=10_000)
+        playwright_api.expect(header).to_have_text("sleep REM", timeout=5000)

@@ -6,23 +6,23 @@ the tests of this module, which run in order on one browser page.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from dashboard import DashboardServer
 from simulators.feed import SimulatedFeed
-from tests.support import BOKEH_MODEL, CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium
+from tests.support import (
+    BOKEH_MODEL,
+    chromium_page,
+    save_screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-ARTIFACTS = ROOT / "tests" / "artifacts"
 MODEL = BOKEH_MODEL
 SCREEN = {"width": 1920, "height": 1080}
 BEDS = 12
@@ -53,17 +53,8 @@ def dashboard(beds: list[SimulatedFeed]) -> Iterator[DashboardServer]:
 
 @pytest.fixture(scope="module")
 def page(dashboard: DashboardServer):
-    require_chromium()
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=SCREEN)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with chromium_page(SCREEN) as page:
+        yield page
 
 
 def model_value(page, name: str, expression: str):
@@ -83,16 +74,6 @@ def wait_labels(page, labels: list[str]) -> None:
         arg=labels,
         timeout=10_000,
     )
-
-
-def save_screenshot(page, name: str) -> None:
-    """Into the test artifacts; into the docs too when missing or EEGMON_UPDATE_SCREENSHOTS=1."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
-    target = SCREENSHOTS / name
-    if os.environ.get("EEGMON_UPDATE_SCREENSHOTS") == "1" or not target.exists():
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / name, target)
 
 
 def test_twelve_beds_fit_a_1920x1080_screen_their_states_in_large_colour(
