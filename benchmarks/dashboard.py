@@ -27,9 +27,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -39,10 +36,9 @@ from typing import Any
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
+from eegmon.processes import Child
 from protocol import feed as protocol
 from simulators.feed import SimulatedFeed
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -75,52 +71,20 @@ PAGE_PROBE = """(offset) => {
 }"""
 
 
-class Process:
-    """An ``eegmon`` subprocess whose output lines, CPU time and memory are read."""
+class Process(Child):
+    """An ``eegmon`` subprocess (quiet) whose output lines, CPU time and memory are read."""
 
     def __init__(self, *args: str) -> None:
+        super().__init__(args[0], list(args), say=lambda line: None)
         self.args = args
-        self.lines: list[str] = []
-        cfg = os.environ.get("LSLAPICFG", str(ROOT / "tests" / "lsl_api.cfg"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "eegmon", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "LSLAPICFG": cfg},
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
 
     def wait_line(self, needle: str, timeout: float = 60.0) -> str:
         """The first output line containing `needle`; RuntimeError if the process ends first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = next((line for line in self.lines if needle in line), None)
-            if line is not None:
-                return line
-            if self.process.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.05)
-        tail = "\n".join(self.lines[-20:])
-        raise RuntimeError(f"no {needle!r} from eegmon {' '.join(self.args)}:\n{tail}")
-
-    def stop(self) -> None:
-        """Ctrl-C, as a user would; killed after 10 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._reader.join(5)
+        line = self.wait_for(needle, timeout, threading.Event())
+        if line is None:
+            tail = "\n".join(self.lines[-20:])
+            raise RuntimeError(f"no {needle!r} from eegmon {' '.join(self.args)}:\n{tail}")
+        return line
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
