@@ -215,10 +215,13 @@ def dashboard(
     **security_options: Any,
 ) -> None:
     """Serve the live dashboard of one or more monitors' feeds (one feed per bed)."""
+    from dashboard.options import check_options, check_token
+
     security = cmd_users.dashboard_security(**security_options)
-    token = cmd_users.feed_token(token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users")
+    token = cmd_users.feed_token(
+        token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users", check=check_token
+    )
     from dashboard.montage import load_custom, use_custom
-    from dashboard.options import check_options
 
     try:
         has_users = security["users"] is not None

@@ -120,11 +120,13 @@ def feed_token(
     token_file: Path | None,
     option: str = "feed_token",
     instead: str = "--feed-token-file or EEGMON_FEED_TOKEN",
+    check: Callable[[str], object] | None = None,
 ) -> str | None:
     """The token from `token_file`, else from the option or its environment variable.
 
     A token typed on the command line shows in ``ps`` to every local user: it
-    still works, with a line saying so.
+    still works, with a line saying so, once `check` (ValueError naming the
+    problem) has found nothing else wrong with it: a bad token is one line.
     """
     if token_file is not None:
         try:
@@ -134,6 +136,11 @@ def feed_token(
     context = click.get_current_context(silent=True)
     source = context.get_parameter_source(option) if context else None
     if given and source is click.core.ParameterSource.COMMANDLINE:
+        if check is not None:
+            try:
+                check(given)
+            except ValueError as exc:
+                fail(str(exc))
         flag = "--" + option.replace("_", "-")
         click.echo(
             f"eegmon: warning: {flag} is deprecated: a token on the command line shows in ps; "

@@ -48,10 +48,13 @@ def ward(
     takes acknowledgements from them alone (the dashboard's own feed token:
     --feed-token-file or EEGMON_FEED_TOKEN).
     """
+    from dashboard.options import check_options, check_token
+
     security = cmd_users.dashboard_security(**security_options)
-    token = cmd_users.feed_token(token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users")
+    token = cmd_users.feed_token(
+        token, None, "token", "EEGMON_DASHBOARD_TOKEN or --users", check=check_token
+    )
     users_path = security_options["users_path"]
-    from dashboard.options import check_options
 
     try:
         has_users = security["users"] is not None
