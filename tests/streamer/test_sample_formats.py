@@ -58,11 +58,11 @@ class Pusher:
 
 
 @pytest.fixture
-def publish(unique_name: str) -> Iterator[Callable[[str, type[np.number], str, float], Pusher]]:
+def publish() -> Iterator[Callable[[str, str, type[np.number], str, float], Pusher]]:
     pushers: list[Pusher] = []
 
-    def start(fmt: str, dtype: type[np.number], unit: str, scale: float) -> Pusher:
-        info = pylsl.StreamInfo(unique_name, "EEG", len(LABELS), RATE, fmt, f"{unique_name}-amp")
+    def start(name: str, fmt: str, dtype: type[np.number], unit: str, scale: float) -> Pusher:
+        info = pylsl.StreamInfo(name, "EEG", len(LABELS), RATE, fmt, f"{name}-amp")
         channels = info.desc().append_child("channels")
         for label in LABELS:
             channel = channels.append_child("channel")
@@ -78,48 +78,62 @@ def publish(unique_name: str) -> Iterator[Callable[[str, type[np.number], str, f
         pusher.close()
 
 
+def start_monitor(eegmon: Callable[..., Proc], name: str) -> Proc:
+    return eegmon("monitor", "--stream", name, "--feed-port", "0", "--quiet")
+
+
+def connect(monitor: Proc, feed_client: Callable[..., FeedProbe]) -> FeedProbe:
+    url = monitor.wait_line("feed at ", timeout=60).split("feed at ")[1].strip()
+    return feed_client(url)
+
+
 def watch(eegmon: Callable[..., Proc], feed_client: Callable[..., FeedProbe], name: str):
-    monitor = eegmon("monitor", "--stream", name, "--feed-port", "0", "--quiet")
-    url = monitor.wait_line("feed at ", timeout=30).split("feed at ")[1].strip()
-    return monitor, feed_client(url)
+    monitor = start_monitor(eegmon, name)
+    return monitor, connect(monitor, feed_client)
 
 
-def assert_flatline_on_the_flat_channel_only(client: FeedProbe) -> None:
+def assert_flatline_on_the_flat_channel_only(client: FeedProbe, what: str = "") -> None:
     flat = client.wait(
-        lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline", 30, "a flatline"
+        lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline",
+        30,
+        f"a flatline {what}",
     )["alert"]
-    assert flat["channels"] == [FLAT]
-    client.wait(lambda m: m["type"] == "status" and m["samples"] > 6 * RATE, 30, "6 s of EEG")
+    assert flat["channels"] == [FLAT], what
+    client.wait(lambda m: m["type"] == "status" and m["samples"] > 6 * RATE, 30, f"6 s ({what})")
     flat_channels = {
         ch
         for m in client.of_type("alert")
         if m["alert"]["kind"] in ("flatline", "saturation", "bad_values")
         for ch in m["alert"]["channels"]
     }
-    assert flat_channels == {FLAT}, f"healthy channels called flat or clipped: {flat_channels}"
+    assert flat_channels == {FLAT}, f"{what}: healthy channels called flat or clipped"
 
 
-@pytest.mark.parametrize(
-    ("fmt", "dtype", "unit", "scale"),
-    [
-        ("float32", np.float32, "microvolts", 1.0),
-        ("double64", np.float64, "volts", 1e-6),
-        ("int8", np.int8, "", 1.0),
-        ("int16", np.int16, "", 1.0),
-        ("int32", np.int32, "nanovolts", 1e3),
-        ("int64", np.int64, "microvolts", 1.0),
-    ],
-)
-def test_every_numeric_format_is_monitored(
-    eegmon, feed_client, publish, unique_name: str, fmt: str, dtype, unit: str, scale: float
-) -> None:
-    publish(fmt, dtype, unit, scale)
-    monitor, client = watch(eegmon, feed_client, unique_name)
-    hello = client.wait(lambda m: m["type"] == "hello", 10, "hello")
-    assert hello["stream"]["labels"] == LABELS
-    assert_flatline_on_the_flat_channel_only(client)
-    assert monitor.process.poll() is None
-    assert not [line for line in monitor.lines if "Traceback" in line]
+#: Each LSL sample format, with a unit its devices declare (none: µV) and the factor to it.
+FORMATS = [
+    ("float32", np.float32, "microvolts", 1.0),
+    ("double64", np.float64, "volts", 1e-6),
+    ("int8", np.int8, "", 1.0),
+    ("int16", np.int16, "", 1.0),
+    ("int32", np.int32, "nanovolts", 1e3),
+    ("int64", np.int64, "microvolts", 1.0),
+]
+
+
+def test_every_numeric_format_is_monitored(eegmon, feed_client, publish, unique_name: str) -> None:
+    """One outlet per format, each with its own monitor process, all at once."""
+    names = {fmt: f"{unique_name}-{fmt}" for fmt, *_ in FORMATS}
+    for fmt, dtype, unit, scale in FORMATS:
+        publish(names[fmt], fmt, dtype, unit, scale)
+    monitors = {fmt: start_monitor(eegmon, name) for fmt, name in names.items()}
+    clients = {fmt: connect(monitor, feed_client) for fmt, monitor in monitors.items()}
+    for fmt, client in clients.items():
+        monitor = monitors[fmt]
+        hello = client.wait(lambda m: m["type"] == "hello", 10, f"hello ({fmt})")
+        assert hello["stream"]["labels"] == LABELS, fmt
+        assert_flatline_on_the_flat_channel_only(client, fmt)
+        assert monitor.process.poll() is None, fmt
+        assert not [line for line in monitor.lines if "Traceback" in line], fmt
 
 
 def test_a_string_stream_is_refused_in_one_line(eegmon, unique_name: str) -> None:
@@ -159,8 +173,8 @@ def test_mne_lsl_player_into_a_monitor(
         traces = client.wait(lambda m: m["type"] == "traces", 10, "traces")
         healthy = np.array(traces["data"][0], dtype=float)
         assert 1.0 < np.nanstd(healthy) < 500.0, "volts were not converted to microvolts"
-        client.wait(lambda m: m["type"] == "status" and m["samples"] > 10 * raw.info["sfreq"], 30,
-                    "ten seconds of samples")  # fmt: skip
+        client.wait(lambda m: m["type"] == "status" and m["samples"] > 6 * raw.info["sfreq"], 30,
+                    "six seconds of samples")  # fmt: skip
         called_flat = {
             ch
             for m in client.of_type("alert")
