@@ -226,3 +226,19 @@ def test_listeners_hear_each_message_and_a_broken_one_harms_nothing(feed: Simula
         assert c.snapshot().monitoring  # the broken listener did not stop the feed
     finally:
         c.stop()
+
+
+def test_a_failing_monitor_is_not_monitoring_until_its_alarm_clears(
+    feed: SimulatedFeed, client: FeedClient
+) -> None:
+    from dashboard.alarm import not_monitoring_reason
+
+    wait_for(lambda: client.snapshot().monitoring, 10, "monitoring")
+    failed = feed.send_alert(
+        kind="monitor_failed", channels=[], message="The monitor failed 3 times in 5 s (OSError)."
+    )
+    snap = wait_for(lambda: (s := client.snapshot()).failing and s, 5, "the monitor's alarm")
+    assert not snap.monitoring
+    assert "keeps failing: The monitor failed 3 times" in not_monitoring_reason(snap, 0.0)
+    feed.send_alert(id=failed["id"], state="cleared")
+    wait_for(lambda: client.snapshot().monitoring, 5, "monitoring again once it clears")
