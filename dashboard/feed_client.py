@@ -365,7 +365,19 @@ class FeedClient:
         self._alerts = {}
         for alert in message.get("alerts") or []:
             self._put_alert(alert)
+        self._missed_clearings()
         self._alerts_version += 1
+
+    def _missed_clearings(self) -> None:
+        """Alerts of the night a ``hello`` no longer lists cleared while we were away.
+
+        A ``hello`` lists every alert not cleared, and states only move forward:
+        those missing are cleared (when exactly is unknown).
+        """
+        for alert_id, alert in list(self._night.items()):
+            if alert.get("state") != "cleared" and alert_id not in self._alerts:
+                self._night[alert_id] = cleared = {**alert, "state": "cleared"}
+                self._history.append(dict(cleared))
 
     def _on_traces(self, message: dict[str, Any], now: float) -> None:
         times = np.asarray(message["timestamps"], dtype=np.float64)

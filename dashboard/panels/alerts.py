@@ -202,11 +202,7 @@ class AlertsPanel:
     def _show_alerts(self, rows: dict[str, list[Any]]) -> None:
         selected = self._selected_ids()
         self._alert_ids = rows["id"]
-        self.alerts_source.data = rows
-        # BokehJS re-renders a DataTable when its row indices change, not when the cells
-        # of the same number of rows do (state, age): touch the table to redraw it.
-        self._table_renders += 1
-        self.alerts_table.tags = [self._table_renders]
+        self._show(self.alerts_table, self.alerts_source, rows)
         indices = [i for i, alert_id in enumerate(rows["id"]) if alert_id in selected]
         if indices != list(self.alerts_source.selected.indices):
             self.alerts_source.selected.indices = indices
@@ -232,7 +228,18 @@ class AlertsPanel:
             rows["state"].append(str(alert.get("state", "")))
             rows["by"].append(str(alert.get("acknowledged_by") or ""))
             rows["duration"].append(lasted)
-        self.history_source.data = rows
+        self._show(self.history_table, self.history_source, rows)
+
+    def _show(self, table: DataTable, source: ColumnDataSource, rows: dict[str, list[Any]]) -> None:
+        """New rows for `table`, redrawn even when only cells changed.
+
+        BokehJS re-renders a DataTable when its row indices change, not when the
+        cells of the same number of rows do (a state, an age, how long an alert
+        lasted): touching the table redraws it.
+        """
+        source.data = rows
+        self._table_renders += 1
+        table.tags = [self._table_renders]
 
     def _selected_ids(self) -> set[str]:
         ids = self._alert_ids
