@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from evaluation.hypnogram import read_hypnogram
 from staging import LiveStager, accuracy, cohen_kappa, pick_channels, stage_recording
-from staging.agreement import rk_epochs
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DREAMS_EXCERPTS = (2, 4, 6, 8)
@@ -44,9 +44,9 @@ def read_dreams(folder: Path, excerpt: int) -> Excerpt:
     path = folder / "dreams_spindles" / f"excerpt{excerpt}.txt"
     label = path.read_text().split("\n", 1)[0].strip("[] ")
     values = np.loadtxt(path, skiprows=1, dtype=np.float32)
-    codes = np.loadtxt(folder / "dreams_spindles" / f"Hypnogram_excerpt{excerpt}.txt", skiprows=1)
+    expert = read_hypnogram(folder / "dreams_spindles" / f"Hypnogram_excerpt{excerpt}.txt")
     rate = len(values) / DREAMS_SECONDS  # the recordings' README: from its length
-    return values[None, :], rate, [label], rk_epochs([int(code) for code in codes])
+    return values[None, :], rate, [label], expert
 
 
 def yasa_offline(data: NDArray[np.float32], labels: list[str], rate: float) -> list[str]:

@@ -6,7 +6,10 @@ channel joining an alert is timed to the window), and through the
 fixed-threshold line-length baseline; both sets of alert episodes (a latched
 seizure alert seeing a second seizure counts twice, `detector.episodes`) are
 matched to the labelled events (BIDS ``*_events.tsv`` or the file's EDF+
-annotations) by `evaluation.metrics.score`.
+annotations) by `evaluation.metrics.score`, and scored as SzCORE does
+(`evaluation.szcore`). With ``--hypnogram`` each file is staged as ``scan
+--out`` stages it (`streamer.offline.stages`) and its final and live stages
+compared with the expert's (`evaluation.hypnogram`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import click
 from eegmon.common import fail, say
 
 if TYPE_CHECKING:
-    from detector import Alert, DetectorConfig
-    from evaluation.metrics import Event, KindScore
+    from detector import DetectorConfig
+    from evaluation.hypnogram import Agreement
+    from evaluation.metrics import Detection, Event
+    from evaluation.szcore import SzcoreScore
 
 #: One labelled event as read from a TSV: onset and duration (s), label, channels.
 EventRow = tuple[float, float, str, tuple[str, ...]]
@@ -83,15 +88,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         f"{'FA/h':>7s} {'lat50':>6s} {'lat95':>6s}"
     )
     lines = [head]
-
-    def num(v: Any, fmt: str) -> str:
-        return "-".rjust(int(fmt.split(".")[0])) if v is None else format(v, fmt)
-
     for r in rows:
         lines.append(
-            f"{r['kind']:16s} {r['who']:9s} {r['events']:6d} {num(r['sensitivity'], '6.2f')} "
-            f"{num(r['localization'], '6.2f')} {num(r['false_alarms_per_hour'], '7.2f')} "
-            f"{num(r['latency_median_s'], '6.2f')} {num(r['latency_p95_s'], '6.2f')}"
+            f"{r['kind']:16s} {r['who']:9s} {r['events']:6d} {_num(r['sensitivity'], '6.2f')} "
+            f"{_num(r['localization'], '6.2f')} {_num(r['false_alarms_per_hour'], '7.2f')} "
+            f"{_num(r['latency_median_s'], '6.2f')} {_num(r['latency_p95_s'], '6.2f')}"
         )
     return "\n".join(lines)
 
@@ -107,6 +108,23 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     "annotations].",
 )
 @click.option(
+    "--hypnogram",
+    "hypnogram_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Expert hypnogram, one per FILE in order: TSV (onset, duration, stage) or DREAMS "
+    "(a stage every 5 s); eegmon's final and live stages are compared with it.",
+)
+@click.option(
+    "--szcore",
+    "szcore_kinds",
+    multiple=True,
+    default=("seizure_suspect",),
+    show_default=True,
+    metavar="KIND",
+    help="Alert kind also scored as SzCORE scores seizures (repeatable).",
+)
+@click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write the rows as JSON."
 )
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
@@ -116,16 +134,27 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def evaluate(
     files: tuple[str, ...],
     events_paths: tuple[Path, ...],
+    hypnogram_paths: tuple[Path, ...],
+    szcore_kinds: tuple[str, ...],
     json_path: Path | None,
     config_path: Path | None,
     tolerance: float,
 ) -> None:
     """Sensitivity, false alarms per hour, latency and localization per kind, against labels.
 
-    A fixed-threshold line-length detector is scored beside eegmon on the same events.
+    A fixed-threshold line-length detector is scored beside eegmon on the same
+    events, and both are scored again as SzCORE does (sensitivity, precision,
+    F1, false alarms per 24 h). With --hypnogram: the sleep stages' accuracy,
+    Cohen's kappa and confusion matrix against the expert's.
     """
-    if events_paths and len(events_paths) != len(files):
-        fail(f"give one --events per file ({len(files)} files, {len(events_paths)} --events)")
+    from protocol.kinds import KINDS
+
+    for name, paths in (("--events", events_paths), ("--hypnogram", hypnogram_paths)):
+        if paths and len(paths) != len(files):
+            fail(f"give one {name} per file ({len(files)} files, {len(paths)} {name})")
+    unknown = [kind for kind in szcore_kinds if kind not in KINDS]
+    if unknown:
+        fail(f"--szcore {unknown[0]!r}: not an alert kind ({', '.join(KINDS)})")
     if not (tolerance >= 0):
         fail(f"--tolerance must be >= 0, got {tolerance!r}")
     if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
@@ -133,34 +162,72 @@ def evaluate(
     from eegmon import config as config_file
 
     labelled = _labels(files, events_paths)
+    experts = _hypnograms(hypnogram_paths)
     try:
         config = config_file.read(config_path)
     except ValueError as exc:
         fail(str(exc))
-    # Imported after the checks above: the detector's imports take seconds.
-    from evaluation.metrics import KindScore
-
     try:
         detector_config = config.detector()
     except ValueError as exc:
         fail(str(exc))
-    totals: dict[tuple[str, str], KindScore] = {}
-    for name, rows in zip(files, labelled, strict=True):
-        for who, per_kind in _score_file(name, rows, detector_config, tolerance).items():
-            for kind, s in per_kind.items():
-                totals.setdefault((kind, who), KindScore(kind)).merge(s)
-    table = [
-        {"who": who, **s.row()}
-        for (kind, who), s in sorted(
-            totals.items(), key=lambda item: (item[0][0], item[0][1] != "eegmon")
-        )
-    ]
-    say(format_table(table))
+    table = _event_rows(files, labelled, detector_config, tolerance, szcore_kinds)
+    if experts:
+        table += _staging_rows(files, hypnogram_paths, experts)
     if json_path is not None:
         try:
             json_path.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {str(json_path)!r}: {exc.strerror}")
+
+
+def _event_rows(
+    files: tuple[str, ...],
+    labelled: list[list[EventRow] | None],
+    config: DetectorConfig,
+    tolerance: float,
+    szcore_kinds: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Every file run and scored; the pooled tables printed and returned as rows."""
+    # Imported after the checks: the detector's imports take seconds.
+    from evaluation.metrics import KindScore, score
+    from evaluation.szcore import SzcoreScore, score_kind
+
+    totals: dict[tuple[str, str], KindScore] = {}
+    szcore: dict[tuple[str, str], SzcoreScore] = {}
+    for name, rows in zip(files, labelled, strict=True):
+        events, found, duration = _run_file(name, rows, config)
+        kinds = {e.kind for e in events}
+        for who, mine in found.items():
+            per_kind = score(
+                events, mine, duration, tolerance_s=tolerance,
+                kinds=None if who == "eegmon" else kinds,
+            )  # fmt: skip
+            for kind, s in per_kind.items():
+                totals.setdefault((kind, who), KindScore(kind)).merge(s)
+            for kind in szcore_kinds:
+                szcore.setdefault((kind, who), SzcoreScore(kind)).merge(
+                    score_kind(kind, events, mine, duration)
+                )
+    strict = [
+        {"scoring": "strict", "who": who, **s.row()}
+        for (_, who), s in sorted(totals.items(), key=_order)
+    ]
+    overlap = [
+        {"scoring": "szcore", "who": who, **s.row()}
+        for (_, who), s in sorted(szcore.items(), key=_order)
+    ]
+    say(format_table(strict))
+    if overlap:
+        say("")
+        say(format_szcore(overlap))
+    return strict + overlap
+
+
+def _order(item: tuple[tuple[str, str], Any]) -> tuple[str, bool]:
+    """By kind, eegmon before the baseline."""
+    (kind, who), _ = item
+    return kind, who != "eegmon"
 
 
 def _labels(files: tuple[str, ...], events_paths: tuple[Path, ...]) -> list[list[EventRow] | None]:
@@ -178,15 +245,15 @@ def _labels(files: tuple[str, ...], events_paths: tuple[Path, ...]) -> list[list
     return labelled
 
 
-def _score_file(
-    name: str, rows: list[EventRow] | None, config: DetectorConfig, tolerance: float
-) -> dict[str, dict[str, KindScore]]:
-    """eegmon's and the baseline's scores on one recording, per kind."""
+def _run_file(
+    name: str, rows: list[EventRow] | None, config: DetectorConfig
+) -> tuple[list[Event], dict[str, list[Detection]], float]:
+    """One recording's events, eegmon's and the baseline's alert episodes, and its duration."""
     import numpy as np
 
-    from detector import Block, Detector, StreamMeta
+    from detector import Alert, Block, Detector, StreamMeta
     from evaluation.baseline import LineLengthBaseline
-    from evaluation.metrics import detections, score
+    from evaluation.metrics import detections
     from streamer.recordings.files import FileProblem, content_id, open_recording
 
     path = Path(name)
@@ -214,13 +281,114 @@ def _score_file(
             raised.extend((a, at) for a in baseline.process(block))
         speed = recording.duration / max(time.perf_counter() - started, 1e-9)
     mine = detections(snapshots)
-    kinds = {e.kind for e in events}
-    duration = recording.duration
     say(
-        f"{name}: {duration:.1f} s, {len(events)} labelled events, "
+        f"{name}: {recording.duration:.1f} s, {len(events)} labelled events, "
         f"{len(mine)} alert episodes, {speed:.0f}x real time"
     )
+    return events, {"eegmon": mine, "baseline": detections(raised)}, recording.duration
+
+
+def format_szcore(rows: list[dict[str, Any]]) -> str:
+    """SzCORE's table: any overlap, 30 s before and 60 s after, merged under 90 s."""
+    lines = [
+        "SzCORE event scoring (any overlap; 30 s before, 60 s after; merged under 90 s apart)",
+        f"{'kind':16s} {'who':9s} {'events':>6s} {'sens':>6s} {'prec':>6s} {'F1':>6s} "
+        f"{'FA/24h':>8s}",
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['kind']:16s} {r['who']:9s} {r['events']:6d} {_num(r['sensitivity'], '6.2f')} "
+            f"{_num(r['precision'], '6.2f')} {_num(r['f1'], '6.2f')} "
+            f"{_num(r['false_alarms_per_24h'], '8.1f')}"
+        )
+    return "\n".join(lines)
+
+
+def _num(v: Any, fmt: str) -> str:
+    return "-".rjust(int(fmt.split(".")[0])) if v is None else format(v, fmt)
+
+
+def _hypnograms(paths: tuple[Path, ...]) -> list[list[str | None]]:
+    """The expert hypnograms, read before any recording is (a bad one stops the run)."""
+    from evaluation.hypnogram import HypnogramProblem, read_hypnogram
+
+    experts = []
+    for path in paths:
+        try:
+            experts.append(read_hypnogram(path))
+        except HypnogramProblem as exc:
+            fail(f"--hypnogram {str(path)!r}: {exc}")
+    return experts
+
+
+def _staging_rows(
+    files: tuple[str, ...], paths: tuple[Path, ...], experts: list[list[str | None]]
+) -> list[dict[str, Any]]:
+    """Each file staged and compared with its expert; the tables printed and returned as rows."""
+    from evaluation.hypnogram import Agreement
+    from streamer.offline.stages import stage_file
+
+    pooled = {"final": Agreement(), "live": Agreement()}
+    rows: list[dict[str, Any]] = []
+    for name, path, expert in zip(files, paths, experts, strict=True):
+        staged, unscored = stage_file(Path(name))
+        if unscored is not None:
+            _warn(f"{name}: sleep not staged, not compared with {path}: {unscored}")
+            continue
+        if abs(len(staged) - len(expert)) > 1:
+            _warn(
+                f"{name}: {len(staged)} epochs of 30 s, {path} scores {len(expert)}: "
+                f"the first {min(len(staged), len(expert))} compared"
+            )
+        for who in pooled:
+            agreement = Agreement()
+            agreement.add(
+                expert,
+                [getattr(row, "stage" if who == "final" else "live_stage") for row in staged],
+            )
+            pooled[who].extend(agreement)
+            rows.append(_staging_row(name, str(path), who, agreement))
+    if len(rows) > 2:
+        rows += [_staging_row("all", "", who, a) for who, a in pooled.items()]
+    if rows:
+        say("")
+        say(format_staging(rows, pooled))
+    return rows
+
+
+def _staging_row(name: str, path: str, who: str, agreement: Agreement) -> dict[str, Any]:
+    def rounded(v: float | None) -> float | None:
+        return None if v is None else round(v, 3)
+
     return {
-        "eegmon": score(events, mine, duration, tolerance_s=tolerance),
-        "baseline": score(events, detections(raised), duration, tolerance_s=tolerance, kinds=kinds),
-    }
+        "scoring": "staging", "kind": "sleep_stage", "who": who, "recording": name,
+        "hypnogram": path, "epochs": agreement.epochs, "accuracy": rounded(agreement.accuracy),
+        "kappa": rounded(agreement.kappa), "confusion": agreement.confusion(),
+    }  # fmt: skip
+
+
+def format_staging(rows: list[dict[str, Any]], pooled: dict[str, Agreement]) -> str:
+    """Agreement per recording (and pooled), then the pooled confusion matrices."""
+    width = max(len("recording"), *(len(r["recording"]) for r in rows))
+    lines = [
+        "sleep stages against the expert's hypnogram (30 s epochs)",
+        f"{'recording':{width}s} {'who':6s} {'epochs':>6s} {'acc':>6s} {'kappa':>6s}  hypnogram",
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['recording']:{width}s} {r['who']:6s} {r['epochs']:6d} "
+            f"{_num(r['accuracy'], '6.2f')} {_num(r['kappa'], '6.2f')}  {r['hypnogram']}"
+        )
+    for who, agreement in pooled.items():
+        matrix = agreement.confusion()
+        columns = list(next(iter(matrix.values())))
+        lines += ["", f"{who} stages (columns) by the expert's (rows), epochs"]
+        lines.append("      " + "".join(f"{c:>6s}" for c in columns))
+        lines += [
+            f"{want:6s}" + "".join(f"{n:6d}" for n in got.values()) for want, got in matrix.items()
+        ]
+    return "\n".join(lines)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"eegmon evaluate: warning: {message}", err=True)
