@@ -19,8 +19,9 @@ those of each panel: ``header``, ``banner`` (`panels.header`); ``page``,
 ``traces``, ``traces_source``, ``scores``, ``scores_source``,
 ``marks_source``, ``highlight_source`` (`panels.traces`); ``alerts_table`` /
 ``alerts_source``, ``ack_button``, ``ack_status``, ``who``,
-``history_source`` (`panels.alerts`); ``trend_channel``, ``csa_source``
-(`panels.trends`); ``hypnogram``, ``hypnogram_source`` (`panels.hypnogram`).
+``history_source`` (`panels.alerts`); ``note_text``, ``note_button``,
+``note_status``, ``note_marks_source`` (`panels.notes`); ``trend_channel``,
+``csa_source`` (`panels.trends`); ``hypnogram``, ``hypnogram_source`` (`panels.hypnogram`).
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ from .panels.alerts import AlertsPanel
 from .panels.controls import DisplayControls
 from .panels.header import HeaderPanel
 from .panels.hypnogram import HypnogramPanel
+from .panels.notes import NotesPanel
 from .panels.timeaxis import TimeAxis
 from .panels.traces import MAX_TRACE_CHANNELS, MIN_PUSH_S, RENDERERS, TracesPanel, is_render
 from .panels.trends import TrendsPanel
+from .stages import STAGE_LEVELS
 
 #: Period of the document's refresh of everything (banner, alerts, trends; traces too
 #: when no feed message pushed them).
@@ -98,10 +101,16 @@ class BedView:
         self.alerts = AlertsPanel(self.client, css)
         self.trends = TrendsPanel(self.client, self.axis)
         self.hypnogram = HypnogramPanel(self.axis)
+        self.notes = NotesPanel(self.client, self.axis, self.alerts.author)
+        self.notes.attach(self.traces.figure, label_y=0.75)
+        self.notes.attach(self.hypnogram.figure, label_y=max(STAGE_LEVELS.values()) + 0.5)
+        for fig in self.trends.figures:
+            self.notes.attach(fig)
         live = column(
             self.traces.figure,
             self.traces.scores,
             self.hypnogram.figure,
+            *self.notes.children(),
             *self.alerts.children(),
             sizing_mode="stretch_width",
         )
@@ -174,6 +183,7 @@ class BedView:
             self.traces.show_alerts(snap, quality_flags(snap))
         self.trends.update()
         self.hypnogram.update(snap)
+        self.notes.update(snap)
 
 
 def make_bed_document(doc: Document, beds: Beds, index: int, render: str = "webgl") -> BedView:

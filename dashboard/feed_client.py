@@ -5,8 +5,8 @@ loop: it connects to the feed, parses each message with
 `protocol.feed.decode`, keeps the newest state behind a lock and reconnects
 with a capped backoff when the connection drops. Browser sessions never touch
 the network: they read `FeedClient.snapshot()` from their periodic callbacks
-and send acknowledgements with `FeedClient.ack()`, which hands the message to
-the client's own loop.
+and send acknowledgements and notes with `FeedClient.ack()` and
+`FeedClient.note()`, which hand the message to the client's own loop.
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ class FeedSnapshot:
     messages: int
     protocol_errors: int
     stages: tuple[SleepEpoch, ...] = ()  #: the night's sleep epochs (`dashboard.stages`)
+    notes: tuple[dict[str, Any], ...] = ()  #: the night's notes (`at`, `text`, `who`), oldest first
+    notes_version: int = 0  #: grows on every note
 
     @property
     def failing(self) -> dict[str, Any] | None:
@@ -195,6 +197,8 @@ class FeedClient:
         self._protocol_errors = 0
         self._listeners: list[Callable[[str], None]] = []
         self._stages = NightStages()
+        self._notes: dict[str, dict[str, Any]] = {}
+        self._notes_version = 0
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -356,6 +360,7 @@ class FeedClient:
             self._history.clear()
             self._scores.clear()
             self._stages.clear()
+            self._notes.clear()
         self._offsets.clear()  # perhaps another monitor host, another clock
         self._stream = {**stream, **{key: message.get(key) for key in ("patient", "session")}}
         self._labels = tuple(str(label) for label in labels)
@@ -367,6 +372,9 @@ class FeedClient:
             self._put_alert(alert)
         self._missed_clearings()
         self._alerts_version += 1
+        for note in message.get("notes") or []:
+            self._put_note(note)
+        self._notes_version += 1
 
     def _missed_clearings(self) -> None:
         """Alerts of the night a ``hello`` no longer lists cleared while we were away.
@@ -453,6 +461,19 @@ class FeedClient:
     def _on_stage(self, message: dict[str, Any], now: float) -> None:
         self._stages.put(message)
 
+    def _on_note(self, message: dict[str, Any], now: float) -> None:
+        self._put_note(message.get("note"))
+        self._notes_version += 1
+
+    def _put_note(self, note: Any) -> None:
+        if not isinstance(note, dict) or not isinstance(note.get("id"), str):
+            raise protocol.ProtocolError(f"a note needs a string 'id', got {note!r}")
+        if not isinstance(note.get("at"), int | float) or not isinstance(note.get("text"), str):
+            raise protocol.ProtocolError("a note needs a number 'at' and a string 'text'")
+        if note["id"] not in self._notes and len(self._notes) >= protocol.MAX_RUN_NOTES:
+            self._notes.pop(next(iter(self._notes)))
+        self._notes[note["id"]] = dict(note)
+
     def _on_error(self, message: dict[str, Any], now: float) -> None:
         log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))
 
@@ -505,6 +526,8 @@ class FeedClient:
                 messages=self._messages,
                 protocol_errors=self._protocol_errors,
                 stages=self._stages.epochs(),
+                notes=tuple(sorted(self._notes.values(), key=lambda n: float(n["at"]))),
+                notes_version=self._notes_version,
             )
 
     def trend_snapshot(self, channel: int = 0) -> TrendSnapshot:
@@ -521,6 +544,19 @@ class FeedClient:
         text = protocol.encode({"type": "ack", "id": alert_id, "who": who})
         if len(text.encode()) > protocol.MAX_CLIENT_MESSAGE:
             raise ValueError(f"ack too long for the feed: id {alert_id!r}, who {who!r}")
+        return self._send(text, f"ack {alert_id}")
+
+    def note(self, text: str, who: str = "dashboard") -> bool:
+        """Send a ``note``; False when the feed is not connected.
+
+        ValueError (`protocol.ProtocolError`) names a text the feed would refuse;
+        the note is taken once the feed's ``note`` message for it arrives.
+        """
+        message = {"type": "note", "text": protocol.note_text(text), "who": who}
+        return self._send(protocol.encode(message), "note")
+
+    def _send(self, text: str, what: str) -> bool:
+        """Hand `text` to the feed's thread; False when the feed is not connected."""
         loop, ws = self._loop, self._ws
         if loop is None or ws is None or loop.is_closed():
             return False
@@ -529,7 +565,7 @@ class FeedClient:
             try:
                 await ws.send(text)
             except WebSocketException as exc:
-                log.warning("ack %s not sent to %s: %s", alert_id, self.display_url, exc)
+                log.warning("%s not sent to %s: %s", what, self.display_url, exc)
 
         try:
             asyncio.run_coroutine_threadsafe(send(), loop)

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from eegmon.cmd_alerts import ack, alerts
+from eegmon.cmd_alerts import ack, alerts, note
 from eegmon.cmd_boards import acquire
 from eegmon.cmd_evaluate import evaluate
 from eegmon.cmd_files import replay, scan
@@ -33,7 +33,8 @@ def cli(verbose: int) -> None:
 
 
 for command in (
-    simulate, acquire, monitor, dashboard, ward, demo, ack, alerts, replay, scan, evaluate, users,
+    simulate, acquire, monitor, dashboard, ward, demo, ack, note, alerts, replay, scan, evaluate,
+    users,
 ):  # fmt: skip
     cli.add_command(command)
 

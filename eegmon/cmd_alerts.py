@@ -1,4 +1,4 @@
-"""``eegmon ack`` and ``eegmon alerts``: acknowledge an alert, read the audit journal."""
+"""``eegmon ack``, ``note`` and ``alerts``: acknowledge an alert, add a note, read the journal."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import ssl
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def _detail(record: dict[str, Any]) -> str:
         if record.get("error"):
             text += f": {record['error']}"
         return text
+    if event == "note":
+        return f"{record.get('who')}: {record.get('text')}"
     alert = record.get("alert") or {}
     if event == "acknowledged":
         return f"by {record.get('who') or alert.get('acknowledged_by') or '?'}"
@@ -190,6 +193,97 @@ def ack(
         f"eegmon ack: {alert_id} ({first['kind']}, {first['severity']}) "
         f"{alert.get('state')} by {alert.get('acknowledged_by') or who}"
     )
+
+
+@click.command()
+@click.argument("text")
+@click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
+@click.option("--who", default=None, help="Who writes it [the login name].")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File holding your token [env EEGMON_TOKEN].",
+)
+@click.option(
+    "--feed-ca",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CA certificate to trust for a wss:// feed (a lab's own CA).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait.",
+)
+def note(
+    text: str,
+    feed: str,
+    who: str | None,
+    token_file: Path | None,
+    feed_ca: Path | None,
+    timeout: float,
+) -> None:
+    """Add a note to a monitor's night (lights off, electrode fixed...); waits until it is taken.
+
+    The monitor journals it, records it in the EDF+ recording and shows it on
+    every dashboard. With a users file on the monitor, the note is journaled
+    under the person whose token this is.
+    """
+    from dashboard.options import validate_feed_url
+
+    try:
+        text = protocol.note_text(text)
+        validate_feed_url(feed)
+    except protocol.ProtocolError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"--feed: {exc}")
+    from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+    from websockets.sync.client import connect
+
+    from protocol.people import keep_secrets_out_of_logs
+
+    keep_secrets_out_of_logs()
+    token = cmd_users.feed_token(None, token_file) if token_file else os.environ.get("EEGMON_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    tls = _client_tls(feed_ca) if feed.startswith("wss:") else None
+    ref = uuid.uuid4().hex
+    deadline = time.monotonic() + timeout
+    try:
+        with connect(
+            feed,
+            open_timeout=timeout,
+            additional_headers=headers,
+            max_size=protocol.MAX_SERVER_MESSAGE,
+            ssl=tls,
+        ) as ws:
+            message = {"type": "note", "text": text, "who": who or getpass.getuser(), "ref": ref}
+            ws.send(protocol.encode(message))
+            taken = None
+            while taken is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                taken = _taken(json.loads(ws.recv(timeout=remaining)), ref)
+    except TimeoutError:
+        raise click.ClickException(f"{feed} did not take the note within {timeout:g} s") from None
+    except InvalidURI as exc:
+        fail(f"--feed {feed!r} is not a websocket URL: {exc}")
+    except (OSError, InvalidHandshake) as exc:
+        fail(f"feed {feed} refused the connection: {exc or type(exc).__name__}")
+    except WebSocketException as exc:
+        raise click.ClickException(f"feed {feed}: {exc or type(exc).__name__}") from None
+    say(f"eegmon note: {taken['id']} by {taken['who']} taken by {feed}")
+
+
+def _taken(message: dict[str, Any], ref: str) -> dict[str, Any] | None:
+    """The note the monitor took for `ref`; exit 2 when it refused it."""
+    if message.get("type") == "error":
+        fail(f"the monitor refused the note: {message.get('message')}")
+    if message.get("type") == "note" and message.get("ref") == ref:
+        return dict(message.get("note") or {})
+    return None
 
 
 def _client_tls(ca: Path | None) -> ssl.SSLContext:

@@ -174,6 +174,7 @@ def _feed(
             settings.feed_port,
             hello=link.hello,
             on_ack=link.acknowledge,
+            on_note=link.note,
             token=settings.feed_token,
             users=users,
             on_event=None if journal is None else journal.note,

@@ -34,11 +34,19 @@ Every message is a JSON object with a `type` field. Server → client:
             "stage": "W" | "N1" | "N2" | "N3" | "REM", "confidence": 0..1,
             "final": bool}``; ``index`` counts epochs from the stream's first
             sample, a later message for the same index replaces the earlier one.
+``note``    a technician's note, once the monitor has journaled it: ``{"type": "note",
+            "note": Note, "ref": the sender's ``ref`` or null}``. A Note is ``{"id":
+            "note-N", "at": stream time, "at_utc": ISO 8601 UTC, "text": ..., "who":
+            name}``; ``hello`` carries the run's notes so far, ``"notes": [Note, ...]``.
 ``error``   a refused client message: ``{"type": "error", "message": "..."}``.
 
 Client → server:
 
 ``ack``     ``{"type": "ack", "id": alert_id, "who": name}``.
+``note``    ``{"type": "note", "text": "...", "who": name, "ref": optional string}``:
+            at most `MAX_NOTE_CHARS` characters once control characters are made spaces;
+            ``ref`` (at most 64 characters) comes back in the ``note`` message, so the
+            sender knows its note was taken.
 
 Stream times are seconds on the LSL clock. Alerts follow docs/design.md's
 Alert object (``detector.types.Alert.to_dict``): its ``detected_at`` is the
@@ -63,8 +71,12 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE = 4096
 #: Bytes; the largest message a client should accept from a feed.
 MAX_SERVER_MESSAGE = 4 * 1024 * 1024
-SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage", "error"})
-CLIENT_TYPES = frozenset({"ack"})
+SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage", "note", "error"})
+CLIENT_TYPES = frozenset({"ack", "note"})
+#: Characters of a note's text, at most.
+MAX_NOTE_CHARS = 500
+#: Notes of a monitor run a ``hello`` carries (the newest).
+MAX_RUN_NOTES = 1000
 #: The sleep stages of ``stage`` messages, in the order of the night's usual descent (and REM).
 SLEEP_STAGES = ("W", "N1", "N2", "N3", "REM")
 #: Seconds of a sleep-scoring epoch (AASM): what one ``stage`` message covers.
@@ -76,10 +88,13 @@ class ProtocolError(ValueError):
 
 
 def encode(message: dict[str, Any]) -> str:
-    """Serialize one message; NaN and infinities are refused (JSON has none)."""
+    """Serialize one message; NaN and infinities are refused (JSON has none).
+
+    UTF-8 as it is (not escaped), so the longest note fits a client message.
+    """
     if message.get("type") not in SERVER_TYPES | CLIENT_TYPES:
         raise ProtocolError(f"unknown message type {message.get('type')!r}")
-    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+    return json.dumps(message, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode(text: str | bytes, allowed: frozenset[str] = SERVER_TYPES) -> dict[str, Any]:
@@ -96,15 +111,56 @@ def decode(text: str | bytes, allowed: frozenset[str] = SERVER_TYPES) -> dict[st
     return message
 
 
-def parse_ack(text: str | bytes) -> tuple[str, str]:
-    """Validate a client's ``ack`` and return ``(alert_id, who)``."""
-    message = decode(text, CLIENT_TYPES)
-    alert_id, who = message.get("id"), message.get("who", "unknown")
+def _client(text: str | bytes | dict[str, Any], kind: str) -> dict[str, Any]:
+    message = text if isinstance(text, dict) else decode(text, CLIENT_TYPES)
+    if message.get("type") != kind:
+        raise ProtocolError(f"expected a {kind!r} message, got {message.get('type')!r}")
+    return message
+
+
+def _who(message: dict[str, Any]) -> str:
+    who = message.get("who", "unknown")
+    if not isinstance(who, str) or len(who) > 100:
+        raise ProtocolError(f"{message['type']} 'who' must be a short string, got {who!r}")
+    return who
+
+
+def parse_ack(text: str | bytes | dict[str, Any]) -> tuple[str, str]:
+    """Validate a client's ``ack`` (text, or already decoded) and return ``(alert_id, who)``."""
+    message = _client(text, "ack")
+    alert_id = message.get("id")
     if not isinstance(alert_id, str) or not alert_id or len(alert_id) > 200:
         raise ProtocolError(f"ack needs a non-empty string 'id', got {alert_id!r}")
-    if not isinstance(who, str) or len(who) > 100:
-        raise ProtocolError(f"ack 'who' must be a short string, got {who!r}")
-    return alert_id, who
+    return alert_id, _who(message)
+
+
+def note_text(text: object) -> str:
+    """A note's text as kept: control characters made spaces, trimmed, bounded.
+
+    Examples
+    --------
+    >>> note_text("  Lights off\\n")
+    'Lights off'
+    >>> len(note_text("x" * 500)), note_text("<script>a\\x00b")
+    (500, '<script>a b')
+    """
+    if not isinstance(text, str):
+        raise ProtocolError(f"note 'text' must be a string, got {type(text).__name__}")
+    kept = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    if not kept:
+        raise ProtocolError("note needs some text")
+    if len(kept) > MAX_NOTE_CHARS:
+        raise ProtocolError(f"note too long: {len(kept)} characters, at most {MAX_NOTE_CHARS}")
+    return kept
+
+
+def parse_note(text: str | bytes | dict[str, Any]) -> tuple[str, str, str | None]:
+    """Validate a client's ``note`` (text, or already decoded): ``(text, who, ref)``."""
+    message = _client(text, "note")
+    ref = message.get("ref")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
+        raise ProtocolError(f"note 'ref' must be a string of at most 64 characters, got {ref!r}")
+    return note_text(message.get("text")), _who(message), ref
 
 
 def finite_or_none(value: Any) -> Any:

@@ -4,7 +4,9 @@ Active alerts are sorted most severe first; a latched alert whose condition
 is over says so until someone acknowledges it. An acknowledgement carries
 the name typed in ``who`` (kept by the browser, see `dashboard.browser`), or,
 when people sign in (``--users``), the name of the responder signed in:
-viewers get no Acknowledge button, and the monitor checks again.
+viewers get no Acknowledge button, and the monitor checks again. The
+night's list holds every alert of the night, newest first, with the
+technicians' notes among them (`panels.notes`).
 
 Names: ``alerts_table`` / ``alerts_source``, ``ack_button``, ``ack_status``,
 ``who``, ``history_table`` / ``history_source``.
@@ -13,6 +15,7 @@ Names: ``alerts_table`` / ``alerts_source``, ``ack_button``, ``ack_status``,
 from __future__ import annotations
 
 import html
+import math
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +41,7 @@ from ..feed_client import FeedClient, FeedSnapshot
 DEFAULT_WHO = "dashboard"
 HISTORY_ROWS = 500
 ALERT_COLUMNS = ("id", "severity", "kind", "channels", "age", "message", "state", "sev")
-HISTORY_COLUMNS = ("time", "sev", "kind", "channels", "state", "by", "duration")
+HISTORY_COLUMNS = ("time", "sev", "kind", "channels", "state", "by", "duration", "note")
 #: A severity badge; `severity_class` keeps feed text out of the class and the markup.
 BADGE = '<span class="sev sev-<%= sev %>"><%= sev %></span>'
 
@@ -72,6 +75,31 @@ def alert_state(alert: dict[str, Any]) -> str:
 def _channels(alert: dict[str, Any]) -> str:
     channels = alert.get("channels") or []
     return ", ".join(map(str, channels)) if channels else "all"
+
+
+def _alert_row(alert: dict[str, Any]) -> dict[str, str]:
+    """The night's list's cells of an alert (but its time)."""
+    onset, cleared = alert.get("onset"), alert.get("cleared_at")
+    lasted = ""
+    if isinstance(onset, int | float) and isinstance(cleared, int | float):
+        lasted = fmt_age(float(cleared) - float(onset))
+    return {
+        "sev": severity_class(alert.get("severity")),
+        "kind": str(alert.get("kind", "")),
+        "channels": _channels(alert),
+        "state": str(alert.get("state", "")),
+        "by": str(alert.get("acknowledged_by") or ""),
+        "duration": lasted,
+        "note": "",
+    }
+
+
+def _note_row(note: dict[str, Any]) -> dict[str, str]:
+    """The night's list's cells of a technician's note (but its time)."""
+    return {
+        "sev": "note", "kind": "note", "channels": "", "state": "",
+        "by": str(note.get("who") or ""), "duration": "", "note": str(note.get("text", "")),
+    }  # fmt: skip
 
 
 def _table(
@@ -112,7 +140,7 @@ class AlertsPanel:
     def __init__(self, client: FeedClient, css: str) -> None:
         self.client = client
         self._alerts_key: tuple[Any, ...] = ()
-        self._history_version = -1
+        self._history_key: tuple[int, int] = (-1, -1)
         self._table_renders = 0
         self._alert_ids: list[str] = []
         badge = HTMLTemplateFormatter(template=BADGE)
@@ -136,8 +164,9 @@ class AlertsPanel:
             TableColumn(field="kind", title="Kind", width=120),
             TableColumn(field="channels", title="Channels", width=140),
             TableColumn(field="state", title="State", width=100),
-            TableColumn(field="by", title="Acknowledged by", width=140),
+            TableColumn(field="by", title="Acknowledged or written by", width=140),
             TableColumn(field="duration", title="Lasted", width=80),
+            TableColumn(field="note", title="Note", width=320, formatter=StringFormatter()),
         ])  # fmt: skip
         self.ack_button = Button(
             name="ack_button", label="Acknowledge", button_type="warning", disabled=True, width=160
@@ -191,8 +220,8 @@ class AlertsPanel:
                 rows["age"].append("")
             rows["message"].append(str(alert.get("message", "")))
             rows["state"].append(alert_state(alert))
-        if snap.alerts_version != self._history_version:
-            self._history_version = snap.alerts_version
+        if (snap.alerts_version, snap.notes_version) != self._history_key:
+            self._history_key = (snap.alerts_version, snap.notes_version)
             self._update_history()
         key = (snap.alerts_version, tuple(rows["age"]))
         if key != self._alerts_key:
@@ -211,23 +240,16 @@ class AlertsPanel:
     def _update_history(self) -> None:
         snap = self.client.snapshot(traces=False, night=True)
         offset = snap.wall_offset
-        night = sorted(snap.night, key=lambda a: -as_float(a.get("onset")))[:HISTORY_ROWS]
+        entries = [(as_float(a.get("onset")), _alert_row(a)) for a in snap.night]
+        entries += [(as_float(n.get("at")), _note_row(n)) for n in snap.notes]
+        entries.sort(key=lambda entry: -entry[0] if entry[0] == entry[0] else math.inf)
         rows: dict[str, list[Any]] = {k: [] for k in HISTORY_COLUMNS}
-        for alert in night:
-            onset, cleared = alert.get("onset"), alert.get("cleared_at")
+        for at, cells in entries[:HISTORY_ROWS]:
             when = ""
-            if offset is not None and isinstance(onset, int | float):
-                when = datetime.fromtimestamp(float(onset) + offset).strftime("%H:%M:%S")
-            lasted = ""
-            if isinstance(onset, int | float) and isinstance(cleared, int | float):
-                lasted = fmt_age(float(cleared) - float(onset))
-            rows["time"].append(when)
-            rows["sev"].append(severity_class(alert.get("severity")))
-            rows["kind"].append(str(alert.get("kind", "")))
-            rows["channels"].append(_channels(alert))
-            rows["state"].append(str(alert.get("state", "")))
-            rows["by"].append(str(alert.get("acknowledged_by") or ""))
-            rows["duration"].append(lasted)
+            if offset is not None and at == at:  # not NaN
+                when = datetime.fromtimestamp(at + offset).strftime("%H:%M:%S")
+            for key, value in {"time": when, **cells}.items():
+                rows[key].append(value)
         self._show(self.history_table, self.history_source, rows)
 
     def _show(self, table: DataTable, source: ColumnDataSource, rows: dict[str, list[Any]]) -> None:
@@ -250,6 +272,11 @@ class AlertsPanel:
     def _on_select(self, attr: str, old: Any, new: Any) -> None:
         self.ack_button.disabled = not new
 
+    def author(self) -> str:
+        """Who acknowledges and writes notes here: the person signed in, or the name typed."""
+        self._find_person()
+        return self.person.name if self.person is not None else sanitize_who(self.who.value)
+
     def _on_ack(self) -> None:
         ids = sorted(self._selected_ids())
         if not ids:
@@ -259,7 +286,7 @@ class AlertsPanel:
         if self.person is not None and self.person.role != "responder":
             self.ack_status.text = "Only responders acknowledge alerts."
             return
-        who = self.person.name if self.person is not None else sanitize_who(self.who.value)
+        who = self.author()
         sent = [alert_id for alert_id in ids if self.client.ack(alert_id, who)]
         if len(sent) == len(ids):
             self.ack_status.text = (

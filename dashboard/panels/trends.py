@@ -2,8 +2,8 @@
 
 A compressed spectral array of one chosen channel, the band-power ratios,
 the signal quality and the alerts raised, one 30 s column each, on the bed
-view's time axis. Redrawn only when a column was completed or another
-channel was chosen.
+view's time axis, with the technicians' notes marked (`panels.notes`).
+Redrawn only when a column was completed or another channel was chosen.
 
 Names: ``trend_channel``, ``csa``, ``csa_source``, ``trend_source``.
 """
@@ -59,14 +59,14 @@ class TrendsPanel:
         self.csa_mapper = LinearColorMapper(palette=Turbo256, low=-1, high=2)
         self._x_range = DataRange1d()
         self._clock = clock_formatter(self.axis.origin)
-        self.layout = column(
-            self.trend_channel,
+        #: The trend figures, on one x range (the notes' marks go on each).
+        self.figures = [
             self._csa_figure(),
             self._ratios_figure(),
             self._quality_figure(),
             self._alerts_figure(),
-            sizing_mode="stretch_width",
-        )
+        ]
+        self.layout = column(self.trend_channel, *self.figures, sizing_mode="stretch_width")
 
     # -- models ------------------------------------------------------------------------
 

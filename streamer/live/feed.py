@@ -9,7 +9,10 @@ Clients authenticate before the handshake completes: with a users file
 (`protocol.people.Users`), each token names a person whose role decides
 whether their ``ack`` counts; without one, a single shared token (or none on
 loopback). Failed authentications are journaled without the token and each
-one from the same address waits longer (`protocol.people.Throttle`). With an
+one from the same address waits longer (`protocol.people.Throttle`). A
+``note`` counts from any authenticated person, under their own name (a
+``dashboard`` connection writes for the person named in ``who``); on an open
+feed, under the name the client gives. With an
 `ssl.SSLContext` the feed serves ``wss://`` only.
 """
 
@@ -40,7 +43,7 @@ from protocol import people
 
 log = logging.getLogger(__name__)
 
-ESSENTIAL = frozenset({"hello", "alert", "stage", "error"})
+ESSENTIAL = frozenset({"hello", "alert", "stage", "note", "error"})
 #: Per client: display messages kept while it is slow (the newest win).
 DISPLAY_BACKLOG = 32
 #: Per client: undelivered alerts beyond this mean the client is gone; it is closed.
@@ -49,6 +52,8 @@ ESSENTIAL_BACKLOG = 10_000
 
 #: An acknowledgement: alert id, who it is journaled under, notes kept beside it.
 OnAck = Callable[[str, str, dict[str, str]], None]
+#: A note: its text, who it is journaled under, fields kept beside it, the sender's ref.
+OnNote = Callable[[str, str, dict[str, str], str | None], None]
 #: A journal line that is not an alert transition: event, fields.
 OnEvent = Callable[..., object]
 
@@ -115,7 +120,11 @@ class Feed:
     users
         The people who may connect, each with a role; replaces `token`.
     on_event
-        Journals ``ack_refused`` and ``auth_failed`` (``on_event(event, **fields)``).
+        Journals ``ack_refused``, ``note_refused`` and ``auth_failed``
+        (``on_event(event, **fields)``).
+    on_note
+        Receives ``(text, who, fields, ref)`` for each note that counts (called
+        on the feed's thread); without it, notes are refused.
     tls
         Serve ``wss://`` with this context.
     """
@@ -132,6 +141,7 @@ class Feed:
         on_event: OnEvent | None = None,
         tls: ssl.SSLContext | None = None,
         allow_origins: tuple[str, ...] = (),
+        on_note: OnNote | None = None,
     ) -> None:
         check_exposure(host, token, users is not None)
         if not 0 <= port <= 65535:
@@ -145,6 +155,7 @@ class Feed:
         self._hello = hello
         self._on_ack = on_ack
         self._on_event = on_event
+        self._on_note = on_note
         self._throttle = people.Throttle()
         self._people: weakref.WeakKeyDictionary[ServerConnection, people.Person] = (
             weakref.WeakKeyDictionary()
@@ -269,8 +280,11 @@ class Feed:
         try:
             async for text in connection:
                 try:
-                    alert_id, who = protocol.parse_ack(text)
-                    self._acknowledge(person, alert_id, who)
+                    message = protocol.decode(text, protocol.CLIENT_TYPES)
+                    if message["type"] == "note":
+                        self._note(person, *protocol.parse_note(message))
+                    else:
+                        self._acknowledge(person, *protocol.parse_ack(message))
                 except protocol.ProtocolError as exc:
                     client.put("error", protocol.encode({"type": "error", "message": str(exc)}))
         except ConnectionClosed:
@@ -301,6 +315,29 @@ class Feed:
             raise protocol.ProtocolError(f"acknowledgement refused: {exc}") from None
         self._on_ack(alert_id, who, notes)
 
+    def _note(
+        self, person: people.Person | None, text: str, who_said: str, ref: str | None
+    ) -> None:
+        """Hand on a note under its authenticated name; a refused one is journaled and raised."""
+        if self._on_note is None:
+            raise protocol.ProtocolError("this feed takes no notes")
+        if self.users is None:
+            self._on_note(text, who_said, {}, ref)
+            return
+        try:
+            who, fields = note_author(person, who_said, self.users)
+        except people.Refused as exc:
+            log.warning("feed: note refused: %s", exc)
+            self._journal(
+                "note_refused",
+                person=person.name if person else None,
+                role=person.role if person else None,
+                who_said=who_said,
+                reason=str(exc),
+            )
+            raise protocol.ProtocolError(f"note refused: {exc}") from None
+        self._on_note(text, who, fields, ref)
+
     async def _send(self, client: _Client) -> None:
         try:
             while True:
@@ -311,3 +348,25 @@ class Feed:
                     await client.connection.send(queue.popleft())
         except ConnectionClosed:
             pass
+
+
+def note_author(
+    person: people.Person | None, who_said: str, users: people.Users
+) -> tuple[str, dict[str, str]]:
+    """Who a note is journaled under, and the fields kept beside it.
+
+    Any person writes as themselves (what the client called itself is kept,
+    ``who_said``); the dashboard for the person of the users file named in
+    ``who`` (``via``), whatever their role, never for an unknown name.
+    """
+    if person is None:
+        raise people.Refused("this connection has no authenticated person")
+    if person.role != "dashboard":
+        return person.name, {"who_said": who_said}
+    named = users.people.get(who_said)
+    if named is None or named.role == "dashboard":
+        raise people.Refused(
+            f"the dashboard {person.name!r} writes notes only for a person of the users file; "
+            f"{who_said!r} is not one"
+        )
+    return named.name, {"via": person.name}

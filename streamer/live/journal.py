@@ -5,7 +5,9 @@ is one line with a monotonic ``seq``, the wall-clock time it was queued
 (``logged_at``, ISO 8601 UTC), the session and patient of the monitor run,
 and the alert as it was then. Every notification attempt is a line too
 (``event: "notification"``, with its outcome), so the journal shows who was
-told what and when. `read_journal` and `select` read it back for ``eegmon alerts``.
+told what and when; so is every technician's note (``event: "note"``: ``id``,
+``text``, ``who``, ``at`` on the stream clock, ``at_utc`` on the wall clock).
+`read_journal` and `select` read it back for ``eegmon alerts``.
 
 Detection never waits on the disk: `AlertJournal.append` numbers and queues
 a line, and the journal's writer writes and fsyncs it. Lines that cannot be

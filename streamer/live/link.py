@@ -1,21 +1,22 @@
-"""Where the monitor's thread meets the others: the feed's hello, acknowledgements, conditions.
+"""Where the monitor's thread meets the others: the hello, acknowledgements, notes, conditions.
 
 Made before the feed, the recorder and the monitor, and handed to each, so
 none of them is patched after construction: the feed's thread reads the
 ``hello`` snapshot and queues acknowledgements, a recorder's writer queues
 conditions, and the monitor's thread drains both queues and keeps the
-snapshot's active alerts current.
+snapshot's active alerts (and the run's notes) current.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from detector import DetectorConfig, StreamMeta
-from protocol.feed import PROTOCOL_VERSION
+from protocol.feed import MAX_RUN_NOTES, PROTOCOL_VERSION
 from protocol.kinds import SEVERITY_RANK
 from streamer.live.display import display_factor
 from streamer.live.session import Session
@@ -25,6 +26,8 @@ T = TypeVar("T")
 Condition = tuple[str, bool, str, dict[str, float]]
 #: An acknowledgement: alert id, who it is journaled under, notes kept beside it.
 Ack = tuple[str, str, dict[str, str]]
+#: A note: its text, who it is journaled under, fields kept beside it, the sender's ref.
+Note = tuple[str, str, dict[str, str], str | None]
 
 
 class MonitorLink:
@@ -52,6 +55,8 @@ class MonitorLink:
         self.session = session if session is not None else Session.start()
         self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
         self._conditions: queue.SimpleQueue[Condition] = queue.SimpleQueue()
+        self._notes_in: queue.SimpleQueue[Note] = queue.SimpleQueue()
+        self._notes: deque[dict[str, Any]] = deque(maxlen=MAX_RUN_NOTES)
         self._active: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -63,6 +68,7 @@ class MonitorLink:
             active = sorted(
                 self._active.values(), key=lambda a: (SEVERITY_RANK[a["severity"]], a["onset"])
             )
+            notes = list(self._notes)
         return {
             "type": "hello",
             "version": PROTOCOL_VERSION,
@@ -80,12 +86,17 @@ class MonitorLink:
                 "stall_timeout_s": self.stall_timeout,
             },
             "alerts": active,
+            "notes": notes,
             **self.session.fields(),
         }
 
     def acknowledge(self, alert_id: str, who: str, notes: dict[str, str] | None = None) -> None:
         """Queue an acknowledgement by `who`; `notes` (``who_said``, ``via``) go to the journal."""
         self._acks.put((alert_id, who, dict(notes or {})))
+
+    def note(self, text: str, who: str, fields: dict[str, str], ref: str | None = None) -> None:
+        """Queue a note by `who`; `fields` (``who_said``, ``via``) go to the journal."""
+        self._notes_in.put((text, who, dict(fields), ref))
 
     # -- called from any thread (e.g. a recorder's writer) ------------------------------
     def set_condition(
@@ -106,6 +117,15 @@ class MonitorLink:
     def conditions(self) -> Iterator[Condition]:
         """The conditions queued since the last call."""
         yield from _drain(self._conditions)
+
+    def notes(self) -> Iterator[Note]:
+        """The notes queued since the last call."""
+        yield from _drain(self._notes_in)
+
+    def keep_note(self, note: dict[str, Any]) -> None:
+        """Keep a note taken for the next hellos (the newest `MAX_RUN_NOTES`)."""
+        with self._lock:
+            self._notes.append(note)
 
     def keep(self, record: dict[str, Any]) -> None:
         """Track an alert's newest record for the next hellos, or forget it once cleared."""

@@ -29,6 +29,7 @@ from streamer.live.acquisition import Acquisition
 from streamer.live.display import DisplayDecimator
 from streamer.live.journal import AlertJournal
 from streamer.live.link import MonitorLink
+from streamer.live.notes import NoteSink, make_note
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class Monitor:
         self.failures = StepFailures()
         self._next_index = 0
         self._samples_at_status = 0
+        self._notes_taken = 0
         self._last_status = clock()
 
     # -- the monitor thread ------------------------------------------------------------
@@ -311,11 +313,13 @@ class Monitor:
                 log.info("stream %r is back", self.acquisition.meta.name)
 
     def _drain_link(self) -> None:
-        """Acknowledgements from the feed, then conditions from the other threads."""
+        """Acknowledgements and notes from the feed, then conditions from the other threads."""
         for alert_id, who, notes in self.link.acks():
             alert = self.detector.acknowledge(alert_id, who, at=self.clock())
             if alert is not None:
                 self._emit(alert, "acknowledged", who=who, **notes)
+        for text, who, fields, ref in self.link.notes():
+            self._take_note(text, who, fields, ref)
         for kind, active, message, evidence in self.link.conditions():
             output = self.detector.set_condition(kind, active, self.clock(), message, evidence)
             self._publish_output(output, acquired_at=None)
@@ -360,6 +364,18 @@ class Monitor:
         self.publish({"type": "alert", "event": event, "alert": record})
         for sink in self.sinks:
             sink.alert(event, record)
+
+    def _take_note(self, text: str, who: str, fields: dict[str, str], ref: str | None) -> None:
+        """Journal, publish (the sender's `ref` with it) and record one note, stamped now."""
+        self._notes_taken += 1
+        note = make_note(self._notes_taken, self.clock(), text, who)
+        self.link.keep_note(note)
+        if self.journal is not None:
+            self.journal.note("note", **note, **fields)
+        self.publish({"type": "note", "note": note, "ref": ref})
+        for sink in self.sinks:
+            if isinstance(sink, NoteSink):
+                sink.note(note)
 
     def _publish_status(self, now: float) -> None:
         stats = self.acquisition.stats

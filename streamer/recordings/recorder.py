@@ -11,7 +11,8 @@ valid at every moment a crash can happen:
   soon as it is complete and fsynced at least once a second, so a ``kill -9``
   loses at most the record being filled (under a second) and a power cut at
   most about two seconds;
-- alerts, gaps and clipping go into the EDF+ annotation signal of the records.
+- alerts, technicians' notes, gaps and clipping go into the EDF+ annotation
+  signal of the records (a long note in parts of at most `ANNOTATION_TEXT_BYTES`).
 
 Samples are never filtered. They are stored on a fixed physical range
 (``range_uv``, ±3276.7 µV by default: 0.1 µV steps in EDF's 16 bits); a wider
@@ -57,6 +58,8 @@ OnCondition = Callable[[str, bool, str, dict[str, float]], None]
 
 DEFAULT_RANGE_UV = 3276.7
 EDF_STEP_UV = 0.1
+#: UTF-8 bytes of one annotation's text, at most: several fit in a record's annotation signal.
+ANNOTATION_TEXT_BYTES = 200
 
 
 def parse_duration(text: str) -> float:
@@ -200,6 +203,13 @@ class Recorder:
         except queue.Full:
             self.blocks_dropped += 1
 
+    def note(self, note: dict[str, Any]) -> None:
+        """A technician's note (`streamer.live.notes`): an annotation at its stream time."""
+        try:
+            self._queue.put_nowait(("note", note))
+        except queue.Full:
+            self.blocks_dropped += 1
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             current = self._file.path if self._file is not None else None
@@ -234,6 +244,8 @@ class Recorder:
                     return
                 elif item[0] == "block":
                     self._write_block(item[1])
+                elif item[0] == "note":
+                    self._note_note(item[1])
                 else:
                     self._note_alert(item[1], item[2])
                 self._maybe_sync()
@@ -391,7 +403,8 @@ class Recorder:
         while self._annotations:
             onset, text = self._annotations[0]
             onset = min(max(onset, 0.0), end)
-            entry = f"+{onset:.4f}\x14{text[:200]}\x14\x00".encode("utf-8", errors="replace")
+            text = utf8_parts(text, ANNOTATION_TEXT_BYTES)[0]
+            entry = f"+{onset:.4f}\x14{text}\x14\x00".encode("utf-8", errors="replace")
             if len(tal) + len(entry) > room:
                 break
             tal += entry
@@ -408,6 +421,15 @@ class Recorder:
         self._annotations.append(
             (min(at, self._position_s()), f"{alert['kind']} {event}: {where} ({alert['id']})")
         )
+
+    def _note_note(self, note: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        file_t0 = self._t_index0 + self._file_index0 / self.meta.rate
+        at = min(float(note["at"]) - file_t0, self._position_s())
+        text = f"note by {note.get('who')}: {note.get('text')}"
+        for part in utf8_parts(text, ANNOTATION_TEXT_BYTES):
+            self._annotations.append((at, part))
 
     def _flush_partial(self) -> None:
         """Pad the record being filled with 0 µV so no received sample is left behind.
@@ -460,6 +482,23 @@ class Recorder:
                     f"Recording to {where} failed ({reason}); monitoring goes on.",
                     {"errno": float(exc.errno or 0)},
                 )
+
+
+def utf8_parts(text: str, max_bytes: int) -> list[str]:
+    """`text` cut into parts of at most `max_bytes` UTF-8 bytes, never inside a character.
+
+    >>> utf8_parts("abcdef", 4), utf8_parts("ééé", 4), utf8_parts("", 4)
+    (['abcd', 'ef'], ['éé', 'é'], [''])
+    """
+    parts, current, size = [], "", 0
+    for char in text:
+        width = len(char.encode("utf-8", errors="replace"))
+        if current and size + width > max_bytes:
+            parts.append(current)
+            current, size = "", 0
+        current += char
+        size += width
+    return [*parts, current]
 
 
 def _lsl_now() -> float:
