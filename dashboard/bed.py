@@ -3,7 +3,8 @@
 The page is made of panels (`dashboard.panels`): the header and banner, the
 display controls, the traces with their score strip, the alerts, and the
 night trends in a second tab. They share one time axis; this module composes
-them and drives their refresh.
+them and drives their refresh. A click on an alert of the night or on a
+sleep epoch looks back at that time (`panels.traces`).
 
 New traces reach the page as soon as they arrive: the feed client's thread
 only schedules `BedView.push` on the document's thread
@@ -15,7 +16,8 @@ clients' threads, and the listener is removed when the session ends.
 Names for tests (``doc.get_model_by_name``): ``bed_view``, ``alarm``, and
 those of each panel: ``header``, ``banner`` (`panels.header`); ``page``,
 ``sensitivity``, ``display_filter``, ``montage``, ``channel``, ``gain_down``,
-``gain_up``, ``hide_channel``, ``show_all``, ``mute`` (`panels.controls`);
+``gain_up``, ``hide_channel``, ``show_all``, ``mute``, ``page_back``,
+``page_forward``, ``live``, ``review_status`` (`panels.controls`);
 ``traces``, ``traces_source``, ``scores``, ``scores_source``,
 ``marks_source``, ``highlight_source`` (`panels.traces`); ``alerts_table`` /
 ``alerts_source``, ``ack_button``, ``ack_status``, ``who``,
@@ -106,6 +108,7 @@ class BedView:
         self.notes.attach(self.hypnogram.figure, label_y=max(STAGE_LEVELS.values()) + 0.5)
         for fig in self.trends.figures:
             self.notes.attach(fig)
+        self.alerts.on_jump = self.hypnogram.on_jump = self.jump
         live = column(
             self.traces.figure,
             self.traces.scores,
@@ -136,8 +139,14 @@ class BedView:
         clients = [self.beds.clients[i] for i in self.beds.shown()]
         return [c.snapshot(traces=False) if c is not self.client else snap for c in clients]
 
+    def jump(self, time: float) -> None:
+        """Look back at stream time `time` (an alert's onset, a sleep epoch)."""
+        self.controls.move_page(lambda: self.traces.jump_to(time))
+
     def _read(self) -> tuple[FeedSnapshot, bool]:
         """The bed's snapshot, with only the traces not drawn yet when that is enough."""
+        if self.traces.reviewing:  # the page is drawn from the night's traces
+            return self.client.snapshot(traces=False), False
         after = self.traces.newest_drawn()
         snap = self.client.snapshot(max_channels=MAX_TRACE_CHANNELS, after=after)
         return snap, after is not None
@@ -162,7 +171,7 @@ class BedView:
     def push(self) -> None:
         """Draw the newest traces and scores (document thread)."""
         self._push_pending = False
-        if self.closed:
+        if self.closed or self.traces.reviewing:
             return
         snap, partial = self._read()
         self.traces.update(snap, partial)

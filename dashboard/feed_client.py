@@ -31,7 +31,7 @@ from protocol.kinds import SEVERITY_RANK
 from protocol.redact import redact_url
 
 from .options import feed_access, validate_feed_url
-from .ring import TraceRing
+from .ring import TraceHistory, TraceRing
 from .stages import NightStages, SleepEpoch
 from .trends import NightTrends, TrendSnapshot
 
@@ -185,6 +185,7 @@ class FeedClient:
         self._alerts_version = 0
         self._hellos = 0
         self._ring = TraceRing(window_s)
+        self._night_traces = TraceHistory()  #: for looking back (`night_traces`)
         self._traces_version = 0
         self._display_rate = 0.0
         self._traces_received_wall: float | None = None
@@ -361,6 +362,7 @@ class FeedClient:
             self._scores.clear()
             self._stages.clear()
             self._notes.clear()
+            self._night_traces.clear()
         self._offsets.clear()  # perhaps another monitor host, another clock
         self._stream = {**stream, **{key: message.get(key) for key in ("patient", "session")}}
         self._labels = tuple(str(label) for label in labels)
@@ -398,6 +400,7 @@ class FeedClient:
         if not 0 < rate <= MAX_DISPLAY_RATE or data.shape[0] > MAX_CHANNELS:
             raise protocol.ProtocolError(f"traces rate {rate!r} or channel count out of range")
         self._ring.append(times, data, rate)
+        self._night_traces.append(times, data)
         self.trends.add_samples(times, data, rate)
         self._display_rate = rate
         self._traces_version += 1
@@ -529,6 +532,14 @@ class FeedClient:
                 notes=tuple(sorted(self._notes.values(), key=lambda n: float(n["at"]))),
                 notes_version=self._notes_version,
             )
+
+    def night_traces(
+        self, start: float, end: float, max_channels: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+        """The night's traces from `start` to `end` (stream times), and the span kept."""
+        with self._lock:
+            times, data = self._night_traces.read(start, end, max_channels)
+            return times, data, self._night_traces.span()
 
     def trend_snapshot(self, channel: int = 0) -> TrendSnapshot:
         """The night trends, with the spectra of `channel`."""

@@ -9,13 +9,15 @@ night's list holds every alert of the night, newest first, with the
 technicians' notes among them (`panels.notes`).
 
 Names: ``alerts_table`` / ``alerts_source``, ``ack_button``, ``ack_status``,
-``who``, ``history_table`` / ``history_source``.
+``who``, ``history_table`` / ``history_source`` (a row clicked calls
+`AlertsPanel.on_jump` with the alert's onset).
 """
 
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +43,7 @@ from ..feed_client import FeedClient, FeedSnapshot
 DEFAULT_WHO = "dashboard"
 HISTORY_ROWS = 500
 ALERT_COLUMNS = ("id", "severity", "kind", "channels", "age", "message", "state", "sev")
-HISTORY_COLUMNS = ("time", "sev", "kind", "channels", "state", "by", "duration", "note")
+HISTORY_COLUMNS = ("time", "sev", "kind", "channels", "state", "by", "duration", "note", "onset")
 #: A severity badge; `severity_class` keeps feed text out of the class and the markup.
 BADGE = '<span class="sev sev-<%= sev %>"><%= sev %></span>'
 
@@ -167,7 +169,7 @@ class AlertsPanel:
             TableColumn(field="by", title="Acknowledged or written by", width=140),
             TableColumn(field="duration", title="Lasted", width=80),
             TableColumn(field="note", title="Note", width=320, formatter=StringFormatter()),
-        ])  # fmt: skip
+        ], selectable=True)  # fmt: skip
         self.ack_button = Button(
             name="ack_button", label="Acknowledge", button_type="warning", disabled=True, width=160
         )
@@ -179,6 +181,9 @@ class AlertsPanel:
         self.alerts_source.selected.on_change("indices", self._on_select)
         self.person: Person | None = None
         self._person_known = False
+        #: Called with the stream time of an alert of the night clicked (the bed looks back).
+        self.on_jump: Callable[[float], None] | None = None
+        self.history_source.selected.on_change("indices", self._on_history_click)
 
     def children(self) -> list[UIElement]:
         """The panel's rows, top to bottom."""
@@ -248,7 +253,7 @@ class AlertsPanel:
             when = ""
             if offset is not None and at == at:  # not NaN
                 when = datetime.fromtimestamp(at + offset).strftime("%H:%M:%S")
-            for key, value in {"time": when, **cells}.items():
+            for key, value in {"time": when, "onset": at, **cells}.items():
                 rows[key].append(value)
         self._show(self.history_table, self.history_source, rows)
 
@@ -268,6 +273,14 @@ class AlertsPanel:
         return {ids[i] for i in self.alerts_source.selected.indices if 0 <= i < len(ids)}
 
     # -- user actions (document thread) ------------------------------------------------
+
+    def _on_history_click(self, attr: str, old: Any, new: Any) -> None:
+        onsets = self.history_source.data["onset"]
+        if new and self.on_jump is not None and 0 <= new[0] < len(onsets):
+            onset = onsets[new[0]]
+            self.history_source.selected.indices = []  # the same row can be clicked again
+            if onset == onset:  # not NaN
+                self.on_jump(float(onset))
 
     def _on_select(self, attr: str, old: Any, new: Any) -> None:
         self.ack_button.disabled = not new

@@ -1,5 +1,9 @@
 """How a bed's traces are shown: page, sensitivity, filter, montage, each channel; and Silence.
 
+Paging: ◀ and ▶ move one page (the page length chosen) through the night,
+*Live* returns to the newest samples; while the page looks back, *Live* is
+highlighted and ``review_status`` says which time the page shows.
+
 Each change redraws the traces from the feed client's ring at once. The
 montage chosen is remembered by the browser for each bed (``localStorage``),
 so a technician finds a bed as they left it after a reload or a visit to the
@@ -7,7 +11,7 @@ ward; the channel settings (gain, hidden) last as long as the page.
 
 Names: ``page``, ``sensitivity``, ``display_filter``, ``montage``,
 ``channel``, ``gain_down``, ``gain_up``, ``hide_channel``, ``show_all``,
-``mute``.
+``mute``, ``page_back``, ``page_forward``, ``live``, ``review_status``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from bokeh.document import Document
 from bokeh.layouts import column, row
 from bokeh.models import CustomJS, Row
-from bokeh.models.widgets import Button, RadioButtonGroup, Select, Toggle
+from bokeh.models.widgets import Button, Div, RadioButtonGroup, Select, Toggle
 
 from ..montage import available, find
 from .traces import (
@@ -30,6 +34,8 @@ from .traces import (
     TracesPanel,
 )
 
+#: What ``review_status`` says while the page follows the newest samples.
+LIVE_TEXT = "<span style='color:#2e7d32'>live</span>"
 #: A channel's gain over the page's sensitivity stays within these.
 GAIN_RANGE = (1 / 8, 8.0)
 
@@ -93,12 +99,21 @@ class DisplayControls:
         self.hide.on_click(self._on_hide)
         self.show_all.on_click(self._on_show_all)
         self.mute = Button(name="mute", label="Silence alarm", button_type="danger", width=230)
+        self.page_back = Button(name="page_back", label="◀ page", width=75)
+        self.page_forward = Button(name="page_forward", label="page ▶", width=75, disabled=True)
+        self.live = Button(name="live", label="Live", width=90, button_type="light")
+        self.review_status = Div(name="review_status", text=LIVE_TEXT, width=260)
+        self.page_back.on_click(lambda: self.move_page(traces.page_back))
+        self.page_forward.on_click(lambda: self.move_page(traces.page_forward))
+        self.live.on_click(lambda: self.move_page(traces.go_live))
         traces.on_view = self._show_channels
+        traces.on_review = self._show_review
 
     def row(self) -> Row:
         display = row(self.page, self.sensitivity, self.filter_toggle, self.montage)
         channel = row(self.channel, self.gain_down, self.gain_up, self.hide, self.show_all)
-        return row(column(display, channel), self.mute)
+        paging = row(self.page_back, self.page_forward, self.live, self.review_status)
+        return row(column(display, channel, paging), self.mute)
 
     def install(self, doc: Document) -> None:
         """Restore this bed's montage from the browser once the page is up, and remember it."""
@@ -123,10 +138,26 @@ class DisplayControls:
         self.hide.label = "Show" if self.channel.value in hidden else "Hide"
         self.show_all.disabled = not hidden.intersection(labels)
 
+    def move_page(self, move: Callable[[], None]) -> None:
+        """Look back or return live with `move` (of the traces), then redraw."""
+        move()
+        self.redraw()
+        self._show_review()  # the page's times are known once drawn
+
+    def _show_review(self) -> None:
+        """Live highlighted and the time shown while looking back; plain when live."""
+        reviewing = self.traces.reviewing
+        self.live.button_type = "warning" if reviewing else "light"
+        self.live.label = "● Live" if reviewing else "Live"
+        self.page_forward.disabled = not reviewing
+        text = self.traces.review_text()
+        self.review_status.text = f"<b style='color:#e65100'>{text}</b>" if text else LIVE_TEXT
+
     def _on_page(self, attr: str, old: int, new: int) -> None:
         with contextlib.suppress(IndexError, TypeError):
             self.traces.set_page(float(PAGES_S[new]))
         self.redraw()
+        self._show_review()
 
     def _on_sensitivity(self, attr: str, old: str, new: str) -> None:
         with contextlib.suppress(ValueError):

@@ -7,13 +7,16 @@ changed.
 
 Names: ``hypnogram`` (the figure), ``hypnogram_source`` (one row per epoch:
 ``left``, ``right``, ``level``, ``previous`` (the level before), ``stage``,
-``alpha``, ``color``).
+``alpha``, ``color``). A click on an epoch calls `HypnogramPanel.on_jump`
+with its onset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, FixedTicker, Range1d
 from bokeh.plotting import figure
 
@@ -35,6 +38,9 @@ class HypnogramPanel:
         self._key: tuple[Any, ...] = ()
         self.source = ColumnDataSource(name="hypnogram_source", data={k: [] for k in COLUMNS})
         self.figure = self._figure()
+        #: Called with the stream time of the epoch clicked (the bed looks back there).
+        self.on_jump: Callable[[float], None] | None = None
+        self.figure.on_event(Tap, self._on_tap)
 
     def _figure(self) -> Any:
         fig = figure(
@@ -61,6 +67,15 @@ class HypnogramPanel:
             line_color="#90a4ae", line_width=1,
         )  # fmt: skip
         return fig
+
+    def _on_tap(self, event: Tap) -> None:
+        if not self._key or self.on_jump is None or event.x is None:
+            return
+        epochs, shift = self._key
+        time = event.x - shift
+        epoch = next((e for e in epochs if e.onset <= time < e.onset + e.duration), None)
+        if epoch is not None:
+            self.on_jump(epoch.onset)
 
     def update(self, snap: FeedSnapshot) -> None:
         """Redraw when an epoch arrived or changed, or the time axis moved."""

@@ -12,6 +12,11 @@ channels are ONE ``multi_line`` renderer (WebGL); each refresh streams one
 row holding the new samples of every channel, min/max-decimated to the
 page's pixel columns, with ``rollover`` so the browser keeps one page.
 
+Looking back (`TracesPanel.page_back`, `jump_to`) stops following the live
+samples: the page is drawn once from the night's traces the feed client
+keeps, filtered from `FILTER_SETTLE_S` before the page like a live redraw,
+with the same montage, gains and sensitivity; `go_live` returns.
+
 Names: ``traces``, ``traces_yaxis``, ``traces_source`` (columns ``xs``,
 ``ys``, ``t_end``: newest stream time of the row, ``received``: wall time the
 feed client received it), ``highlight_source``, ``marks_source``, ``scores``,
@@ -37,10 +42,10 @@ from bokeh.plotting import figure
 from scipy import signal
 
 from ..alarm import SEVERITY_COLORS, as_float
-from ..decimate import minmax_decimate
+from ..decimate import break_gaps, minmax_decimate
 from ..feed_client import FeedClient, FeedSnapshot
 from ..montage import AS_RECORDED, Derived, Montage, derive
-from .timeaxis import TimeAxis, clock_formatter
+from .timeaxis import Pager, TimeAxis, clock_formatter, clock_label
 
 Render = Literal["webgl", "canvas"]
 RENDERERS: tuple[Render, ...] = ("webgl", "canvas")
@@ -108,6 +113,10 @@ class TracesPanel:
         self._matrix: np.ndarray | None = None  #: the shown derivations; None: as recorded
         #: Called when the derived channels or their settings change (the controls' menus).
         self.on_view: Callable[[], None] | None = None
+        self.pager = Pager()
+        #: Called when looking back starts, moves or ends (the controls' Live button).
+        self.on_review: Callable[[], None] | None = None
+        self._empty_title = ""
         self._dirty = True  # the traces must be redrawn from the ring
         self._hellos = -1
         self._last_t: float | None = None
@@ -246,7 +255,8 @@ class TracesPanel:
         self._sources = tuple(self._derived.sources[i] for i in rows)
         self._gain = np.array([self.gains.get(label, 1.0) for label in self._labels])
         empty = bool(recorded) and not self._labels
-        self.figure.title.text = "No channel shown: another montage, or Show all" if empty else ""
+        self._empty_title = "No channel shown: another montage, or Show all" if empty else ""
+        self._show_title()
         self._set_axis()
         self._highlight()
         self._dirty = True
@@ -264,6 +274,72 @@ class TracesPanel:
         if bad.any():
             derived[((self._matrix != 0).astype(np.float64) @ bad) > 0] = np.nan
         return derived
+
+    # -- looking back (document thread) -----------------------------------------------
+
+    @property
+    def reviewing(self) -> bool:
+        """Whether the page stays where the technician looked back to (not live)."""
+        return self.pager.reviewing
+
+    def page_back(self) -> None:
+        """One page further back, no further than the oldest sample kept."""
+        span = self._kept()
+        newest = self._last_t if self._last_t is not None and not self.reviewing else None
+        if span is not None:
+            self._review(lambda: self.pager.back(self.page_s, newest or span[1], span[0]))
+
+    def page_forward(self) -> None:
+        """One page forward; live again once the page reaches the newest sample."""
+        span = self._kept()
+        if span is not None and self.reviewing:
+            self._review(lambda: self.pager.forward(self.page_s, span[1]))
+
+    def jump_to(self, time: float) -> None:
+        """Look back at stream time `time` (an alert's onset, a sleep epoch)."""
+        span = self._kept()
+        self._review(lambda: self.pager.jump(time, self.page_s, span[1] if span else None))
+
+    def go_live(self) -> None:
+        """Follow the newest samples again."""
+        if self.reviewing:
+            self._review(self.pager.live)
+
+    def _kept(self) -> tuple[float, float] | None:
+        """The stream times of the oldest and newest samples the feed client keeps."""
+        return self.client.night_traces(math.inf, -math.inf)[2]
+
+    def _review(self, move: Callable[[], None]) -> None:
+        move()
+        self._dirty = True
+        if self.on_review is not None:
+            self.on_review()
+
+    def review_text(self) -> str:
+        """What the page shows while looking back (clock times), or ``""`` when live."""
+        end, offset = self.pager.end, self.axis.offset
+        if end is None or offset is None:
+            return ""
+        return f"Reviewing {clock_label(end - self.page_s + offset)}–{clock_label(end + offset)}"
+
+    def _show_title(self, note: str = "") -> None:
+        review = self.review_text()
+        parts = [self._empty_title, f"{review} · Live to return" if review else "", note]
+        self.figure.title.text = " · ".join(p for p in parts if p)
+
+    def _draw_review(self, snap: FeedSnapshot) -> None:
+        """The page that ends at the pager's time, from the night's traces."""
+        end = self.pager.end
+        assert end is not None
+        times, data, span = self.client.night_traces(
+            end - self.page_s - FILTER_SETTLE_S, end, MAX_TRACE_CHANNELS
+        )
+        if data.shape[0] != len(self._recorded or ()):
+            return  # of another stream than the labels: the next refresh matches
+        data = self._apply(data)
+        self._redraw(snap, times, data, end)
+        kept = span is not None and span[0] <= end - self.page_s
+        self._show_title("" if kept else "older samples are not kept")
 
     # -- refresh (document thread) -----------------------------------------------------
 
@@ -289,6 +365,10 @@ class TracesPanel:
         ):
             self._hellos = snap.hellos
             self._dirty = True
+        if self.reviewing:
+            if self._dirty and snap.wall_offset is not None and snap.display_rate:
+                self._draw_review(snap)
+            return
         if self._dirty and partial:
             # `snap` holds only the newest samples: read the whole window again.
             snap = self.client.snapshot(max_channels=MAX_TRACE_CHANNELS)
@@ -303,7 +383,8 @@ class TracesPanel:
             self._dirty = True
             return
         if self._dirty:
-            self._redraw(snap, times, data)
+            self._redraw(snap, times, data, None)
+            self._show_title()
         elif times.size:
             self._stream(snap, times, data)
 
@@ -344,8 +425,13 @@ class TracesPanel:
         y = offsets - np.clip(values * scale, -CLIP_DIVISIONS, CLIP_DIVISIONS)
         return times + shift, y
 
-    def _redraw(self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray) -> None:
-        """Draw the whole page again from the ring (new stream, page, sensitivity, filter)."""
+    def _redraw(
+        self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray, end: float | None
+    ) -> None:
+        """Draw the whole page again (new stream, page, sensitivity, filter, looking back).
+
+        The page ends at stream time `end`, or at the newest sample when None.
+        """
         self._dirty = False
         if snap.wall_offset != self.axis.offset:  # scores drawn on the old clock mapping go too
             self.scores_source.data = {"x": [], "score": [], "threshold": []}
@@ -354,22 +440,28 @@ class TracesPanel:
         self._rate = snap.display_rate
         self._sos = display_filter(self._rate, self.filter_on)
         self._last_xy = None
-        if not times.size:
+        t_end = end if end is not None else float(times[-1]) if times.size else None
+        if t_end is not None:
+            keep = (times > t_end - self.page_s - FILTER_SETTLE_S) & (times <= t_end)
+            times, data = times[keep], data[:, keep]
+        if t_end is None or not times.size:
             self._last_t = None
             self.source.data = {"xs": [], "ys": [], "t_end": [], "received": []}
+            if t_end is not None:
+                self._follow(t_end)
             return
-        t_end = float(times[-1])
-        keep = times > t_end - self.page_s - FILTER_SETTLE_S
-        times, data = times[keep], data[:, keep]
         first = np.nan_to_num(data[:, :1].astype(np.float64))
         self._zi = signal.sosfilt_zi(self._sos)[:, None, :] * first[None, :, :]
         filtered = self._filtered(data)
         shown = times > t_end - self.page_s
-        self._last_t = t_end
-        row_data = self._row(times[shown], filtered[:, shown], connect=False)
-        self.source.data = {k: [v] for k, v in row_data.items()} | {
-            "received": [snap.traces_received_wall]
-        }
+        self._last_t = float(times[-1])
+        if shown.any():
+            row_data = self._row(*break_gaps(times[shown], filtered[:, shown], 3.0 / self._rate))
+            self.source.data = {k: [v] for k, v in row_data.items()} | {
+                "received": [snap.traces_received_wall]
+            }
+        else:
+            self.source.data = {"xs": [], "ys": [], "t_end": [], "received": []}
         self._follow(t_end)
 
     def _stream(self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray) -> None:
@@ -385,7 +477,7 @@ class TracesPanel:
         self.source.stream(new, rollover=rollover)
         self._follow(self._last_t)
 
-    def _row(self, times: np.ndarray, values: np.ndarray, connect: bool) -> dict[str, Any]:
+    def _row(self, times: np.ndarray, values: np.ndarray, connect: bool = False) -> dict[str, Any]:
         """One multi_line row: every channel's new points, joined to the previous row."""
         span = float(times[-1] - times[0]) if times.size > 1 else 0.0
         bins = max(1, math.ceil(PAGE_PIXELS * span / self.page_s))
@@ -457,7 +549,7 @@ class TracesPanel:
         shift = self.axis.shift(snap.wall_offset)
         if shift is None:
             return
-        start = (snap.stream_now or 0.0) - 2 * max(PAGES_S)
+        start = (self.pager.end or snap.stream_now or 0.0) - 2 * max(PAGES_S)
         far = (snap.stream_now or 0.0) + 3600.0
         data: dict[str, list[Any]] = {"x0": [], "x1": [], "color": [], "kind": []}
         seen = set()
