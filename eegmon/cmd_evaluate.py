@@ -190,13 +190,15 @@ def _event_rows(
 ) -> list[dict[str, Any]]:
     """Every file run and scored; the pooled tables printed and returned as rows."""
     # Imported after the checks: the detector's imports take seconds.
-    from evaluation.metrics import KindScore, score
+    from evaluation.metrics import KindScore, score, unlabelled_hours
     from evaluation.szcore import SzcoreScore, score_kind
 
     totals: dict[tuple[str, str], KindScore] = {}
     szcore: dict[tuple[str, str], SzcoreScore] = {}
+    hours = 0.0
     for name, rows in zip(files, labelled, strict=True):
         events, found, duration = _run_file(name, rows, config)
+        hours += unlabelled_hours(events, duration, tolerance)
         kinds = {e.kind for e in events}
         for who, mine in found.items():
             per_kind = score(
@@ -209,6 +211,8 @@ def _event_rows(
                 szcore.setdefault((kind, who), SzcoreScore(kind)).merge(
                     score_kind(kind, events, mine, duration)
                 )
+    for s in totals.values():
+        s.hours = hours  # every file's, not only those where the kind was seen
     strict = [
         {"scoring": "strict", "who": who, **s.row()}
         for (_, who), s in sorted(totals.items(), key=_order)

@@ -154,8 +154,7 @@ def score(
     everything = list(events)
     for kind, result in scores.items():
         mine = [e for e in events if e.kind == kind]
-        outside = duration_s - _covered(everything, duration_s, tolerance_s)
-        result.hours = max(outside, 0.0) / 3600.0
+        result.hours = unlabelled_hours(everything, duration_s, tolerance_s)
         candidates = [d for d in detections if d.kind in (kind, ANY_KIND)]
         for event in mine:
             lo, hi = event.onset - tolerance_s, event.end + tolerance_s
@@ -186,6 +185,12 @@ def score(
             ):
                 result.false_alarms += 1
     return scores
+
+
+def unlabelled_hours(events: Sequence[Event], duration_s: float, tolerance_s: float) -> float:
+    """The time outside every event (each widened by the tolerance): false alarms are per hour
+    of it, for every kind, also when pooling recordings where a kind raised nothing."""
+    return max(duration_s - _covered(events, duration_s, tolerance_s), 0.0) / 3600.0
 
 
 def _covered(events: Sequence[Event], duration_s: float, tolerance_s: float) -> float:

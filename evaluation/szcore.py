@@ -106,7 +106,7 @@ def score_spans(
     (1, 1, 1, 0.5, 24.0)
     """
     if not duration_s > 0:
-        raise ValueError(f"a recording of {duration_s} s cannot be scored")
+        return SzcoreScore(kind)  # nothing recorded: nothing to detect, no time for alarms
     samples = max(round(duration_s * RESOLUTION_HZ), 1)
     param = scoring.EventScoring.Parameters(**(SZCORE if parameters is None else parameters))
     result = scoring.EventScoring(

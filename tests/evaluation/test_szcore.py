@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from timescoring import scoring
 from timescoring.annotations import Annotation
 
-from evaluation.metrics import ANY_KIND, Detection, Event, score
+from evaluation.metrics import ANY_KIND, Detection, Event, score, unlabelled_hours
 from evaluation.szcore import RESOLUTION_HZ, SZCORE, SzcoreScore, score_kind, score_spans
 
 HOUR = 3600.0
@@ -61,6 +61,9 @@ def test_hand_counted_night_strict_and_szcore():
     assert s.false_alarms_per_24h == pytest.approx(24.0)
     strict = score(events, found, HOUR)[kind]
     assert (strict.events, strict.detected, strict.false_alarms) == (4, 0, 4)
+    # per hour of unlabelled time (events widened by 2 s): 64 + 34 + 34 + 24 s labelled
+    assert unlabelled_hours(events, HOUR, 2.0) == pytest.approx((HOUR - 156) / HOUR)
+    assert strict.hours == unlabelled_hours(events, HOUR, 2.0)
     # pooled over two recordings: counts and hours add up
     s.merge(score_kind(kind, [Event(10, 5, kind)], [], HOUR / 2))
     assert (s.events, s.detected, s.false_alarms) == (4, 2, 1)
