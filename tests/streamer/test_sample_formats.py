@@ -1,8 +1,9 @@
-"""Every numeric LSL sample format, and MNE-LSL's player, into a real monitor process.
+"""Every numeric LSL sample format on real outlets, and MNE-LSL's player into a real monitor.
 
-Each outlet carries realistic simulated EEG with one electrode held flat; the
-monitor must find that flatline on that channel and call no healthy channel
-flat, whatever the sample type or the unit the device declares.
+Each outlet carries realistic simulated EEG with one electrode held flat at its
+offset: acquisition must deliver every sample in µV, whatever the sample type
+or the unit the device declares, and the monitor must find that flatline on
+that channel and call no healthy channel flat.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import numpy as np
 import pylsl
 import pytest
 
+from detector.types import Block
 from simulators.eeg import SleepEEG
-from tests.support import FeedProbe, Proc
+from streamer.live.acquisition import Acquisition
+from streamer.live.lsl import Selector, resolve
+from tests.support import FeedProbe, Proc, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -92,23 +96,6 @@ def watch(eegmon: Callable[..., Proc], feed_client: Callable[..., FeedProbe], na
     return monitor, connect(monitor, feed_client)
 
 
-def assert_flatline_on_the_flat_channel_only(client: FeedProbe, what: str = "") -> None:
-    flat = client.wait(
-        lambda m: m["type"] == "alert" and m["alert"]["kind"] == "flatline",
-        30,
-        f"a flatline {what}",
-    )["alert"]
-    assert flat["channels"] == [FLAT], what
-    client.wait(lambda m: m["type"] == "status" and m["samples"] > 6 * RATE, 30, f"6 s ({what})")
-    flat_channels = {
-        ch
-        for m in client.of_type("alert")
-        if m["alert"]["kind"] in ("flatline", "saturation", "bad_values")
-        for ch in m["alert"]["channels"]
-    }
-    assert flat_channels == {FLAT}, f"{what}: healthy channels called flat or clipped"
-
-
 #: Each LSL sample format, with a unit its devices declare (none: µV) and the factor to it.
 FORMATS = [
     ("float32", np.float32, "microvolts", 1.0),
@@ -118,22 +105,43 @@ FORMATS = [
     ("int32", np.int32, "nanovolts", 1e3),
     ("int64", np.int64, "microvolts", 1.0),
 ]
+SCALES = {fmt: scale for fmt, _, _, scale in FORMATS}
 
 
-def test_every_numeric_format_is_monitored(eegmon, feed_client, publish, unique_name: str) -> None:
-    """One outlet per format, each with its own monitor process, all at once."""
-    names = {fmt: f"{unique_name}-{fmt}" for fmt, *_ in FORMATS}
-    for fmt, dtype, unit, scale in FORMATS:
-        publish(names[fmt], fmt, dtype, unit, scale)
-    monitors = {fmt: start_monitor(eegmon, name) for fmt, name in names.items()}
-    clients = {fmt: connect(monitor, feed_client) for fmt, monitor in monitors.items()}
-    for fmt, client in clients.items():
-        monitor = monitors[fmt]
-        hello = client.wait(lambda m: m["type"] == "hello", 10, f"hello ({fmt})")
-        assert hello["stream"]["labels"] == LABELS, fmt
-        assert_flatline_on_the_flat_channel_only(client, fmt)
-        assert monitor.process.poll() is None, fmt
-        assert not [line for line in monitor.lines if "Traceback" in line], fmt
+def test_every_numeric_format_arrives_in_microvolts_exactly(publish, unique_name: str) -> None:
+    """One outlet per format, all at once, each read by acquisition as the monitor reads it.
+
+    Every sample must arrive, converted once to float32 µV: the flat electrode at
+    its 3 µV offset and the others at the values pushed, whatever the type or unit.
+    """
+    acquisitions = {}
+    try:
+        for fmt, dtype, unit, scale in FORMATS:
+            name = f"{unique_name}-{fmt}"
+            publish(name, fmt, dtype, unit, scale)
+            acquisitions[fmt] = Acquisition(resolve(Selector("name", name), timeout=5))
+        for fmt, acquisition in acquisitions.items():
+            assert acquisition.meta.labels == tuple(LABELS), fmt
+            blocks: list[Block] = []
+
+            def two_seconds(a: Acquisition = acquisition, got: list[Block] = blocks) -> bool:
+                got.extend(a.read(timeout=0.05))
+                return sum(b.n_samples for b in got) >= 2 * RATE
+
+            wait_for(two_seconds, 10, f"two seconds of {fmt}")
+            data = np.concatenate([b.data for b in blocks], axis=1)
+            assert data.dtype == np.float32, fmt
+            np.testing.assert_allclose(data[LABELS.index(FLAT)], 3.0, rtol=1e-6, err_msg=fmt)
+            healthy = np.delete(data, LABELS.index(FLAT), axis=0)
+            assert 2.0 < float(healthy.std()) < 500.0, f"{fmt}: not in microvolts"
+            if fmt in ("int8", "int16", "int32", "int64"):  # rounded to whole units pushed
+                units = healthy.astype(np.float64) * SCALES[fmt]
+                np.testing.assert_allclose(units, np.round(units), atol=1e-2, err_msg=fmt)
+            stamps = np.concatenate([b.timestamps for b in blocks])
+            assert np.allclose(np.diff(stamps), 1 / RATE, atol=1e-6), f"{fmt}: samples missing"
+    finally:
+        for acquisition in acquisitions.values():
+            acquisition.close()
 
 
 def test_a_string_stream_is_refused_in_one_line(eegmon, unique_name: str) -> None:
