@@ -1,6 +1,6 @@
 """SzCORE event scoring of alert episodes, by the `timescoring` library.
 
-SzCORE (Dan et al. 2024, Epilepsia 65:S3) is the seizure detection field's
+SzCORE (Dan et al. 2025, Epilepsia 66 suppl. 3:14-24) is the seizure detection field's
 common scoring: an event is detected when an alert overlaps it at all,
 widened by 30 s before and 60 s after; events (and alerts) less than 90 s
 apart are merged into one, longer than 5 min split; an alert overlapping
