@@ -8,12 +8,13 @@ Two formats, told apart by their first line:
   or their usual spellings (R, S1 to S4, ``Sleep stage 2``...); ``?``,
   movement and artefact rows are unscored;
 - the DREAMS databases' hypnograms: a bracketed header (``[Hypnogram]``),
-  then one Rechtschaffen & Kales code per 5 s (5 wake, 4 REM, 3 S1, 2 S2,
-  1 S3, 0 S4, -1 movement), read by `staging.agreement.rk_epochs`.
+  then one Rechtschaffen & Kales code per 5 s (`RK_STAGES`; -1 movement,
+  unscored).
 
 Both give one stage per 30 s epoch from the recording's start (``None``
 where unscored): the stage scored for most of the epoch, the earliest of a
-tie; a last partial epoch is left out.
+tie; a last partial epoch is left out. Light to import (no staging, no
+signal libraries), so that a bad file is refused before the heavy imports.
 
 Examples
 --------
@@ -33,8 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol.feed import SLEEP_EPOCH_S, SLEEP_STAGES
-from staging.agreement import RK_STAGES, accuracy, cohen_kappa, rk_epochs
 
+#: Rechtschaffen & Kales codes as the DREAMS hypnograms write them, in AASM stages (S3 + S4 = N3).
+RK_STAGES = {5: "W", 4: "REM", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
+#: The DREAMS code of movement time: not a stage, unscored.
+RK_MOVEMENT = -1
 #: The DREAMS hypnograms score a stage every 5 s.
 DREAMS_STEP_S = 5.0
 #: Hypnograms longer than this are refused rather than read into memory.
@@ -119,7 +123,7 @@ def _dreams(lines: Sequence[str]) -> list[str | None]:
             code = int(value)
         except ValueError:
             code = None
-        if code is None or (code not in RK_STAGES and code != -1):
+        if code is None or (code not in RK_STAGES and code != RK_MOVEMENT):
             raise HypnogramProblem(
                 f"line {number}: {value[:40]!r} is not an R&K code "
                 "(5 wake, 4 REM, 3 to 0 S1 to S4, -1 movement)"
@@ -127,10 +131,12 @@ def _dreams(lines: Sequence[str]) -> list[str | None]:
         codes.append(code)
     if len(codes) * DREAMS_STEP_S > LONGEST_S:
         raise HypnogramProblem(f"longer than {LONGEST_S / 86400:.0f} days")
-    per_epoch = round(SLEEP_EPOCH_S / DREAMS_STEP_S)
-    if len(codes) < per_epoch:
+    if len(codes) * DREAMS_STEP_S < SLEEP_EPOCH_S:
         raise HypnogramProblem(f"{len(codes)} codes of 5 s: not one whole 30 s epoch")
-    return rk_epochs(codes, per_epoch)
+    steps = [
+        (i * DREAMS_STEP_S, DREAMS_STEP_S, RK_STAGES.get(code)) for i, code in enumerate(codes)
+    ]
+    return _epochs(steps)
 
 
 def _tsv(lines: Sequence[str]) -> list[str | None]:
@@ -224,10 +230,14 @@ class Agreement:
 
     @property
     def accuracy(self) -> float | None:
+        from staging.agreement import accuracy  # the staging package loads YASA: when needed
+
         return accuracy(self.expert, self.found) if self.expert else None
 
     @property
     def kappa(self) -> float | None:
+        from staging.agreement import cohen_kappa
+
         return cohen_kappa(self.expert, self.found) if self.expert else None
 
     def confusion(self) -> dict[str, dict[str, int]]:
