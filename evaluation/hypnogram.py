@@ -115,10 +115,9 @@ def stage_name(label: str) -> str | None:
 
 def _dreams(lines: Sequence[str]) -> list[str | None]:
     codes: list[int] = []
-    for number, line in enumerate(lines, start=2):
-        value = line.strip()
-        if not value:
-            continue
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for number, line in enumerate(lines[: last + 1], start=2):
+        value = line.strip()  # a blank line among the codes is not one: it would shift the rest
         try:
             code = int(value)
         except ValueError:

@@ -108,6 +108,7 @@ def test_anything_else_is_one_line_naming_the_problem(head, body):
         ("onset\tduration\tstage\n0\t30\tW\n20\t30\tW\n", "rows at 0 s and 20 s overlap"),
         ("onset\tduration\tstage\n", "no rows after the header"),
         ("[Hypnogram]\n5\n5\n7\n", "line 4: '7' is not an R&K code"),
+        ("[Hypnogram]\n5\n\n5\n", "line 3: '' is not an R&K code"),
         ("[Hypnogram]\n5\n5\n", "2 codes of 5 s: not one whole 30 s epoch"),
     ],
 )
