@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 NIGHT_HOURS = 8.0
+DREAMS_EXCERPTS = (2, 4, 6, 8)
+#: The kinds that call someone to the bed for the patient: what real sleep must not raise.
+CLINICAL = ("seizure_suspect", "anomaly")
 WORKERS = 2
 
 
@@ -45,6 +48,8 @@ def _groups() -> dict[str, list[tuple[str, tuple[Any, ...]]]]:
         "anomaly, simulated": [("simulated_anomalies", ())],
         "sleep, simulated night": [("simulated_night", (NIGHT_HOURS,))],
         "sleep, YASA": [("yasa", (DATA / "yasa",))],
+        "seizure, CHB-MIT": [("chbmit", (DATA / "chbmit_chb01_03",))],
+        "sleep, DREAMS": [("dreams", (DATA / "dreams_spindles", n)) for n in DREAMS_EXCERPTS],
     }
 
 
@@ -55,8 +60,8 @@ def _build(name: str, args: tuple[Any, ...]) -> list[Any]:
     return built if isinstance(built, list) else [built]
 
 
-def _evaluate(job: tuple[str, tuple[Any, ...]]) -> list[tuple[float, dict[str, Any]]]:
-    """Scores of eegmon and the baseline on each case a builder gives."""
+def _evaluate(job: tuple[str, tuple[Any, ...]]) -> list[tuple[float, dict[str, Any], str, int]]:
+    """Scores of eegmon and the baseline on each case a builder gives; its clinical alarms."""
     from evaluation import corpus
     from evaluation.metrics import score
 
@@ -69,7 +74,8 @@ def _evaluate(job: tuple[str, tuple[Any, ...]]) -> list[tuple[float, dict[str, A
             "eegmon": score(case.events, mine, case.duration_s),
             "baseline": score(case.events, theirs, case.duration_s, kinds=kinds),
         }
-        out.append((case.duration_s, result))
+        alarms = sum(d.kind in CLINICAL for d in mine)
+        out.append((case.duration_s, result, case.name, alarms))
     return out
 
 
@@ -83,14 +89,30 @@ def evaluation_rows() -> list[dict[str, Any]]:
         results = {group: [r for _ in cases for r in next(done)] for group, cases in groups.items()}
     rows = []
     for group, scored in results.items():
-        hours = sum(duration for duration, _ in scored) / 3600
+        hours = sum(duration for duration, *_ in scored) / 3600
         for who in ("eegmon", "baseline"):
-            merged = corpus.total([r for _, r in scored], who)
+            merged = corpus.total([r for _, r, *_ in scored], who)
             for _, s in sorted(merged.items()):
                 if who == "eegmon" and s.events == 0 and s.false_alarms == 0:
                     continue
                 rows.append({"group": group, "who": who, "hours": round(hours, 2), **s.row()})
+        if group.startswith("sleep"):
+            rows.extend(_sleep_row(group, *case) for case in scored)
     return rows
+
+
+def _sleep_row(group: str, duration: float, _: Any, name: str, alarms: int) -> dict[str, Any]:
+    """One real or simulated sleep recording: its `seizure_suspect` and `anomaly` episodes."""
+    hours = duration / 3600
+    return {
+        "group": group,
+        "who": "eegmon",
+        "hours": round(hours, 3),
+        "kind": "+".join(CLINICAL),
+        "recording": name,
+        "false_alarms": alarms,
+        "false_alarms_per_hour": round(alarms / hours, 2),
+    }
 
 
 def _detections(case: Case, model: str) -> list[Any]:
@@ -142,7 +164,9 @@ def run() -> list[dict[str, Any]]:
 def summary(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
-        if r["part"] == "evaluation" and r["events"]:
+        if r["part"] == "evaluation" and "recording" in r:
+            lines.append(f"{r['recording']}: {r['kind']} {r['false_alarms_per_hour']} /h")
+        elif r["part"] == "evaluation" and r["events"]:
             lines.append(
                 f"{r['group']}: {r['kind']} {r['who']} sensitivity {r['sensitivity']}, "
                 f"{r['false_alarms_per_hour']} FA/h, latency {r['latency_median_s']} s"

@@ -38,8 +38,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from detector.config import DetectorConfig
 from detector.types import Alert, StreamMeta
-from protocol.kinds import SEVERITY_RANK, severity_of
+from protocol.kinds import KINDS, SEVERITY_RANK, severity_of
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,23 @@ class AlertBook:
         )
         return [_snapshot(alert)]
 
+    def retune(self, kind: str, k: int, n: int, strong: tuple[int, int] | None) -> bool:
+        """Raise `kind` after `k` of `n` windows (`strong`: its shorter sustain) from now on.
+
+        Only between episodes: True once done, False (nothing changed) while
+        `kind` is flagged, remembered or active; the caller asks again later.
+        """
+        deb = self._debounce.get(kind)
+        if self.ongoing(kind) or (deb is not None and not deb.idle):
+            return False
+        m = (self.debounce or {}).get(kind, (self.raise_k, self.raise_n, self.clear_m))[2]
+        self.debounce = {**(self.debounce or {}), kind: (k, n, m)}
+        strongs = {**(self.strong_debounce or {})}
+        strongs.pop(kind, None)
+        self.strong_debounce = strongs | ({kind: strong} if strong is not None else {})
+        self._debounce.pop(kind, None)
+        return True
+
     def observe_clean(self, kind: str, start: float) -> bool:
         """Count a window in which nothing of `kind` was flagged, if that is all it does.
 
@@ -432,3 +450,26 @@ def _next_episode(alert: Alert, onset: float, detected_at: float) -> None:
 
 def _snapshot(alert: Alert) -> Alert:
     return replace(alert, channels=list(alert.channels), evidence=dict(alert.evidence))
+
+
+def alert_book(stream: StreamMeta, cfg: DetectorConfig, id_prefix: str) -> AlertBook:
+    """The alert book of `stream`: the registry's debounce per kind, the configured overrides."""
+    debounce = {
+        name: (*kind.debounce, cfg.clear_m)
+        for name, kind in KINDS.items()
+        if kind.debounce is not None
+    }
+    debounce["seizure_suspect"] = (cfg.seizure_k, cfg.seizure_n, cfg.clear_m)
+    debounce["anomaly"] = (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m())
+    return AlertBook(
+        stream,
+        cfg.raise_k,
+        cfg.raise_n,
+        cfg.clear_m,
+        id_prefix,
+        debounce=debounce,
+        strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
+        refractory_s=cfg.refractory_s,
+        upgrade_after_s=cfg.upgrade_after_s,
+        latch=cfg.latch,
+    )

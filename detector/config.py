@@ -134,6 +134,14 @@ class DetectorConfig:
         The shorter sustain of strong evidence (5 of 6: 2.5 s of 3 s, longer
         than the 2 s bursts of movement that a sleep recording shows at ten
         times its usual amplitude); `seizure_strong_n` is at most `seizure_n`.
+    sleep_seizure_k, sleep_seizure_n
+        Once the stream is staged (`Detector.stage`), `seizure_suspect` and
+        `anomaly` are raised after `sleep_seizure_k` of `sleep_seizure_n`
+        windows (24 of 30: 12 s within 15 s), strong evidence included:
+        longer than an arousal (3 to 15 s) or a body movement, which are
+        normal in the night and raise amplitude, line length and the whole
+        spectrum as suddenly as a seizure does. docs/detection.md tells how
+        it was chosen.
     memory_s
         Seconds of learned (clean) windows that each channel's amplitude
         baseline and the model's statistics cover (600.0): they follow sleep
@@ -185,6 +193,8 @@ class DetectorConfig:
     seizure_n: int = _SEIZURE_N
     seizure_strong_k: int = 5
     seizure_strong_n: int = 6
+    sleep_seizure_k: int = 24
+    sleep_seizure_n: int = 30
     memory_s: float = 600.0
     warmup_windows: int = 60
     anomaly_quantile: float = 0.99
@@ -236,6 +246,8 @@ class DetectorConfig:
             "seizure_n",
             "seizure_strong_k",
             "seizure_strong_n",
+            "sleep_seizure_k",
+            "sleep_seizure_n",
         ):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
@@ -247,6 +259,11 @@ class DetectorConfig:
         if self.seizure_k > self.seizure_n:
             raise ValueError(
                 f"seizure_k ({self.seizure_k!r}) cannot exceed seizure_n ({self.seizure_n!r})"
+            )
+        if self.sleep_seizure_k > self.sleep_seizure_n:
+            raise ValueError(
+                f"sleep_seizure_k ({self.sleep_seizure_k!r}) cannot exceed "
+                f"sleep_seizure_n ({self.sleep_seizure_n!r})"
             )
         if not self.seizure_strong_k <= self.seizure_strong_n <= self.seizure_n:
             raise ValueError(

@@ -11,13 +11,14 @@ from numpy.typing import NDArray
 from river.base import AnomalyDetector
 from river.base.typing import FeatureName
 
-from detector.alerts import AlertBook, Finding
+from detector.alerts import Finding, alert_book
 from detector.config import DetectorConfig
 from detector.features import Features, compute_features_batch
 from detector.filters import StreamingFilter, design_sos
 from detector.model import FeatureCovariance, QuantileThreshold, model_features_batch
 from detector.rules import evaluate_rules
 from detector.seizure import ChannelBaseline, seizure_finding
+from detector.stages import StageModel, StageModels
 from detector.types import Alert, Block, ModelState, Output, StreamMeta, WindowScore
 from detector.windows import WindowBuffer, WindowStack
 from protocol.kinds import KINDS, SIGNAL_BACK_MESSAGE
@@ -127,7 +128,7 @@ class Detector:
             stream.n_channels, size, max(1, BATCH_SAMPLES // (stream.n_channels * size))
         )
         self._no_onset = np.full(stream.n_channels, np.nan)  # shared, never written
-        self._book = _alert_book(stream, cfg, id_prefix)
+        self._book = alert_book(stream, cfg, id_prefix)
         memory = cfg.memory_windows()
         self._scorer = (scorer if scorer is not None else FeatureCovariance(memory=memory)).clone()
         kind = type(self._scorer)
@@ -136,7 +137,16 @@ class Detector:
             cfg.anomaly_quantile, cfg.anomaly_margin, cfg.threshold_memory()
         )
         self._baseline = ChannelBaseline(stream.n_channels, memory)
+        self._stages = StageModels(
+            StageModel(
+                ChannelBaseline(stream.n_channels, memory),
+                self._scorer.clone(),
+                QuantileThreshold(cfg.anomaly_quantile, cfg.anomaly_margin, cfg.threshold_memory()),
+            ),
+            cfg.warmup_windows,
+        )
         self._onset_hz = np.full(stream.n_channels, np.nan)
+        self._unstaged_sustain = ["seizure_suspect", "anomaly"]  # kinds awaiting a staged one
         self._learned = 0
         self._last_good = np.zeros(stream.n_channels)
         self._expected_index: int | None = None
@@ -403,6 +413,14 @@ class Detector:
         )
         return Output(alerts=[alert])
 
+    def stage(self, epoch: int, stage: str, at: float) -> None:
+        """The sleep stager staged 30 s epoch `epoch` as `stage` at stream time `at`.
+
+        Windows ending `detector.stages.STAGE_SETTLE_S` after `at` and later
+        are judged against the newest epoch's stage (`detector.stages`).
+        """
+        self._stages.tell(epoch, stage, at)
+
     def acknowledge(self, alert_id: str, who: str, at: float) -> Alert | None:
         """Mark an alert as seen; returns it updated, or None if unknown or cleared."""
         return self._book.acknowledge(alert_id, who, at)
@@ -459,19 +477,26 @@ class Detector:
         features = screened.windows[i]
         end = screened.ends[i]
         warming = self.warming_up
+        staged = self._stages.for_window(end)
+        baseline, scorer, threshold_of = self._judges(staged)
+        if staged is not None and self._unstaged_sustain:  # arousals outlast the usual sustain
+            k, n = self.config.sleep_seizure_k, self.config.sleep_seizure_n
+            self._unstaged_sustain = [
+                kind for kind in self._unstaged_sustain if not self._book.retune(kind, k, n, None)
+            ]
         # A seizure's spikes look like pops and its fast transients like muscle;
         # only a signal that is not EEG at all (made up, clipped, flat, mains)
         # keeps a channel out of seizure detection.
         seizure = seizure_finding(
             features,
-            self._baseline,
+            baseline,
             self.config,
-            ready=not warming,
+            ready=not warming and (staged is None or self._stages.ready(staged)),
             excluded=screened.broken[i],
             onset_peak_hz=self._onset_hz,
         )
-        score = float(self._scorer.score_one(screened.vectors[i]))
-        threshold = self._threshold.get()
+        score = float(scorer.score_one(screened.vectors[i]))
+        threshold = threshold_of.get()
         anomalous = not warming and score > threshold
         out.alerts.extend(self._observe(screened, i, seizure, score, threshold, anomalous))
         out.alerts.extend(self._window_done(end))
@@ -479,7 +504,7 @@ class Detector:
         # Protection: nothing under suspicion is learned, so a long seizure or
         # a drifting fault never becomes this patient's normal.
         if not (anomalous or in_seizure or seizure.flags.any() or self._book.ongoing("anomaly")):
-            self._learn(screened, i, score)
+            self._learn(screened, i, score, staged)
         out.windows.append(
             WindowScore(
                 end=end,
@@ -546,36 +571,23 @@ class Detector:
             self._onset_hz = self._no_onset
         return in_seizure
 
-    def _learn(self, screened: _Screened, i: int, score: float) -> None:
-        """Learn window `i`, which nothing makes suspicious: the model and the baselines."""
+    def _judges(
+        self, staged: StageModel | None
+    ) -> tuple[ChannelBaseline, AnomalyDetector, QuantileThreshold]:
+        if staged is None:  # no stage yet: the stream's pooled ones
+            return self._baseline, self._scorer, self._threshold
+        return staged.baseline, staged.scorer, staged.threshold
+
+    def _learn(self, screened: _Screened, i: int, score: float, staged: StageModel | None) -> None:
+        """Learn window `i`, which nothing makes suspicious: its stage's model and baselines."""
         features = screened.windows[i]
+        baseline, scorer, threshold = self._judges(staged)
         # Samples made up for NaNs are not EEG; other faults on a minority of
         # channels barely move the medians the model sees.
         if not screened.flagged["bad_values"][i] and screened.technical_share[i] < 0.25:
-            self._scorer.learn_one(screened.vectors[i])
-            self._threshold.update(score)
+            scorer.learn_one(screened.vectors[i])
+            threshold.update(score)
             self._learned += 1
-        self._baseline.learn(features.rms, features.line_length, ~screened.technical[i])
-
-
-def _alert_book(stream: StreamMeta, cfg: DetectorConfig, id_prefix: str) -> AlertBook:
-    """The alert book of `stream`: the registry's debounce per kind, the configured overrides."""
-    debounce = {
-        name: (*kind.debounce, cfg.clear_m)
-        for name, kind in KINDS.items()
-        if kind.debounce is not None
-    }
-    debounce["seizure_suspect"] = (cfg.seizure_k, cfg.seizure_n, cfg.clear_m)
-    debounce["anomaly"] = (cfg.raise_k, cfg.raise_n, cfg.anomaly_clear_m())
-    return AlertBook(
-        stream,
-        cfg.raise_k,
-        cfg.raise_n,
-        cfg.clear_m,
-        id_prefix,
-        debounce=debounce,
-        strong_debounce={"seizure_suspect": (cfg.seizure_strong_k, cfg.seizure_strong_n)},
-        refractory_s=cfg.refractory_s,
-        upgrade_after_s=cfg.upgrade_after_s,
-        latch=cfg.latch,
-    )
+            if staged is not None:
+                staged.learned += 1
+        baseline.learn(features.rms, features.line_length, ~screened.technical[i])

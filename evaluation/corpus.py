@@ -9,7 +9,7 @@ here is tuned to a file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from simulators.effects import Effects
 from simulators.scenario import ChannelEvent, parse_scenario
 
 BONN_RATE = 173.61
+#: The DREAMS excerpts' rate (excerpt 6: 200.08 Hz by its length).
+DREAMS_RATE = 200.0
 #: The technical faults: the kinds that judge a channel's signal.
 TECHNICAL = tuple(name for name, kind in KINDS.items() if kind.quality is not None)
 SIM_LABELS = ("Fp1", "Fp2", "F3", "F4", "C3", "Cz", "C4", "P3", "P4", "O1", "O2", "T7")
@@ -37,6 +39,8 @@ class Case:
     blocks: Callable[[], Iterator[Block]]
     events: list[Event]
     duration_s: float
+    #: staged epochs (index, stage, stream time staged), told to the detector as live
+    stages: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 def array_blocks(data: NDArray[np.float64], rate: float, chunk: int = 64) -> Iterator[Block]:
@@ -53,8 +57,13 @@ def run(
     base = LineLengthBaseline(case.stream)
     mine: list[tuple[Alert, float]] = []
     theirs: list[tuple[Alert, float]] = []
+    staged = iter(case.stages)
+    epoch = next(staged, None)
     for block in case.blocks():
         at = float(block.timestamps[-1])
+        while epoch is not None and epoch[2] <= at:  # takes effect later (`detector.stages`)
+            det.stage(*epoch)
+            epoch = next(staged, None)
         mine.extend((a, at) for a in det.process(block).alerts)
         theirs.extend((a, at) for a in base.process(block))
     return detections(mine), detections(theirs)
@@ -294,6 +303,64 @@ def yasa(folder: Path) -> list[Case]:
         s = StreamMeta(name, name, ("EEG",), rate)
         cases.append(Case(name, s, partial(array_blocks, x, rate), [], x.shape[1] / rate))
     return cases
+
+
+def live_stages(
+    data: NDArray[np.float64], labels: tuple[str, ...], rate: float
+) -> list[tuple[int, str, float]]:
+    """The epochs a `LiveStager` stages live from `data`, each at its stream time.
+
+    The stream times do not depend on how the samples are cut into blocks:
+    30 s blocks are the quickest.
+    """
+    from staging import LiveStager  # slow: YASA, MNE, LightGBM
+
+    stager, step = LiveStager(labels, rate), round(30 * rate)
+    samples = data.astype(np.float32)
+    return [
+        (epoch.index, epoch.stage, epoch.staged_at_s)
+        for first in range(0, samples.shape[1], step)
+        for epoch in stager.add(first, samples[:, first : first + step])
+    ]
+
+
+def dreams(folder: Path, excerpt: int, minutes: float | None = None) -> Case:
+    """A DREAMS excerpt (30 min of real sleep, one channel), staged live: no events.
+
+    Every `seizure_suspect` or `anomaly` on it is a false alarm.
+    """
+    lines = (folder / f"excerpt{excerpt}.txt").read_text().split()
+    count = None if minutes is None else 1 + round(minutes * 60 * DREAMS_RATE)
+    data = np.asarray(lines[1:count], dtype=np.float64)[None, :]
+    labels = (lines[0].strip("[]"),)
+    stream = StreamMeta(f"dreams-{excerpt}", f"dreams-{excerpt}", labels, DREAMS_RATE)
+    blocks = partial(array_blocks, data, DREAMS_RATE)
+    duration = data.shape[1] / DREAMS_RATE
+    return Case(stream.name, stream, blocks, [], duration, live_stages(data, labels, DREAMS_RATE))
+
+
+def chbmit(folder: Path) -> Case:
+    """CHB-MIT chb01_03, 23 bipolar channels: the background clip, then the seizure clip.
+
+    The background (the record's first 41 s) is the patient's baseline; the
+    seizure runs from 1 s into the seizure clip to its end.
+    """
+    import mne
+
+    clips = [
+        mne.io.read_raw_edf(folder / f"chb01_03_{name}_clip.edf", verbose="error")
+        for name in ("background", "seizure")
+    ]
+    rate = float(clips[0].info["sfreq"])
+    parts = [clip.get_data() * 1e6 for clip in clips]
+    data = _join(parts, rate)
+    fade = round(0.5 * rate)
+    onset = (parts[0].shape[1] - fade) / rate + 1.0
+    duration = data.shape[1] / rate
+    labels = tuple(clips[0].ch_names)
+    stream = StreamMeta("chbmit-chb01_03", "chbmit-chb01_03", labels, rate)
+    events = [Event(onset, duration - onset, "seizure_suspect")]
+    return Case(stream.name, stream, lambda: array_blocks(data, rate), events, duration)
 
 
 def eegmmidb(folder: Path, run_number: int, seed: int) -> Case:

@@ -30,6 +30,7 @@ from streamer.live.display import DisplayDecimator
 from streamer.live.journal import AlertJournal
 from streamer.live.link import MonitorLink
 from streamer.live.notes import NoteSink, make_note
+from streamer.live.staging_sink import StagingSink
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,10 @@ class Monitor:
 
     def _process(self, block: Block, analyse: bool = True) -> None:
         if analyse:
+            for sink in self.sinks:  # the stages judge windows from their stream time on
+                if isinstance(sink, StagingSink):
+                    for epoch, stage, at in sink.take_staged():
+                        self.detector.stage(epoch, stage, at)
             started = time.perf_counter()
             output = self.detector.process(block)
             if output.windows:

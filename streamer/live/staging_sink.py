@@ -5,6 +5,8 @@ start), so it never runs on the monitor's thread: blocks go through a
 bounded queue to a thread of its own, which starts the stager and publishes
 what it stages. When the queue is full the block is dropped (the stager
 holds the last value over the gap): the monitor never waits for staging.
+The staged epochs also wait in `take_staged` for the monitor's thread, which
+tells its detector (`Detector.stage`): the detector is never called from here.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class StagingSink:
         self.newest: dict[str, Any] | None = None
         self.dropped_blocks = 0
         self._origin: float | None = None  # stream clock of sample index 0
+        self._staged: queue.SimpleQueue[tuple[int, str, float]] = queue.SimpleQueue()
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_BLOCKS)
         self._closing = threading.Event()
         if meta.rate < MIN_RATE:
@@ -76,6 +79,14 @@ class StagingSink:
 
     def alert(self, event: str, alert: dict[str, Any]) -> None:
         pass
+
+    def take_staged(self) -> list[tuple[int, str, float]]:
+        """Epochs staged since the last call: (index, stage, stream time staged), in order."""
+        taken = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                taken.append(self._staged.get_nowait())
+        return taken
 
     def status(self) -> dict[str, Any]:
         """``stage``: the newest epoch's stage and whether it is final, or why there is none."""
@@ -143,6 +154,8 @@ class StagingSink:
                 return
             for epoch in staged:
                 self._publish_epoch(epoch, SLEEP_EPOCH_S)
+                assert self._origin is not None  # set by the first block, before it was queued
+                self._staged.put((epoch.index, epoch.stage, self._origin + epoch.staged_at_s))
 
     def _publish_epoch(self, epoch: StagedEpoch, duration: float) -> None:
         assert self._origin is not None  # set by the first block, before it was queued

@@ -22,6 +22,12 @@ a spectrum (`protocol.spectra`, as the detector and the dashboard compute
 theirs), so its size grows with the recording's hours, not its samples.
 Its spectra are a fair part of the scan's work, so a scan without a report
 skips it (``series=False``).
+
+With ``stage=True`` the scan also stages the recording's sleep as it goes,
+as the monitor's staging sink does, and tells the detector each staged
+epoch at the stream time it was staged, so it judges each window in the
+same stage as live (`detector.stages`). A file that cannot be staged (no
+EEG channel, too slow a rate) is scanned unstaged.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +48,9 @@ from detector.types import Alert, WindowScore
 from protocol.feed import finite_or_none
 from protocol.spectra import frequencies, psd, segments
 from streamer.recordings.files import Recording, content_id
+
+if TYPE_CHECKING:
+    from staging import LiveStager
 
 #: Seconds of signal per point of the report's series (a clinician's 30 s epoch).
 SERIES_STEP_S = 30.0
@@ -252,11 +261,13 @@ def scan_recording(
     span: Span | None = None,
     source_id: str | None = None,
     series: bool = True,
+    stage: bool = False,
 ) -> FileScan:
     """Run the detector over the recording (or a `Span`); alerts come back in order of onset.
 
     `source_id` saves hashing the file again when the caller knows it;
-    `series` False leaves the result's `series` None (nobody wants a report).
+    `series` False leaves the result's `series` None (nobody wants a report);
+    `stage` stages the sleep as the scan goes (see the module's docstring).
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     config = config if config is not None else DetectorConfig()
@@ -283,6 +294,7 @@ def scan_recording(
     # An alert is raised up to k-of-n windows after its onset: run that far past the span.
     settle = config.window_s + config.hop_s * max(config.raise_n, config.seizure_n)
     first_sample = max(0, round((begin - span.warmup) * rate))
+    stager = _stager(recording) if stage else None
     analysed = 0
     for first, data in recording.blocks(chunk_s, start=first_sample):
         past_end = first / rate >= end + settle
@@ -290,6 +302,9 @@ def scan_recording(
             break
         stamps = (first + np.arange(data.shape[1])) / rate
         analysed += data.shape[1]
+        if stager is not None:
+            for epoch in stager.add(first, data):
+                detector.stage(epoch.index, epoch.stage, epoch.staged_at_s)
         out = detector.process(Block(data, stamps, first))
         if builder is not None:
             builder.chunk(first, data)
@@ -312,3 +327,13 @@ def scan_recording(
         analysed_s=analysed / rate,
         cpu_s=time.process_time() - cpu_started,
     )
+
+
+def _stager(recording: Recording) -> LiveStager | None:
+    """A sleep stager for the recording, as the monitor's; None when it cannot be staged."""
+    from staging import LiveStager  # slow: YASA, MNE, LightGBM
+
+    try:
+        return LiveStager(recording.labels, recording.rate)
+    except ValueError:  # no EEG channel to stage from, a rate below 50 Hz
+        return None
