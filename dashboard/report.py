@@ -1,7 +1,8 @@
 """Standalone HTML reports of an archive scan: one per recording, and an index.
 
 A recording's report is the night at a glance for whoever reads it before
-the physician: signal quality per channel over time, the anomaly score
+the physician: the hypnogram and sleep summary when the recording was
+staged, signal quality per channel over time, the anomaly score
 against its threshold, a spectrogram, and the alerts with their times and
 evidence, one row per alert episode (a latched seizure alert that saw four
 seizures is four rows of one alert). It is one HTML file with Bokeh's
@@ -29,6 +30,8 @@ from bokeh.models.annotations import BoxAnnotation, ColorBar
 from bokeh.palettes import RdYlGn11, Viridis256
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
+
+from dashboard.stages import STAGE_COLORS, STAGE_LEVELS, sleep_statistics
 
 #: Quality below this is not good signal (the dashboard's "doubtful" starts here).
 GOOD_QUALITY = 0.75
@@ -209,8 +212,70 @@ def _inline(bundle: Any) -> str:
     return str(bundle._render_css() + bundle._render_js())
 
 
-def render_recording(scan: dict[str, Any]) -> str:
-    """The standalone HTML report of one scanned recording (a `FileScan` as a dict)."""
+def _hypnogram_plot(stages: list[dict[str, Any]], x_range: Any | None) -> Any:
+    """The final hypnogram as steps (wake on top), the live one faint behind it."""
+    extra = {} if x_range is None else {"x_range": x_range}
+    fig = figure(
+        title="Sleep stages (30 s epochs): final, and as the monitor first showed them (faint)",
+        width=_WIDTH,
+        height=170,
+        x_axis_label="hours",
+        tools="xpan,xwheel_zoom,reset,save",
+        **extra,
+    )
+    nan = float("nan")
+    for column_name, alpha, width in (("live_stage", 0.3, 1), ("stage", 1.0, 2)):
+        xs: list[float] = []
+        ys: list[float] = []
+        for epoch in stages:
+            level = STAGE_LEVELS.get(epoch[column_name] or "", nan)
+            xs += [epoch["onset"] / 3600, (epoch["onset"] + epoch["duration"]) / 3600]
+            ys += [level, level]
+        fig.line(xs, ys, color="#222", alpha=alpha, line_width=width)
+    for stage, level in STAGE_LEVELS.items():
+        at = [e["onset"] / 3600 for e in stages if e["stage"] == stage]
+        widths = [e["duration"] / 3600 for e in stages if e["stage"] == stage]
+        fig.rect(
+            [a + w / 2 for a, w in zip(at, widths, strict=True)], level, widths, 0.5,
+            color=STAGE_COLORS[stage], alpha=0.6,
+        )  # fmt: skip
+    fig.yaxis.ticker = sorted(STAGE_LEVELS.values())
+    fig.yaxis.major_label_overrides = {level: stage for stage, level in STAGE_LEVELS.items()}
+    return fig
+
+
+def _sleep_table(stages: list[dict[str, Any]]) -> str:
+    """Time in each stage, sleep efficiency, latency and wake after sleep onset."""
+    stats = sleep_statistics([(e["onset"], e["duration"], e["stage"]) for e in stages])
+    if stats.staged_s == 0:
+        return "<p>No epoch could be staged.</p>"
+    rows = "".join(
+        f"<tr><td>{stage}</td><td class='num'>{seconds / 60:.1f}</td>"
+        f"<td class='num'>{100 * seconds / stats.staged_s:.0f} %</td></tr>"
+        for stage, seconds in stats.by_stage_s.items()
+    )
+    efficiency = stats.efficiency or 0.0
+    latency = "-" if stats.onset_latency_s is None else f"{stats.onset_latency_s / 60:.1f} min"
+    facts = (
+        f"<p class='facts'><span>staged {clock(stats.staged_s)}</span>"
+        f"<span>total sleep {clock(stats.sleep_s)}</span>"
+        f"<span>sleep efficiency {100 * efficiency:.0f} %</span>"
+        f"<span>sleep onset latency {latency}</span>"
+        f"<span>wake after sleep onset {stats.wake_after_onset_s / 60:.1f} min</span></p>"
+    )
+    return (
+        f"{facts}<table id='stages'><thead><tr><th>stage</th><th>minutes</th>"
+        f"<th>of the staged time</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def render_recording(scan: dict[str, Any], stages: list[dict[str, Any]] | None = None) -> str:
+    """The standalone HTML report of one scanned recording (a `FileScan` as a dict).
+
+    `stages`, when the recording was staged, are its 30 s epochs (``onset``,
+    ``duration``, ``stage``, ``live_stage``; a stage None when unscored): the
+    report then shows its hypnogram and the night's sleep summary.
+    """
     series = scan.get("series") or {}
     good = good_fraction(scan)
     counts = ", ".join(f"{k} {n}" for k, n in _counts(scan["alerts"]).items()) or "none"
@@ -222,20 +287,27 @@ def render_recording(scan: dict[str, Any]) -> str:
         f"<span>source {html.escape(scan['source_id'])}</span></p>"
     )
     warnings = "".join(f"<p class='failed'>{html.escape(w)}</p>" for w in scan["warnings"])
-    head, plots = "", ""
+    head, plots, sleep = "", "", ""
+    staged = [e for e in stages or [] if e["stage"] is not None]
+    figures = []
     if series.get("t"):
         quality = _quality_plot(scan, series)
-        layout = column(
+        figures = [
             quality,
             _score_plot(scan, series, quality.x_range),
             _spectrogram(series, quality.x_range),
-        )
+        ]
+    if staged:
+        figures.insert(0, _hypnogram_plot(stages or [], figures[0].x_range if figures else None))
+        sleep = f"<h2>Sleep</h2>{_sleep_table(staged)}"
+    if figures:
+        layout = column(*figures)
         script, div = components(layout)
         # only the bundles this page uses, inlined (Bokeh's widgets and tables are left out)
         head = _inline(bundle_for_objs_and_resources([layout], INLINE)) + script
         plots = div
     body = (
-        f"<h1>{html.escape(scan['file'])}</h1>{facts}{warnings}{plots}"
+        f"<h1>{html.escape(scan['file'])}</h1>{facts}{warnings}{sleep}{plots}"
         f"<h2>Alerts</h2>{_alert_table(scan['alerts'])}"
     )
     return _page(f"eegmon scan: {scan['file']}", body, head)

@@ -97,3 +97,43 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+@dataclass(frozen=True)
+class SleepStatistics:
+    """The night's summary a sleep report opens with (AASM terms), from 30 s epochs."""
+
+    staged_s: float  #: time staged (time in bed, as recorded)
+    sleep_s: float  #: total sleep time: N1, N2, N3 and REM
+    onset_latency_s: float | None  #: from the first staged epoch to the first asleep
+    wake_after_onset_s: float  #: wake between the first and the last epoch asleep
+    by_stage_s: dict[str, float]  #: time in each stage, W included
+
+    @property
+    def efficiency(self) -> float | None:
+        """Total sleep time over time in bed (None when nothing was staged)."""
+        return self.sleep_s / self.staged_s if self.staged_s > 0 else None
+
+
+def sleep_statistics(epochs: list[tuple[float, float, str | None]]) -> SleepStatistics:
+    """Summarize `(onset, duration, stage)` epochs (stage None: unscored, left out).
+
+    Examples
+    --------
+    >>> night = [(0, 30, "W"), (30, 30, "W"), (60, 30, "N1"), (90, 30, "N2"),
+    ...          (120, 30, "W"), (150, 30, "N3"), (180, 30, None), (210, 30, "REM")]
+    >>> s = sleep_statistics(night)
+    >>> s.staged_s, s.sleep_s, s.onset_latency_s, s.wake_after_onset_s
+    (210.0, 120.0, 60.0, 30.0)
+    >>> round(s.efficiency, 3), s.by_stage_s["W"]
+    (0.571, 90.0)
+    """
+    scored = sorted((float(o), float(d), s) for o, d, s in epochs if s in STAGE_LEVELS)
+    by_stage = dict.fromkeys(STAGE_LEVELS, 0.0)
+    for _, duration, stage in scored:
+        by_stage[stage] += duration
+    asleep = [onset for onset, _, stage in scored if stage != "W"]
+    latency = asleep[0] - scored[0][0] if asleep else None
+    waso = sum(d for o, d, s in scored if s == "W" and asleep and asleep[0] < o < asleep[-1])
+    staged = sum(by_stage.values())
+    return SleepStatistics(staged, staged - by_stage["W"], latency, waso, by_stage)

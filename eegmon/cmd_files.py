@@ -325,26 +325,30 @@ class _OutcomeWriter:
                 name = f"{name}-{result.source_id[-8:]}"
             self.names[outcome.file] = name
             (self.out_dir / f"{name}.alerts.jsonl").write_text("".join(lines), encoding="utf-8")
-            self._stages(name, outcome)
+            stages = self._stages(name, outcome)
             report = self.out_dir / f"{name}.html"
             scanned = result.to_dict()
-            digest = hashlib.sha256(json.dumps(scanned, sort_keys=True).encode()).hexdigest()
+            shown = {"scan": scanned, "stages": stages}
+            digest = hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
             # A rerun renders only what is new; the name alone could now be another
             # recording's (files moved) or another configuration's report.
             marker = f"<!-- eegmon scan result {digest} -->\n"
             if _first_line(report) != marker:
-                report.write_text(marker + render_recording(scanned), encoding="utf-8")
+                report.write_text(marker + render_recording(scanned, stages), encoding="utf-8")
         self.echo(f"eegmon scan: {result.summary()}" + ("; done before" if outcome.stored else ""))
 
-    def _stages(self, name: str, outcome: Outcome) -> None:
-        """The file's hypnogram beside its alerts; staged again only for a new result."""
-        from streamer.offline.stages import write_stages
+    def _stages(self, name: str, outcome: Outcome) -> list[dict[str, Any]]:
+        """The file's hypnogram beside its alerts (staged again only for a new result), its rows."""
+        from dataclasses import asdict
+
+        from streamer.offline.stages import read_stages, write_stages
 
         assert self.out_dir is not None
         target = self.out_dir / f"{name}.stages.tsv"
         unscored = write_stages(target, Path(outcome.file), keep=outcome.stored)
         if unscored is not None:
             self.echo(f"eegmon scan: warning: {outcome.file}: sleep not staged: {unscored}")
+        return [asdict(row) for row in read_stages(target)]
 
     def index(self, outcomes: list[Outcome]) -> None:
         from dashboard.report import render_index

@@ -86,3 +86,21 @@ def write_stages(target: Path, recording: Path, keep: bool = False) -> str | Non
     lines = ["\t".join(COLUMNS), *(row.line() for row in rows)]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return unscored
+
+
+def read_stages(path: Path) -> list[StageRow]:
+    """The rows of a hypnogram `write_stages` wrote; ValueError naming the first bad line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or tuple(lines[0].split("\t")) != COLUMNS:
+        raise ValueError(f"{path}: not a hypnogram of columns {' '.join(COLUMNS)}")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        try:
+            onset, duration = float(fields[0]), float(fields[1])
+            stage, live, confidence = (None if f == UNSCORED else f for f in fields[2:5])
+            sure = None if confidence is None else float(confidence)
+            rows.append(StageRow(onset, duration, stage, live, sure))
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}, line {number}: {line!r} is not a hypnogram row") from None
+    return rows

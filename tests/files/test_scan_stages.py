@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,12 @@ def test_a_sleep_excerpt_gets_one_row_per_epoch(
         assert stage in STAGES
         assert live_stage in STAGES
         assert 0.0 < float(confidence) <= 1.0
+    report = (out / "n4.edf.html").read_text()
+    assert "<h2>Sleep</h2>" in report
+    assert "sleep efficiency" in report
+    minutes = re.findall(r"<tr><td>(W|REM|N1|N2|N3)</td><td class='num'>([0-9.]+)</td>", report)
+    assert [stage for stage, _ in minutes] == ["W", "REM", "N1", "N2", "N3"]
+    assert sum(float(m) for _, m in minutes) == pytest.approx(10.0)  # 20 epochs of 30 s
 
 
 def test_a_file_without_eeg_gets_unscored_rows(
@@ -50,3 +57,4 @@ def test_a_file_without_eeg_gets_unscored_rows(
     assert f"{recorder.path}: sleep not staged: no EEG channel among the labels" in err
     rows = (out / "heart.edf.stages.tsv").read_text().splitlines()[1:]
     assert rows == ["0.0\t30.0\t?\t?\t?", "30.0\t30.0\t?\t?\t?"]
+    assert "<h2>Sleep</h2>" not in (out / "heart.edf.html").read_text()
