@@ -23,7 +23,8 @@ those of each panel: ``header``, ``banner`` (`panels.header`); ``page``,
 ``alerts_source``, ``ack_button``, ``ack_status``, ``who``,
 ``history_source`` (`panels.alerts`); ``note_text``, ``note_button``,
 ``note_status``, ``note_marks_source`` (`panels.notes`); ``trend_channel``,
-``csa_source`` (`panels.trends`); ``hypnogram``, ``hypnogram_source`` (`panels.hypnogram`).
+``csa_source`` (`panels.trends`); ``hypnogram``, ``hypnogram_source`` and, above the night trends,
+``night_hypnogram``, ``night_hypnogram_source`` (`panels.hypnogram`).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class BedView:
         self._last_push = -math.inf
         self._alerts_at = -math.inf
         self._alerts_seen = -1
+        self._review_seen: float | None = None
         self.axis = TimeAxis(
             float(origin if origin is not None else math.floor(time.time() / 60) * 60)
         )
@@ -103,12 +105,15 @@ class BedView:
         self.alerts = AlertsPanel(self.client, css)
         self.trends = TrendsPanel(self.client, self.axis)
         self.hypnogram = HypnogramPanel(self.axis)
+        # the night trends under their own copy of the hypnogram, on one time axis
+        self.night_hypnogram = HypnogramPanel(self.axis, "night_hypnogram", self.trends.x_range)
         self.notes = NotesPanel(self.client, self.axis, self.alerts.author)
         self.notes.attach(self.traces.figure, label_y=0.75)
         self.notes.attach(self.hypnogram.figure, label_y=max(STAGE_LEVELS.values()) + 0.5)
         for fig in self.trends.figures:
             self.notes.attach(fig)
-        self.alerts.on_jump = self.hypnogram.on_jump = self.jump
+        self.notes.attach(self.night_hypnogram.figure, label_y=max(STAGE_LEVELS.values()) + 0.5)
+        self.alerts.on_jump = self.hypnogram.on_jump = self.night_hypnogram.on_jump = self.jump
         live = column(
             self.traces.figure,
             self.traces.scores,
@@ -120,7 +125,12 @@ class BedView:
         tabs = Tabs(
             tabs=[
                 TabPanel(child=live, title="Live"),
-                TabPanel(child=self.trends.layout, title="Night trends"),
+                TabPanel(
+                    child=column(
+                        self.night_hypnogram.figure, self.trends.layout, sizing_mode="stretch_width"
+                    ),
+                    title="Night trends",
+                ),
             ],
             sizing_mode="stretch_width",
         )
@@ -185,13 +195,20 @@ class BedView:
         self.alarm.update(self.snapshots(snap))
         self.header.update(snap, now)
         self.traces.update(snap, partial)
-        if now - self._alerts_at >= ALERT_TABLE_EVERY_S or snap.alerts_version != self._alerts_seen:
+        review = self.traces.pager.end
+        if (
+            now - self._alerts_at >= ALERT_TABLE_EVERY_S
+            or snap.alerts_version != self._alerts_seen
+            or review != self._review_seen  # the marks of the page looked back at
+        ):
             self._alerts_at = now
             self._alerts_seen = snap.alerts_version
+            self._review_seen = review
             self.alerts.update(snap)
             self.traces.show_alerts(snap, quality_flags(snap))
         self.trends.update()
         self.hypnogram.update(snap)
+        self.night_hypnogram.update(snap)
         self.notes.update(snap)
 
 

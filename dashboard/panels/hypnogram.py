@@ -33,18 +33,19 @@ COLUMNS = ("left", "right", "level", "previous", "stage", "alpha", "color")
 class HypnogramPanel:
     """The hypnogram of one bed, on the bed view's time axis."""
 
-    def __init__(self, axis: TimeAxis) -> None:
+    def __init__(self, axis: TimeAxis, name: str = "hypnogram", x_range: Any = None) -> None:
         self.axis = axis
         self._key: tuple[Any, ...] = ()
-        self.source = ColumnDataSource(name="hypnogram_source", data={k: [] for k in COLUMNS})
-        self.figure = self._figure()
+        self.source = ColumnDataSource(name=f"{name}_source", data={k: [] for k in COLUMNS})
+        self.figure = self._figure(name, x_range)
         #: Called with the stream time of the epoch clicked (the bed looks back there).
         self.on_jump: Callable[[float], None] | None = None
         self.figure.on_event(Tap, self._on_tap)
 
-    def _figure(self) -> Any:
+    def _figure(self, name: str, x_range: Any) -> Any:
+        shared = {} if x_range is None else {"x_range": x_range}  # aligned with other plots
         fig = figure(
-            name="hypnogram",
+            name=name,
             title="Sleep stages, 30 s epochs (lighter: provisional)",
             height=130,
             sizing_mode="stretch_width",
@@ -52,6 +53,7 @@ class HypnogramPanel:
             tools="",
             toolbar_location=None,
             min_border_left=60,
+            **shared,
         )
         fig.xaxis.formatter = clock_formatter(self.axis.origin)
         fig.yaxis.ticker = FixedTicker(ticks=sorted(STAGE_LEVELS.values()))

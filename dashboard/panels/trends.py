@@ -57,7 +57,7 @@ class TrendsPanel:
             name="trend_source", data={k: [] for k in TREND_COLUMNS}
         )
         self.csa_mapper = LinearColorMapper(palette=Turbo256, low=-1, high=2)
-        self._x_range = DataRange1d()
+        self.x_range = DataRange1d()
         self._clock = clock_formatter(self.axis.origin)
         #: The trend figures, on one x range (the notes' marks go on each).
         self.figures = [
@@ -75,7 +75,7 @@ class TrendsPanel:
             title=title,
             height=height,
             sizing_mode="stretch_width",
-            x_range=self._x_range,
+            x_range=self.x_range,
             tools="",
             toolbar_location=None,
             min_border_left=60,

@@ -93,4 +93,12 @@ def test_the_bed_page_draws_the_hypnogram_and_the_ward_shows_the_stage(
         assert page.locator(".bk-Canvas, canvas").count() > 0
         bed.send_stage(5, "REM", final=True)  # revised: the page follows
         page.wait_for_function(f"() => {source}.data.stage[5] === 'REM'", timeout=10_000)
+        # the night trends' own hypnogram: the same epochs, on the trends' time axis
+        model = f"({BOKEH_MODEL})"
+        page.wait_for_function(
+            f"() => {model}('night_hypnogram_source').data.stage[5] === 'REM'", timeout=10_000
+        )
+        assert page.evaluate(
+            f"() => {model}('night_hypnogram').x_range === {model}('csa').x_range"
+        ), "the night trends and their hypnogram are not on one time axis"
         playwright_api.expect(header).to_have_text("sleep REM", timeout=5000)
