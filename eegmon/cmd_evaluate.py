@@ -7,9 +7,10 @@ fixed-threshold line-length baseline; both sets of alert episodes (a latched
 seizure alert seeing a second seizure counts twice, `detector.episodes`) are
 matched to the labelled events (BIDS ``*_events.tsv`` or the file's EDF+
 annotations) by `evaluation.metrics.score`, and scored as SzCORE does
-(`evaluation.szcore`). With ``--hypnogram`` each file is staged as ``scan
---out`` stages it (`streamer.offline.stages`) and its final and live stages
-compared with the expert's (`evaluation.hypnogram`).
+(`evaluation.szcore`). As in the monitor, the sleep is staged as the file
+goes (`staging.LiveStager`) and each staged epoch told to the detector
+(`detector.stages`), unless ``--no-staging``; with ``--hypnogram`` those
+stages, final and live, are compared with an expert's (`evaluation.hypnogram`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +27,26 @@ import click
 from eegmon.common import fail, say
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from detector import DetectorConfig
     from evaluation.hypnogram import Agreement
     from evaluation.metrics import Detection, Event
     from evaluation.szcore import SzcoreScore
+    from staging import LiveStager, StagedEpoch
 
 #: One labelled event as read from a TSV: onset and duration (s), label, channels.
 EventRow = tuple[float, float, str, tuple[str, ...]]
+
+
+@dataclass
+class Night:
+    """A recording's 30 s epochs as staged while it was evaluated: each one's final stage
+    and the live one (as first staged); `unstaged` says why it was not staged, if not."""
+
+    final: list[str | None] = field(default_factory=list)
+    live: list[str | None] = field(default_factory=list)
+    unstaged: str | None = None
 
 
 def read_events_tsv(path: Path) -> list[EventRow]:
@@ -125,6 +140,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     help="Alert kind also scored as SzCORE scores seizures (repeatable).",
 )
 @click.option(
+    "--no-staging",
+    is_flag=True,
+    help="Do not stage sleep: the detector judges every window against the whole "
+    "recording's baselines (as monitor --no-staging).",
+)
+@click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write the rows as JSON."
 )
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config TOML.")
@@ -136,6 +157,7 @@ def evaluate(
     events_paths: tuple[Path, ...],
     hypnogram_paths: tuple[Path, ...],
     szcore_kinds: tuple[str, ...],
+    no_staging: bool,
     json_path: Path | None,
     config_path: Path | None,
     tolerance: float,
@@ -152,6 +174,8 @@ def evaluate(
     for name, paths in (("--events", events_paths), ("--hypnogram", hypnogram_paths)):
         if paths and len(paths) != len(files):
             fail(f"give one {name} per file ({len(files)} files, {len(paths)} {name})")
+    if no_staging and hypnogram_paths:
+        fail("--hypnogram compares the stages that --no-staging leaves out: give one of them")
     unknown = [kind for kind in szcore_kinds if kind not in KINDS]
     if unknown:
         fail(f"--szcore {unknown[0]!r}: not an alert kind ({', '.join(KINDS)})")
@@ -171,9 +195,11 @@ def evaluate(
         detector_config = config.detector()
     except ValueError as exc:
         fail(str(exc))
-    table = _event_rows(files, labelled, detector_config, tolerance, szcore_kinds)
+    table, nights = _event_rows(
+        files, labelled, detector_config, tolerance, szcore_kinds, not no_staging
+    )
     if experts:
-        table += _staging_rows(files, hypnogram_paths, experts)
+        table += _staging_rows(files, hypnogram_paths, experts, nights)
     if json_path is not None:
         try:
             json_path.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -187,8 +213,9 @@ def _event_rows(
     config: DetectorConfig,
     tolerance: float,
     szcore_kinds: tuple[str, ...],
-) -> list[dict[str, Any]]:
-    """Every file run and scored; the pooled tables printed and returned as rows."""
+    staging: bool,
+) -> tuple[list[dict[str, Any]], list[Night]]:
+    """Every file run and scored; the pooled tables printed and returned as rows; the nights."""
     # Imported after the checks: the detector's imports take seconds.
     from evaluation.metrics import KindScore, score, unlabelled_hours
     from evaluation.szcore import SzcoreScore, score_kind
@@ -196,8 +223,10 @@ def _event_rows(
     totals: dict[tuple[str, str], KindScore] = {}
     szcore: dict[tuple[str, str], SzcoreScore] = {}
     hours = 0.0
+    nights: list[Night] = []
     for name, rows in zip(files, labelled, strict=True):
-        events, found, duration = _run_file(name, rows, config)
+        events, found, duration, night = _run_file(name, rows, config, staging)
+        nights.append(night)
         hours += unlabelled_hours(events, duration, tolerance)
         kinds = {e.kind for e in events}
         for who, mine in found.items():
@@ -225,7 +254,7 @@ def _event_rows(
     if overlap:
         say("")
         say(format_szcore(overlap))
-    return strict + overlap
+    return strict + overlap, nights
 
 
 def _order(item: tuple[tuple[str, str], Any]) -> tuple[str, bool]:
@@ -250,9 +279,9 @@ def _labels(files: tuple[str, ...], events_paths: tuple[Path, ...]) -> list[list
 
 
 def _run_file(
-    name: str, rows: list[EventRow] | None, config: DetectorConfig
-) -> tuple[list[Event], dict[str, list[Detection]], float]:
-    """One recording's events, eegmon's and the baseline's alert episodes, and its duration."""
+    name: str, rows: list[EventRow] | None, config: DetectorConfig, staging: bool
+) -> tuple[list[Event], dict[str, list[Detection]], float, Night]:
+    """One recording's events, eegmon's and the baseline's alert episodes, duration and night."""
     import numpy as np
 
     from detector import Alert, Block, Detector, StreamMeta
@@ -273,23 +302,56 @@ def _run_file(
         except ValueError as exc:
             fail(f"{name}: {exc}")
         baseline = LineLengthBaseline(stream)
+        stager, unstaged = _stager(recording.labels, recording.rate) if staging else (None, None)
+        staged: list[StagedEpoch] = []
         snapshots: list[tuple[Alert, float]] = []
         raised: list[tuple[Alert, float]] = []
         started = time.perf_counter()
         # hop-sized blocks, so an episode's time is exact to the window
         for first, data in recording.blocks(detector.config.hop_s):
+            if stager is not None:  # as the monitor: each stage judges windows from its time on
+                for epoch in stager.add(first, data):
+                    detector.stage(epoch.index, epoch.stage, epoch.staged_at_s)
+                    staged.append(epoch)
             stamps = (first + np.arange(data.shape[1])) / recording.rate
             block = Block(data, stamps, first)
             at = float(stamps[-1])
             snapshots.extend((a, at) for a in detector.process(block).alerts)
             raised.extend((a, at) for a in baseline.process(block))
+        if stager is not None:
+            staged += stager.finish()
         speed = recording.duration / max(time.perf_counter() - started, 1e-9)
     mine = detections(snapshots)
     say(
         f"{name}: {recording.duration:.1f} s, {len(events)} labelled events, "
         f"{len(mine)} alert episodes, {speed:.0f}x real time"
     )
-    return events, {"eegmon": mine, "baseline": detections(raised)}, recording.duration
+    night = _night(staged, recording.duration, unstaged)
+    return events, {"eegmon": mine, "baseline": detections(raised)}, recording.duration, night
+
+
+def _stager(labels: Sequence[str], rate: float) -> tuple[LiveStager | None, str | None]:
+    """The monitor's sleep stager for the recording, or why it cannot be staged."""
+    from staging import LiveStager  # slow: YASA, MNE, LightGBM
+
+    try:
+        return LiveStager(labels, rate), None
+    except ValueError as exc:  # no EEG channel to stage from, a rate below 50 Hz
+        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _night(staged: list[StagedEpoch], duration: float, unstaged: str | None) -> Night:
+    """Every whole 30 s epoch's final and first stage (None where it was not staged)."""
+    from protocol.feed import SLEEP_EPOCH_S
+
+    final = {epoch.index: epoch.stage for epoch in staged}
+    live: dict[int, str] = {}
+    for epoch in staged:
+        live.setdefault(epoch.index, epoch.stage)
+    count = max(int(duration // SLEEP_EPOCH_S), max(final, default=-1) + 1)
+    return Night(
+        [final.get(i) for i in range(count)], [live.get(i) for i in range(count)], unstaged
+    )
 
 
 def format_szcore(rows: list[dict[str, Any]]) -> str:
@@ -326,30 +388,28 @@ def _hypnograms(paths: tuple[Path, ...]) -> list[list[str | None]]:
 
 
 def _staging_rows(
-    files: tuple[str, ...], paths: tuple[Path, ...], experts: list[list[str | None]]
+    files: tuple[str, ...],
+    paths: tuple[Path, ...],
+    experts: list[list[str | None]],
+    nights: list[Night],
 ) -> list[dict[str, Any]]:
-    """Each file staged and compared with its expert; the tables printed and returned as rows."""
+    """Each file's stages compared with its expert's; the tables printed and returned as rows."""
     from evaluation.hypnogram import Agreement
-    from streamer.offline.stages import stage_file
 
     pooled = {"final": Agreement(), "live": Agreement()}
     rows: list[dict[str, Any]] = []
-    for name, path, expert in zip(files, paths, experts, strict=True):
-        staged, unscored = stage_file(Path(name))
-        if unscored is not None:
-            _warn(f"{name}: sleep not staged, not compared with {path}: {unscored}")
+    for name, path, expert, night in zip(files, paths, experts, nights, strict=True):
+        if night.unstaged is not None:
+            _warn(f"{name}: sleep not staged, not compared with {path}: {night.unstaged}")
             continue
-        if abs(len(staged) - len(expert)) > 1:
+        if abs(len(night.final) - len(expert)) > 1:
             _warn(
-                f"{name}: {len(staged)} epochs of 30 s, {path} scores {len(expert)}: "
-                f"the first {min(len(staged), len(expert))} compared"
+                f"{name}: {len(night.final)} epochs of 30 s, {path} scores {len(expert)}: "
+                f"the first {min(len(night.final), len(expert))} compared"
             )
-        for who in pooled:
+        for who, found in (("final", night.final), ("live", night.live)):
             agreement = Agreement()
-            agreement.add(
-                expert,
-                [getattr(row, "stage" if who == "final" else "live_stage") for row in staged],
-            )
+            agreement.add(expert, found)
             pooled[who].extend(agreement)
             rows.append(_staging_row(name, str(path), who, agreement))
     if len(rows) > 2:

@@ -63,6 +63,10 @@ def test_evaluate_compares_final_and_live_stages_with_each_hypnogram(
     assert {r["who"] for r in szcore} == {"eegmon", "baseline"}
     assert all(r["kind"] == "seizure_suspect" and r["events"] == 0 for r in szcore)
     assert szcore[0]["hours"] == pytest.approx(2 * MINUTES / 60, abs=1e-3)
+    code, stdout, err = run_cli(["evaluate", str(night), "--no-staging"], capsys)
+    assert code == 0, err
+    assert "SzCORE event scoring" in stdout
+    assert "sleep stages" not in stdout
 
 
 @pytest.mark.parametrize(
@@ -95,6 +99,12 @@ def test_one_hypnogram_per_file(eegmmidb_edf: Path, tmp_path: Path, capsys) -> N
     assert code == 2
     assert err.splitlines() == [
         "eegmon: error: give one --hypnogram per file (2 files, 1 --hypnogram)"
+    ]
+    code, _, err = run_cli([*args[:2], "--hypnogram", "h.tsv", "--no-staging"], capsys)
+    assert code == 2
+    assert err.splitlines() == [
+        "eegmon: error: --hypnogram compares the stages that --no-staging leaves out: "
+        "give one of them"
     ]
     code, _, err = run_cli(["evaluate", str(eegmmidb_edf), "--szcore", "seizure"], capsys)
     assert code == 2
