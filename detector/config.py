@@ -142,6 +142,12 @@ class DetectorConfig:
         normal in the night and raise amplitude, line length and the whole
         spectrum as suddenly as a seizure does. docs/detection.md tells how
         it was chosen.
+    sleep_movement_ratio
+        Once the stream is staged, a channel at this many times its stage's
+        usual amplitude (10.0) is moving, not seizing, and is no evidence of
+        a seizure: body movements in bed reach 10 to 20 times for as long as
+        15 s, while the stages span two to three times and scalp seizures
+        mostly two to five. docs/detection.md tells how it was chosen.
     memory_s
         Seconds of learned (clean) windows that each channel's amplitude
         baseline and the model's statistics cover (600.0): they follow sleep
@@ -195,6 +201,7 @@ class DetectorConfig:
     seizure_strong_n: int = 6
     sleep_seizure_k: int = 24
     sleep_seizure_n: int = 30
+    sleep_movement_ratio: float = 10.0
     memory_s: float = 600.0
     warmup_windows: int = 60
     anomaly_quantile: float = 0.99
@@ -218,6 +225,7 @@ class DetectorConfig:
             "seizure_line_length_ratio",
             "seizure_alpha_ratio",
             "seizure_strong_ratio",
+            "sleep_movement_ratio",
             "anomaly_clear_s",
             "memory_s",
             "anomaly_margin",

@@ -494,6 +494,7 @@ class Detector:
             ready=not warming and (staged is None or self._stages.ready(staged)),
             excluded=screened.broken[i],
             onset_peak_hz=self._onset_hz,
+            movement_ratio=None if staged is None else self.config.sleep_movement_ratio,
         )
         score = float(scorer.score_one(screened.vectors[i]))
         threshold = threshold_of.get()

@@ -134,6 +134,7 @@ def seizure_finding(
     ready: bool,
     excluded: NDArray[np.bool_],
     onset_peak_hz: Array,
+    movement_ratio: float | None = None,
 ) -> Finding:
     """Flag channels whose activity is high-amplitude and rhythmic or sharp in this window.
 
@@ -141,7 +142,9 @@ def seizure_finding(
     `excluded` marks channels a technical rule explains (a clipped or
     artifacted channel is not evidence of a seizure); `onset_peak_hz` is the
     rhythm's frequency when each channel's current episode began (NaN
-    outside one), for the evidence of evolution.
+    outside one), for the evidence of evolution. `movement_ratio`, in a
+    stream whose sleep is staged: an amplitude this many times the stage's
+    usual is a body movement, not evidence of a seizure.
 
     Examples
     --------
@@ -171,6 +174,8 @@ def seizure_finding(
     slow = features.high_rms**2 < MAX_HIGH_SHARE * features.rms**2
     sharper = (line_length >= config.seizure_line_length_ratio) & slow
     flags = ready & (amplitude >= config.seizure_amplitude_ratio) & (rhythmic | sharper) & ~excluded
+    if movement_ratio is not None:
+        flags &= amplitude < movement_ratio
     strong = flags
     if flags.any():
         far = config.seizure_strong_ratio
