@@ -15,11 +15,20 @@ draws on a canvas) shows the bed view. Measured over `MEASURE_S` seconds:
   websockets client of the feed), frames painted per second, the dashboard
   process's CPU share (of one core) and memory.
 
+The 32-channel stream is measured twice: as recorded, and with the page
+showing the longitudinal bipolar montage (double banana).
+
 A last row runs about four hours of a 32-channel stream in `NIGHT_S` seconds
 through a simulated feed (`simulators.feed`, `NIGHT_SPEED` times faster than
 real time; an alert raised and cleared every 3 minutes of stream) with a bed page
 open, and reports the dashboard's memory after warming up and at the end, its
-range and its growth per hour of stream over the second half.
+range and its growth per hour of stream over the second half and once the
+night's traces kept for looking back have filled their budget (they grow
+with the night until then).
+
+`history_memory` fills the trace history of one bed with two hours of 32
+channels at the display rate, in this process, and reports what it holds,
+how far back its budget reaches and how long reading a page of it takes.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
+from dashboard.ring import HISTORY_BUDGET_BYTES, TraceHistory
 from eegmon.processes import Child
 from protocol import feed as protocol
 from simulators.feed import SimulatedFeed
@@ -49,7 +59,15 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--enable-precise-memory-info",
 ]
-CONFIGS = [(8, 256.0), (32, 256.0), (64, 256.0), (64, 1000.0)]
+BANANA = "Longitudinal bipolar"
+#: Channels, rate and the montage the page shows (None: as recorded).
+CONFIGS: list[tuple[int, float, str | None]] = [
+    (8, 256.0, None),
+    (32, 256.0, None),
+    (32, 256.0, BANANA),
+    (64, 256.0, None),
+    (64, 1000.0, None),
+]
 WARMUP_S = 6.0
 MEASURE_S = 20.0
 NIGHT_SPEED = 180.0
@@ -116,7 +134,17 @@ def percentiles(values: list[float]) -> tuple[float | None, float | None]:
     return float(p50), float(p99)
 
 
-def measure(n_channels: int, rate: float) -> dict[str, Any]:
+def show_montage(page: Any, montage: str) -> None:
+    """Switch the bed page to `montage` and wait for its derived channels."""
+    page.evaluate("(m) => { Bokeh.documents[0].get_model_by_name('montage').value = m; }", montage)
+    page.wait_for_function(
+        "() => Array.from(Bokeh.documents[0].get_model_by_name('traces_yaxis')"
+        ".major_label_overrides.values()).some((label) => label.includes('-'))",
+        timeout=10_000,
+    )
+
+
+def measure(n_channels: int, rate: float, montage: str | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     name = f"bench-dash-{uuid.uuid4().hex[:8]}"
@@ -133,6 +161,8 @@ def measure(n_channels: int, rate: float) -> dict[str, Any]:
         with sync_playwright() as pw:
             browser, page = open_bed_page(pw, url)
             try:
+                if montage is not None:
+                    show_montage(page, montage)
                 time.sleep(WARMUP_S)
                 with FeedCounter(feed) as counter:
                     page.evaluate(PAGE_PROBE, time.time() - time.monotonic())
@@ -157,6 +187,7 @@ def measure(n_channels: int, rate: float) -> dict[str, Any]:
         return {
             "channels": n_channels,
             "rate_hz": rate,
+            "montage": montage or "as recorded",
             "render": backend,
             "updates_per_s": len(rows) / bench["seconds"],
             "feed_traces_per_s": feed_rate,
@@ -230,6 +261,9 @@ def accelerated_night() -> dict[str, Any]:
     rss = np.array([s[1] for s in samples])
     half = len(samples) // 2
     slope = float(np.polyfit(hours[half:], rss[half:], 1)[0]) if len(samples) > 4 else None
+    # Once the traces kept for looking back fill their budget, nothing should grow.
+    full = hours > HISTORY_BUDGET_BYTES / history_bytes_per_hour() + 0.1
+    after = float(np.polyfit(hours[full], rss[full], 1)[0]) if full.sum() > 4 else None
     return {
         "channels": NIGHT_CHANNELS,
         "rate_hz": DISPLAY_RATE,
@@ -239,6 +273,8 @@ def accelerated_night() -> dict[str, Any]:
         "rss_end_mb": float(rss[-1]),
         "rss_range_2nd_half_mb": float(np.ptp(rss[half:])) if half else None,
         "rss_growth_mb_per_h_2nd_half": slope,
+        "rss_growth_mb_per_h_history_full": after,
+        "rss_range_history_full_mb": float(np.ptp(rss[full])) if full.any() else None,
         "server_cpu_share": cpu,
         "browser_heap_mb": heap / 2**20 if heap else None,
     }
@@ -271,21 +307,75 @@ def watch_night(feed: SimulatedFeed, dashboard: Process) -> tuple[list[tuple[flo
     return samples, cpu
 
 
+def history_memory(hours: float = 2.0) -> dict[str, Any]:
+    """One bed's trace history after `hours` of `NIGHT_CHANNELS` at `DISPLAY_RATE`."""
+    rng = np.random.default_rng(0)
+    minute = int(60 * DISPLAY_RATE)
+    block = np.round(rng.normal(0, 30, (NIGHT_CHANNELS, minute)), 2).astype(np.float32)
+    history = TraceHistory()
+    rss0 = _own_rss_mb()
+    for m in range(int(hours * 60)):
+        history.append(m * 60.0 + np.arange(minute) / DISPLAY_RATE, block)
+    rss1 = _own_rss_mb()
+    end = hours * 3600 / 2
+    reads = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        history.read(end - 68.0, end)  # a 60 s page and the display filter's lead-in
+        reads.append(time.perf_counter() - t0)
+    per_hour = history.nbytes / hours
+    return {
+        "channels": NIGHT_CHANNELS,
+        "rate_hz": DISPLAY_RATE,
+        "history_hours": hours,
+        "history_mib": history.nbytes / 2**20,
+        "history_rss_delta_mib": rss1 - rss0,
+        "float32_mib": hours * 3600 * DISPLAY_RATE * NIGHT_CHANNELS * 4 / 2**20,
+        "budget_mib": HISTORY_BUDGET_BYTES / 2**20,
+        "budget_hours": HISTORY_BUDGET_BYTES / per_hour,
+        "read_60s_page_ms": 1000 * float(np.median(reads)),
+    }
+
+
+def history_bytes_per_hour() -> float:
+    """What an hour of `NIGHT_CHANNELS` at `DISPLAY_RATE` takes in a `TraceHistory`."""
+    history = TraceHistory()
+    minute = int(60 * DISPLAY_RATE)
+    zeros = np.zeros((NIGHT_CHANNELS, minute))
+    sizes = []
+    for m in range(2):  # the second minute's cost, without the open chunk's fixed buffer
+        history.append(m * 60 + np.arange(minute) / DISPLAY_RATE, zeros)
+        sizes.append(history.nbytes)
+    return (sizes[1] - sizes[0]) * 60.0
+
+
+def _own_rss_mb() -> float:
+    found = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(found.group(1)) / 1024 if found else math.nan
+
+
 def run() -> list[dict[str, Any]]:
-    rows = [measure(n, rate) for n, rate in CONFIGS]
+    rows = [measure(n, rate, montage) for n, rate, montage in CONFIGS]
     rows.append(accelerated_night())
+    rows.append(history_memory())
     return rows
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
     live = [r for r in rows if "updates_per_s" in r]
     target = next((r for r in live if r["channels"] == 32 and r["rate_hz"] == 256.0), None)
+    banana = next((r for r in live if r.get("montage") == BANANA), None)
     night = next((r for r in rows if "stream_hours" in r), None)
     parts = []
     if target:
         parts.append(
             f"32 ch @ 256 Hz: {target['updates_per_s']:.1f} updates/s (target ≥ 10), "
             f"feed→browser p99 {target['feed_to_browser_p99_ms']:.0f} ms (target ≤ 500)"
+        )
+    if banana:
+        parts.append(
+            f"with the double banana: {banana['updates_per_s']:.1f} updates/s, "
+            f"p99 {banana['feed_to_browser_p99_ms']:.0f} ms"
         )
     worst = max((r["feed_to_browser_p99_ms"] or 0 for r in live), default=0)
     parts.append(f"worst feed→browser p99 {worst:.0f} ms")
