@@ -12,7 +12,10 @@ from detector import Detector, DetectorConfig, StreamMeta
 from detector.stages import STAGE_SETTLE_S
 from evaluation import corpus
 from evaluation.metrics import score
+from streamer.offline.scan import scan_recording
+from streamer.recordings.files import open_recording
 from tests.detector.conftest import feed, synthetic_eeg
+from tests.files.dreams import dreams_edf
 
 RATE = 128.0
 CLINICAL = ("seizure_suspect", "anomaly")
@@ -102,3 +105,23 @@ def test_a_seizure_is_found_before_any_stage_is_known(data_dir: Path) -> None:
     assert found.detected == 1
     assert found.latency_median is not None
     assert found.latency_median <= 10.0
+
+
+def test_a_staged_scan_raises_what_the_monitor_would(data_dir: Path, tmp_path: Path) -> None:
+    """The scan stages as it goes; live, each stage reaches the detector a second late."""
+    edf = dreams_edf(data_dir / "dreams_spindles" / "excerpt4.txt", tmp_path / "n4.edf", 5.0)
+    with open_recording(edf) as recording:
+        scanned = scan_recording(recording, str(edf), series=False, stage=True)
+        data = np.hstack([chunk for _, chunk in recording.blocks(60.0)]).astype(np.float64)
+        meta = StreamMeta("n4", scanned.source_id, recording.labels, recording.rate)
+    staged = corpus.live_stages(data, meta.labels, meta.rate)
+    assert staged
+    live = Detector(meta)
+    alerts = []
+    for block in corpus.array_blocks(data, meta.rate, chunk=50):
+        while staged and staged[0][2] + 1.0 <= block.timestamps[-1]:
+            live.stage(*staged.pop(0))
+        alerts += [a for a in live.process(block).alerts if a.state == "active"]
+    first = {(a.kind, a.onset) for a in alerts}
+    assert first
+    assert {(a["kind"], a["onset"]) for a in scanned.alerts} == first
