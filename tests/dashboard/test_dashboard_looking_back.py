@@ -1,6 +1,6 @@
 """Looking back in the bed view, in a real chromium: paging, clicks on an alert and an epoch, Live.
 
-A simulated feed runs its clock 60 times faster than real time until it has
+A simulated feed runs its clock 120 times faster than real time until it has
 six and a half minutes of night, then in real time, so a real dashboard
 server holds that history when the page opens.
 """
@@ -25,7 +25,7 @@ expect = playwright_api.expect
 
 #: Stream seconds the feed runs fast, and how fast.
 FAST_S = 390.0
-SPEED = 60.0
+SPEED = 120.0
 
 
 class FastThenLive(SimulatedFeed):
@@ -124,7 +124,7 @@ def test_paging_back_five_minutes_a_click_on_an_alert_and_live(bed) -> None:
             " return Math.abs(r.end - r.start - 10) < 1e-6; }"
         )
         times, microvolts, t_end = drawn_page(page)
-        assert t_end == pytest.approx(newest - 300.0, abs=1.0)
+        assert t_end == pytest.approx(newest - 300.0, abs=3.0)  # the page moved on meanwhile
         assert times[0] == pytest.approx(t_end - 10.0, abs=0.05)
         assert times.size >= 1270
         # The samples of that time: each channel's sine (the first, with its steps, aside).
