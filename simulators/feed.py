@@ -122,6 +122,7 @@ class SimulatedFeed:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.acks: list[tuple[str, str]] = []
         self.connections = 0
+        self._notes = 0
         self.patient: str | None = None
         self.session = "simulated-1"
         self._ids = itertools.count(1)
@@ -373,6 +374,19 @@ class SimulatedFeed:
             raise RuntimeError("the simulated feed is not started")
         self._loop.call_soon_threadsafe(self._broadcast, message)
         return message
+
+    def send_note(self, text: str, who: str, at: float | None = None) -> dict[str, Any]:
+        """Publish a technician's note as the monitor does once journaled (`at`: now)."""
+        self._notes += 1
+        at = self.now() if at is None else at
+        wall = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        note = {"id": f"note-{self._notes}", "at": at, "at_utc": wall, "text": text, "who": who}
+        if self._loop is None:
+            raise RuntimeError("the simulated feed is not started")
+        self._loop.call_soon_threadsafe(
+            self._broadcast, {"type": "note", "note": note, "ref": None}
+        )
+        return note
 
     def wait_for_ack(self, alert_id: str, timeout: float = 5.0) -> tuple[str, str]:
         """The first ``ack`` received for `alert_id`; TimeoutError after `timeout` seconds."""

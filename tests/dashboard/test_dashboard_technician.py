@@ -133,6 +133,16 @@ def test_a_montage_derives_the_traces_and_the_page_remembers_it(page, dashboard,
         arg=first,
         timeout=5000,
     )
+    # A note from the bedside shows on the derived traces (the docs' picture of the bed view).
+    beds[0].send_note("Electrode F3 re-gelled", "Ada", at=beds[0].now() - 4.0)
+    page.wait_for_function(
+        f"() => ({MODEL})('note_marks_source').data.x.length === 1", timeout=5000
+    )
+    page.locator('select[name="sensitivity"]').select_option(label="300 µV/div")
+    page.wait_for_function(f"() => ({MODEL})('sensitivity').value === '300'", timeout=3000)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    save_screenshot(page, "bed-montage-note.png")
+    page.locator('select[name="sensitivity"]').select_option(label="100 µV/div")
     page.reload()
     wait_labels(page, banana)  # the browser remembered this bed's montage
     assert model_value(page, "montage", "m.value") == "Longitudinal bipolar"
