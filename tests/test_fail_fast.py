@@ -73,7 +73,7 @@ FEED = ["--feed", "ws://127.0.0.1:1"]
 
 #: Every command, and the command line itself (""), whose --help is asked for first.
 COMMANDS = ["", "simulate", "monitor", "dashboard", "demo", "replay", "scan", "evaluate"]
-COMMANDS += ["ack", "alerts"]
+COMMANDS += ["ack", "note", "alerts"]
 
 LSL = ("pylsl",)  # what the commands that publish or read a stream may load to check it
 
@@ -108,6 +108,8 @@ CASES: list[tuple[str, list[str], str, tuple[str, ...]]] = [
     ("evaluate-config", ["evaluate", "{night.edf}", "--config", "{typo.toml}"], "[alarms]", ()),
     ("ack-url", ["ack", "a1", "--feed", "http://127.0.0.1:1"], "'http://127.0.0.1:1'", ()),
     ("ack-timeout", ["ack", "a1", *FEED, "--timeout", "0"], "0.0", ()),
+    ("note-url", ["note", "Lights", "--feed", "http://127.0.0.1:1"], "'http://127.0.0.1:1'", ()),
+    ("note-long", ["note", "x" * 501, *FEED], "501 characters", ()),
     ("alerts-missing", ["alerts", "{absent.jsonl}"], "{absent.jsonl}", ()),
     ("alerts-since", ["alerts", "{alerts.jsonl}", "--since", "whenever"], "'whenever'", ()),
     ("replay-missing", ["replay", "{absent.edf}"], "{absent.edf}: no such file", LSL),
