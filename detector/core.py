@@ -480,13 +480,12 @@ class Detector:
         staged = self._stages.for_window(end)
         baseline, scorer, threshold_of = self._judges(staged)
         if staged is not None and self._unstaged_sustain:  # arousals outlast the usual sustain
-            k, n = self.config.sleep_seizure_k, self.config.sleep_seizure_n
+            k, n, book = self.config.sleep_seizure_k, self.config.sleep_seizure_n, self._book
             self._unstaged_sustain = [
-                kind for kind in self._unstaged_sustain if not self._book.retune(kind, k, n, None)
+                s for s in self._unstaged_sustain if not book.retune(s, k, n, None)
             ]
-        # A seizure's spikes look like pops and its fast transients like muscle;
-        # only a signal that is not EEG at all (made up, clipped, flat, mains)
-        # keeps a channel out of seizure detection.
+        # A seizure's spikes look like pops and its fast transients like muscle; only a
+        # signal that is not EEG at all (made up, clipped, flat, mains) keeps a channel out.
         seizure = seizure_finding(
             features,
             baseline,
@@ -580,15 +579,22 @@ class Detector:
         return staged.baseline, staged.scorer, staged.threshold
 
     def _learn(self, screened: _Screened, i: int, score: float, staged: StageModel | None) -> None:
-        """Learn window `i`, which nothing makes suspicious: its stage's model and baselines."""
-        features = screened.windows[i]
-        baseline, scorer, threshold = self._judges(staged)
+        """Learn window `i`, which nothing makes suspicious: its stage's and the pooled model.
+
+        The pooled one is what a restarted monitor judges by until a stage comes.
+        """
+        features, vector = screened.windows[i], screened.vectors[i]
         # Samples made up for NaNs are not EEG; other faults on a minority of
         # channels barely move the medians the model sees.
-        if not screened.flagged["bad_values"][i] and screened.technical_share[i] < 0.25:
-            scorer.learn_one(screened.vectors[i])
-            threshold.update(score)
+        model = not screened.flagged["bad_values"][i] and screened.technical_share[i] < 0.25
+        for judge in (None, staged) if staged is not None else (None,):
+            baseline, scorer, threshold = self._judges(judge)
+            if model:
+                pooled = judge is None and staged is not None
+                threshold.update(float(scorer.score_one(vector)) if pooled else score)
+                scorer.learn_one(vector)
+            baseline.learn(features.rms, features.line_length, ~screened.technical[i])
+        if model:
             self._learned += 1
             if staged is not None:
                 staged.learned += 1
-        baseline.learn(features.rms, features.line_length, ~screened.technical[i])
