@@ -35,7 +35,7 @@ BATCH_SAMPLES = 1 << 17
 #: keeps the samples as they arrived.
 MAX_PLAUSIBLE_UV = 1e7
 #: Version of `Detector.model_state`'s layout; a state of another version is not loaded.
-MODEL_STATE_VERSION = 4
+MODEL_STATE_VERSION = 5
 #: `FeatureCovariance`'s name in a model state, the one states have always given it;
 #: another scorer goes by its class name.
 COVARIANCE_STATE_NAME = "covariance"
@@ -170,23 +170,24 @@ class Detector:
     def model_state(self) -> ModelState:
         """What the detector learned about this patient, as JSON facts and NumPy arrays.
 
-        The model, its threshold and each channel's amplitude baseline; not
-        the alerts or filters (a restart begins with a clean signal path).
+        The model, its threshold and the amplitude baselines, pooled and per
+        stage; not the alerts or filters (a restart begins with a clean signal path).
         Saving it is the caller's business (I/O); `load_model_state` takes it
         back so a restarted monitor does not start from nothing. Only the
         product's scorer (`FeatureCovariance`) has such a state.
         """
         if not isinstance(self._scorer, FeatureCovariance):
             raise ValueError(f"the {self._scorer_name} scorer has no saved state")
-        features, vectors = self._scorer.state()
-        seen, scores = self._threshold.state()
+        (features, vectors), (seen, scores) = self._scorer.state(), self._threshold.state()
         baseline = self._baseline.state()
+        stage_facts, stage_arrays = self._stages.state()
         return ModelState(
             {
                 **self._state_identity(),
                 "learned": self._learned,
                 "features": list(features),
                 "threshold_seen": seen,
+                **stage_facts,
             },
             {
                 "scorer_vectors": vectors,
@@ -194,6 +195,7 @@ class Detector:
                 "baseline_kept": baseline["kept"],
                 "baseline_next": baseline["next"],
                 "baseline_counts": baseline["counts"],
+                **stage_arrays,
             },
         )
 
@@ -241,13 +243,11 @@ class Detector:
             fresh._baseline.load_state(
                 arrays["baseline_kept"], arrays["baseline_next"], arrays["baseline_counts"]
             )
-        except (KeyError, TypeError, ValueError) as exc:
+            fresh._stages.load_state(facts, arrays)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"the model state is malformed: {exc}") from None
-        self._scorer, self._threshold, self._baseline = (
-            fresh._scorer,
-            fresh._threshold,
-            fresh._baseline,
-        )
+        self._scorer, self._threshold = fresh._scorer, fresh._threshold
+        self._baseline, self._stages.stages = fresh._baseline, fresh._stages.stages
         self._learned = learned
 
     def process(self, block: Block) -> Output:

@@ -31,10 +31,12 @@ import copy
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
+from numpy.typing import NDArray
 from river.base import AnomalyDetector
 
-from detector.model import QuantileThreshold
+from detector.model import FeatureCovariance, QuantileThreshold
 from detector.seizure import ChannelBaseline
 from protocol.feed import SLEEP_STAGES
 
@@ -133,12 +135,53 @@ class StageModels:
             return None
         model = self.stages.get(stage)
         if model is None:
-            empty = self.empty
-            model = self.stages[stage] = StageModel(
-                copy.deepcopy(empty.baseline), empty.scorer.clone(), copy.deepcopy(empty.threshold)
-            )
+            model = self.stages[stage] = self._fresh()
         return model
+
+    def _fresh(self) -> StageModel:
+        empty = self.empty
+        return StageModel(
+            copy.deepcopy(empty.baseline), empty.scorer.clone(), copy.deepcopy(empty.threshold)
+        )
 
     def ready(self, model: StageModel) -> bool:
         """Whether the stage learned enough windows to judge amplitude and line length."""
         return model.learned >= self.warmup
+
+    def state(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+        """What each stage learned, as JSON facts (``stages``) and arrays (``stage_<S>_...``).
+
+        Not the current stage: a restarted monitor waits for its stager.
+        """
+        facts: dict[str, Any] = {}
+        arrays: dict[str, NDArray[Any]] = {}
+        for name, model in self.stages.items():
+            if not isinstance(model.scorer, FeatureCovariance):
+                raise ValueError(f"the {type(model.scorer).__name__} scorer has no saved state")
+            features, arrays[f"stage_{name}_scorer_vectors"] = model.scorer.state()
+            seen, arrays[f"stage_{name}_threshold_scores"] = model.threshold.state()
+            for key, array in model.baseline.state().items():
+                arrays[f"stage_{name}_baseline_{key}"] = array
+            facts[name] = {"learned": model.learned, "features": features, "threshold_seen": seen}
+        return {"stages": facts}, arrays
+
+    def load_state(self, facts: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        """Continue from a `state`; ValueError (nothing changed) when it cannot be this one's."""
+        loaded: dict[str, StageModel] = {}
+        for name, learned in facts.get("stages", {}).items():
+            if name not in SLEEP_STAGES or not isinstance(learned.get("learned"), int):
+                raise ValueError(f"stage {name!r} of {learned!r}")
+            model = self._fresh()
+            if not isinstance(model.scorer, FeatureCovariance):
+                raise ValueError(f"the {type(model.scorer).__name__} scorer has no saved state")
+            vectors = arrays[f"stage_{name}_scorer_vectors"]
+            model.scorer.load_state(tuple(map(str, learned["features"])), vectors)
+            model.threshold.load_state(
+                learned["threshold_seen"], arrays[f"stage_{name}_threshold_scores"]
+            )
+            model.baseline.load_state(
+                *(arrays[f"stage_{name}_baseline_{key}"] for key in ("kept", "next", "counts"))
+            )
+            model.learned = learned["learned"]
+            loaded[name] = model
+        self.stages = loaded

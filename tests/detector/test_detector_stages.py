@@ -125,3 +125,24 @@ def test_a_staged_scan_raises_what_the_monitor_would(data_dir: Path, tmp_path: P
     first = {(a.kind, a.onset) for a in alerts}
     assert first
     assert {(a["kind"], a["onset"]) for a in scanned.alerts} == first
+
+
+def test_what_each_stage_learned_survives_a_restart() -> None:
+    meta = StreamMeta("bed", "amp", ("Cz",), RATE)
+    data = light_then_deep(300.0)
+    night = Detector(meta)
+    night.stage(0, "N2", 35.0)
+    night.stage(4, "N3", 140.0)
+    feed(night, data, max_block=1000)
+    state = night.model_state()
+    assert set(state.facts["stages"]) == {"N2", "N3"}
+    restarted, fresh = Detector(meta), Detector(meta)
+    restarted.load_model_state(state)
+    more = synthetic_eeg(1, 120.0, RATE, seed=9) * 3.0
+    scores = []
+    for detector in (restarted, fresh):
+        detector.stage(0, "N3", 0.0)  # the restarted stager's first epoch
+        windows = feed(detector, more, max_block=1000).windows
+        scores.append([w.threshold for w in windows])
+    # 5 s in: N3's threshold is back at once; a fresh N3 needs 100 s of its own scores
+    assert scores[0][8] < float("inf") == scores[1][8]
