@@ -107,6 +107,12 @@ def replay(file: Path, speed: str, loop: bool, name: str | None, start_s: float)
     show_default=True,
     help="Split longer files into segments of about this length.",
 )
+@click.option(
+    "--no-staging",
+    is_flag=True,
+    help="Judge every window against the recording's pooled baselines, without staging sleep "
+    "(faster; the alerts of monitor --no-staging).",
+)
 def scan(
     paths: tuple[str, ...],
     jsonl: str | None,
@@ -115,12 +121,14 @@ def scan(
     scheduler: str | None,
     workers: int | None,
     segment_hours: float,
+    no_staging: bool,
 ) -> None:
     """Run the monitor's detector over recorded files or directories, as fast as possible.
 
     Files are tasks on a Dask cluster (--scheduler, or an embedded one of
     --workers processes); a summary per file goes to stderr: duration, alerts
-    per kind, real-time factor.
+    per kind, real-time factor. Sleep is staged as each file is scanned and
+    each window judged in its stage, as the monitor does live.
     """
     if scheduler is not None:
         _check_scheduler(scheduler)
@@ -159,12 +167,13 @@ def scan(
                 targets,
                 config,
                 client=client,
-                store=None if out_dir is None else ResultStore(out_dir, config),
+                store=None if out_dir is None else ResultStore(out_dir, config, not no_staging),
                 segment_s=segment_hours * 3600,
                 on_outcome=outcomes_out.outcome,
                 on_progress=progress,
                 stop=stop,
                 series=out_dir is not None,  # only the reports plot it
+                stage=not no_staging,
             )
     except BrokenPipeError:  # `eegmon scan ... --jsonl - | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -178,14 +178,20 @@ def _keep_freed_memory() -> None:
 
 
 def scan_segment(
-    path: str, file: str, config: DetectorConfig, span: Span, source_id: str, series: bool = True
+    path: str,
+    file: str,
+    config: DetectorConfig,
+    span: Span,
+    source_id: str,
+    series: bool = True,
+    stage: bool = False,
 ) -> FileScan | Failure:
     """Scan one segment of `path`, named `file` in the results (a task, like `probe`)."""
     _keep_freed_memory()
     try:
         with open_recording(path) as recording:
             return scan_recording(
-                recording, file, config, span=span, source_id=source_id, series=series
+                recording, file, config, span=span, source_id=source_id, series=series, stage=stage
             )
     except Exception as exc:  # e.g. a rate the detector's windows cannot use
         return Failure(file, _reason(exc))
@@ -253,9 +259,10 @@ def _join_episodes(parts: Sequence[FileScan]) -> list[dict[str, Any]]:
 class ResultStore:
     """Finished results under ``folder/.eegmon-scan``, keyed by content and configuration."""
 
-    def __init__(self, folder: Path, config: DetectorConfig) -> None:
+    def __init__(self, folder: Path, config: DetectorConfig, stage: bool = False) -> None:
         self.folder = folder / ".eegmon-scan"
-        settings = json.dumps({"version": SCAN_VERSION, "config": asdict(config)}, sort_keys=True)
+        kept = {"version": SCAN_VERSION, "config": asdict(config), "stage": stage}
+        settings = json.dumps(kept, sort_keys=True)
         self.config_key = hashlib.sha256(settings.encode()).hexdigest()[:12]
 
     def key(self, source_id: str, span: Span | None = None) -> str:
@@ -390,9 +397,11 @@ class _ArchiveScan:
         segment_s: float,
         series: bool,
         on_outcome: Callable[[Outcome], None] | None,
+        stage: bool = False,
     ) -> None:
         self.files, self.config, self.runner, self.store = files, config, runner, store
         self.segment_s, self.series, self.on_outcome = segment_s, series, on_outcome
+        self.stage = stage
         self.progress = Progress(len(files))
         self.outcomes: list[Outcome | None] = [None] * len(files)
         self.parts: dict[int, list[FileScan | None]] = {}
@@ -456,6 +465,7 @@ class _ArchiveScan:
                 spans[number],
                 found.source_id,
                 self.series,
+                self.stage,
                 priority=-index,
             )
 
@@ -499,6 +509,7 @@ def scan_archive(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     series: bool = True,
+    stage: bool = False,
 ) -> list[Outcome]:
     """Scan `files` on `client` (a ``distributed.Client``) or here when None.
 
@@ -507,10 +518,12 @@ def scan_archive(
     Setting `stop` ends the scan after the task at hand (what is done stays
     stored). `series` False skips the per-epoch series only reports need;
     a stored result without one is then not reused when it is wanted.
+    `stage` stages each file's sleep as it is scanned, as the monitor does
+    live (`scan_recording`); give the `store` the same `stage`.
     Returns the outcomes in the order of `files`.
     """
     runner: _InProcess | _OnDask = _InProcess() if client is None else _OnDask(client)
-    scan = _ArchiveScan(files, config, runner, store, segment_s, series, on_outcome)
+    scan = _ArchiveScan(files, config, runner, store, segment_s, series, on_outcome, stage)
     scan.start()
     for task, value in runner.results():
         scan.receive(task, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -35,6 +36,13 @@ def test_a_sleep_excerpt_gets_one_row_per_epoch(
         assert stage in STAGES
         assert live_stage in STAGES
         assert 0.0 < float(confidence) <= 1.0
+    # the scan judged each window in its stage, as the monitor does: sleep raises nothing
+    staged = [json.loads(line) for line in (out / "n4.edf.alerts.jsonl").read_text().splitlines()]
+    assert not [a for a in staged if a["kind"] in ("seizure_suspect", "anomaly")], staged
+    code, unstaged, err = run_cli(["scan", str(night), "--no-staging", "--jsonl", "-"], capsys)
+    assert code == 0, err
+    kinds = {json.loads(line)["kind"] for line in unstaged.splitlines()}
+    assert kinds & {"seizure_suspect", "anomaly"}, "without stages the same sleep alarms"
     report = (out / "n4.edf.html").read_text()
     assert "<h2>Sleep</h2>" in report
     assert "sleep efficiency" in report
