@@ -59,7 +59,8 @@ def scan_rtf(path: Path) -> tuple[float, float]:
     walls = []
     for _ in range(3):
         with open_recording(path) as rec:
-            result = scan_recording(rec, str(path), series=False)  # as `eegmon scan` without --out
+            # the detector alone: `eegmon scan --no-staging` without --out
+            result = scan_recording(rec, str(path), series=False)
         walls.append(result.wall_s)
     return result.duration_s, result.duration_s / statistics.median(walls)
 
