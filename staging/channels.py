@@ -10,7 +10,7 @@ Examples
 >>> parse_label("EEG C4-M1")
 ('C4', 'M1')
 >>> pick_channels(["ECG", "EOG LOC-M2", "Fp1-A2", "CZ-A1", "Chin1-Chin2"])
-ChannelPick(eeg=3, eog=1, emg=4)
+ChannelPick(eeg=3, eog=1, emg=4, eeg_reference=None)
 >>> pick_channels(["Fpz-Cz", "Pz-Oz", "EOG horizontal"]).kinds
 ('eeg', 'eog')
 """
@@ -20,6 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 #: Central derivations, best first: the opposite mastoid, then the vertex, then the same side.
 PREFERRED_EEG: tuple[tuple[str, str], ...] = (
@@ -51,16 +55,36 @@ ELECTRODE = re.compile(r"^(FP|AF|FT|FC|TP|CP|PO|F|T|C|P|O|A|M|I)(Z|\d{1,2})$")
 
 @dataclass(frozen=True)
 class ChannelPick:
-    """Row indices of the channels to stage from (EOG and EMG absent when ``None``)."""
+    """Row indices of the channels to stage from (EOG and EMG absent when ``None``).
+
+    `eeg_reference` is the row of a mastoid recorded on its own, subtracted
+    from the EEG row (monopolar ``C4`` and ``M1`` make ``C4-M1``).
+    """
 
     eeg: int
     eog: int | None = None
     emg: int | None = None
+    eeg_reference: int | None = None
 
     @property
     def rows(self) -> tuple[int, ...]:
-        """The chosen rows in classifier order: EEG, then EOG and EMG when present."""
-        return tuple(row for row in (self.eeg, self.eog, self.emg) if row is not None)
+        """Every row staging reads: EEG, its reference when derived, EOG, EMG."""
+        picked = (self.eeg, self.eeg_reference, self.eog, self.emg)
+        return tuple(row for row in picked if row is not None)
+
+    def select(self, data: NDArray[Any]) -> NDArray[np.float64]:
+        """The classifier's channels of `data` (rows x samples): EEG (re-referenced), EOG, EMG.
+
+        >>> import numpy as np
+        >>> pick = ChannelPick(eeg=0, emg=2, eeg_reference=1)
+        >>> pick.select(np.array([[5.0, 6.0], [1.0, 1.0], [9.0, 9.0]])).tolist()
+        [[4.0, 5.0], [9.0, 9.0]]
+        """
+        eeg = data[self.eeg].astype(np.float64)
+        if self.eeg_reference is not None:
+            eeg = eeg - data[self.eeg_reference]
+        others = [data[row].astype(np.float64) for row in (self.eog, self.emg) if row is not None]
+        return np.vstack([eeg, *others])
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -114,10 +138,33 @@ def _best(rank: dict[int, int]) -> int | None:
     return min(rank, key=lambda row: (rank[row], row)) if rank else None
 
 
+def _monopolar_pair(labels: Sequence[str]) -> tuple[int, int, int] | None:
+    """The best preferred derivation made of two channels recorded on their own.
+
+    Returns its rank in `PREFERRED_EEG`, the active row and the mastoid row.
+    """
+    alone: dict[str, int] = {}
+    for row, label in enumerate(labels):
+        active, reference = parse_label(label)
+        if reference is None and not _is_emg(label) and _eog_rank(label) is None:
+            alone.setdefault(active, row)
+    for rank, (active, reference) in enumerate(PREFERRED_EEG):
+        if active in alone and reference in alone:
+            return rank, alone[active], alone[reference]
+    return None
+
+
 def pick_channels(labels: Sequence[str]) -> ChannelPick:
     """The EEG, EOG and EMG rows of a recording whose channels are named `labels`.
 
-    Raises ValueError when no label looks like EEG.
+    A preferred derivation is also made of a central electrode and a mastoid
+    recorded on their own (``C4`` and ``M1``), unless a recorded derivation
+    ranks as well. Raises ValueError when no label looks like EEG.
+
+    >>> pick_channels(["F3", "C4", "O1", "M1", "M2", "EOG L"])
+    ChannelPick(eeg=1, eog=5, emg=None, eeg_reference=3)
+    >>> pick_channels(["C4", "M1", "C4-M1"]).eeg_reference is None
+    True
     """
     eeg_ranks = {row: r for row, label in enumerate(labels) if (r := _eeg_rank(label)) is not None}
     eeg = _best(eeg_ranks)
@@ -125,4 +172,8 @@ def pick_channels(labels: Sequence[str]) -> ChannelPick:
         raise ValueError(f"no EEG channel among the labels {list(labels)!r}")
     eog_ranks = {row: r for row, label in enumerate(labels) if (r := _eog_rank(label)) is not None}
     emg_ranks = {row: 0 for row, label in enumerate(labels) if _is_emg(label)}
-    return ChannelPick(eeg=eeg, eog=_best(eog_ranks), emg=_best(emg_ranks))
+    eog, emg = _best(eog_ranks), _best(emg_ranks)
+    pair = _monopolar_pair(labels)
+    if pair is not None and pair[0] < eeg_ranks[eeg]:
+        return ChannelPick(eeg=pair[1], eog=eog, emg=emg, eeg_reference=pair[2])
+    return ChannelPick(eeg=eeg, eog=eog, emg=emg)

@@ -94,7 +94,7 @@ class LiveStager:
         self._resampler = Resampler(rate)
         self._classifier = load_classifier(self.channels.kinds)
         entropy_library()  # compiled now rather than when the first epoch is due
-        width = len(self.channels.rows)
+        width = len(self.channels.kinds)
         self._first_index: int | None = None
         self._received = 0
         self._inputs = np.empty((width, 0))
@@ -121,7 +121,7 @@ class LiveStager:
         if self._first_index is None:
             self._first_index = first_index
         expected = self._first_index + self._received
-        picked = data[list(self.channels.rows)].astype(np.float64)
+        picked = self.channels.select(data)
         if first_index < expected:
             picked = picked[:, expected - first_index :]
         elif first_index > expected:

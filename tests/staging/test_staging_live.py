@@ -109,3 +109,21 @@ def test_a_block_of_the_wrong_shape_is_refused() -> None:
     stager = LiveStager(["C4-M1", "E1-M2"], 100.0)
     with pytest.raises(ValueError, match=r"expected a \(2, samples\) block, got shape \(1, 10\)"):
         stager.add(0, np.zeros((1, 10), dtype=np.float32))
+
+
+def test_a_mastoid_recorded_on_its_own_is_subtracted(excerpt: Excerpt) -> None:
+    """Monopolar CZ and A1 (both against the amplifier's reference) stage as CZ-A1 does."""
+    data, rate, labels, _ = excerpt
+    derived = data[:, : round(MINUTES * 60 * rate)]
+    # what both electrodes share: a slow drift and mains hum the derivation cancels
+    t = np.arange(derived.shape[1]) / rate
+    common = (300 * np.sin(2 * np.pi * 0.05 * t) + 40 * np.sin(2 * np.pi * 50 * t)).astype(
+        np.float32
+    )
+    monopolar = np.vstack([derived[0] + common, common])
+    expected = stage_recording(derived, labels, rate)
+    got = stage_recording(monopolar, ["CZ", "A1"], rate)
+    assert [e.stage for e in got.final] == [e.stage for e in expected.final]
+    assert [e.stage for e in got.live] == [e.stage for e in expected.live]
+    confidences = [e.confidence for e in got.final]
+    assert confidences == pytest.approx([e.confidence for e in expected.final], abs=1e-3)
