@@ -91,7 +91,7 @@ def evaluation_rows() -> list[dict[str, Any]]:
     for group, scored in results.items():
         hours = sum(duration for duration, *_ in scored) / 3600
         for who in ("eegmon", "baseline"):
-            merged = corpus.total([r for _, r, *_ in scored], who)
+            merged = corpus.total([r for _, r, *_ in scored], who, [d for d, *_ in scored])
             for _, s in sorted(merged.items()):
                 if who == "eegmon" and s.events == 0 and s.false_alarms == 0:
                     continue

@@ -8,7 +8,7 @@ here is tuned to a file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -386,9 +386,26 @@ def eegmmidb(folder: Path, run_number: int, seed: int) -> Case:
     )
 
 
-def total(results: list[dict[str, dict[str, KindScore]]], who: str) -> dict[str, KindScore]:
-    merged: dict[str, KindScore] = {}
-    for result in results:
-        for kind, s in result[who].items():
-            merged.setdefault(kind, KindScore(kind)).merge(s)
+def total(
+    results: list[dict[str, dict[str, KindScore]]],
+    who: str,
+    durations_s: Sequence[float] | None = None,
+) -> dict[str, KindScore]:
+    """`who`'s scores pooled over recordings, each kind's false alarms per hour of all of them.
+
+    A recording where a kind was never raised still adds its unlabelled time
+    to that kind's hours: the time any of its scores counted, or its length
+    (`durations_s`, in the order of `results`) when it has no score at all.
+    """
+    kinds = sorted({kind for result in results for kind in result[who]})
+    merged = {kind: KindScore(kind) for kind in kinds}
+    for index, result in enumerate(results):
+        known = [s.hours for scores in result.values() for s in scores.values()]
+        hours = known[0] if known else (durations_s[index] / 3600 if durations_s else 0.0)
+        for kind in kinds:
+            score = result[who].get(kind)
+            if score is None:
+                merged[kind].hours += hours
+            else:
+                merged[kind].merge(score)
     return merged
