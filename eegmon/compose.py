@@ -175,6 +175,7 @@ def _feed(
             hello=link.hello,
             on_ack=link.acknowledge,
             on_note=link.note,
+            on_page=link.page,
             token=settings.feed_token,
             users=users,
             on_event=None if journal is None else journal.note,
@@ -225,7 +226,7 @@ def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta, link: Monit
 
     A recording that fails is raised as a condition through the monitor's link.
     """
-    return Recorder(
+    recorder = Recorder(
         path,
         meta,
         range_uv=checked.settings.record_range_uv or DEFAULT_RANGE_UV,
@@ -234,6 +235,8 @@ def _recorder(path: Path, checked: CheckedMonitor, meta: StreamMeta, link: Monit
         patient=link.session.patient,
         session=link.session.id,
     )
+    link.record_pages(recorder.segments)  # the feed's pages are read from it
+    return recorder
 
 
 def _every(seconds: float, say: Callable[[str], None]) -> Callable[[dict[str, Any]], None]:

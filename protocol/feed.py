@@ -38,6 +38,12 @@ Every message is a JSON object with a `type` field. Server → client:
             "note": Note, "ref": the sender's ``ref`` or null}``. A Note is ``{"id":
             "note-N", "at": stream time, "at_utc": ISO 8601 UTC, "text": ..., "who":
             name}``; ``hello`` carries the run's notes so far, ``"notes": [Note, ...]``.
+``page``    the answer to a client's ``page``: the samples of that span read from the
+            monitor's recording, averaged down like ``traces``: ``{"type": "page",
+            "ref": the client's ``ref`` or null, "start": t, "end": t, "rate": r,
+            "timestamps": [t, ...], "data": [[µV per sample] per channel],
+            "recorded": [first, last] stream times the recording holds, or null
+            without a recording}``; no timestamps: the span is not recorded.
 ``error``   a refused client message: ``{"type": "error", "message": "..."}``.
 
 Client → server:
@@ -47,6 +53,9 @@ Client → server:
             at most `MAX_NOTE_CHARS` characters once control characters are made spaces;
             ``ref`` (at most 64 characters) comes back in the ``note`` message, so the
             sender knows its note was taken.
+``page``    ``{"type": "page", "start": t, "end": t, "ref": optional string}``: the
+            samples from ``start`` to ``end`` (stream times, at most `MAX_PAGE_S`
+            apart) from the monitor's recording; one at a time per connection.
 
 Stream times are seconds on the LSL clock. Alerts follow docs/design.md's
 Alert object (``detector.types.Alert.to_dict``): its ``detected_at`` is the
@@ -71,12 +80,19 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE = 4096
 #: Bytes; the largest message a client should accept from a feed.
 MAX_SERVER_MESSAGE = 4 * 1024 * 1024
-SERVER_TYPES = frozenset({"hello", "traces", "scores", "alert", "status", "stage", "note", "error"})
-CLIENT_TYPES = frozenset({"ack", "note"})
+SERVER_TYPES = frozenset(
+    {"hello", "traces", "scores", "alert", "status", "stage", "note", "page", "error"}
+)
+CLIENT_TYPES = frozenset({"ack", "note", "page"})
 #: Characters of a note's text, at most.
 MAX_NOTE_CHARS = 500
 #: Notes of a monitor run a ``hello`` carries (the newest).
 MAX_RUN_NOTES = 1000
+#: Seconds a ``page`` may span: the longest page (60 s) and the display filter's lead-in.
+MAX_PAGE_S = 70.0
+#: Numbers (channels × samples) of a ``page`` answer, at most, so it stays within
+#: `MAX_SERVER_MESSAGE` (11 characters a number at worst, and the timestamps).
+MAX_PAGE_VALUES = 300_000
 #: The sleep stages of ``stage`` messages, in the order of the night's usual descent (and REM).
 SLEEP_STAGES = ("W", "N1", "N2", "N3", "REM")
 #: Seconds of a sleep-scoring epoch (AASM): what one ``stage`` message covers.
@@ -157,10 +173,45 @@ def note_text(text: object) -> str:
 def parse_note(text: str | bytes | dict[str, Any]) -> tuple[str, str, str | None]:
     """Validate a client's ``note`` (text, or already decoded): ``(text, who, ref)``."""
     message = _client(text, "note")
+    ref = _ref(message)
+    return note_text(message.get("text")), _who(message), ref
+
+
+def _ref(message: dict[str, Any]) -> str | None:
     ref = message.get("ref")
     if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
-        raise ProtocolError(f"note 'ref' must be a string of at most 64 characters, got {ref!r}")
-    return note_text(message.get("text")), _who(message), ref
+        raise ProtocolError(
+            f"{message['type']} 'ref' must be a string of at most 64 characters, got {ref!r}"
+        )
+    return ref
+
+
+def parse_page(text: str | bytes | dict[str, Any]) -> tuple[float, float, str | None]:
+    """Validate a client's ``page`` (text, or already decoded): ``(start, end, ref)``.
+
+    Examples
+    --------
+    >>> parse_page({"type": "page", "start": 100, "end": 110.5, "ref": "p1"})
+    (100.0, 110.5, 'p1')
+    >>> parse_page({"type": "page", "start": 100, "end": 200})
+    Traceback (most recent call last):
+    ...
+    protocol.feed.ProtocolError: page spans 100 s, at most 70
+    """
+    message = _client(text, "page")
+    start, end = message.get("start"), message.get("end")
+    for value in (start, end):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolError(f"page 'start' and 'end' must be numbers, got {value!r}")
+        if not math.isfinite(value):
+            raise ProtocolError("page 'start' and 'end' must be finite")
+    assert isinstance(start, int | float)
+    assert isinstance(end, int | float)
+    if end <= start:
+        raise ProtocolError(f"page 'end' ({end}) must be after its 'start' ({start})")
+    if end - start > MAX_PAGE_S:
+        raise ProtocolError(f"page spans {end - start:g} s, at most {MAX_PAGE_S:g}")
+    return float(start), float(end), _ref(message)
 
 
 def finite_or_none(value: Any) -> Any:

@@ -26,6 +26,29 @@ def display_factor(rate: float, max_rate: float = MAX_DISPLAY_RATE) -> int:
     return max(1, math.ceil(rate / max_rate))
 
 
+def average_down(
+    data: np.ndarray, stamps: np.ndarray, factor: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Means of whole buckets of `factor` samples, each stamped with its last sample's time.
+
+    Returns ``(means, stamps, used)``: `used` samples made whole buckets; a sample
+    beyond `MAX_PLAUSIBLE_UV` (a gap, not a 10 V spike) makes its bucket NaN.
+    """
+    usable = data.shape[1] // factor * factor
+    buckets = data[:, :usable].reshape(data.shape[0], usable // factor, factor).astype(np.float64)
+    buckets[np.abs(buckets) > MAX_PLAUSIBLE_UV] = np.nan
+    return buckets.mean(axis=2), stamps[factor - 1 : usable : factor], usable
+
+
+def display_message(kind: str, rate: float, stamps: np.ndarray, data: np.ndarray) -> dict[str, Any]:
+    """A ``traces`` (or ``page``) message: µV to 0.01, times to 0.1 ms, NaN as null."""
+    data = np.round(data, 2)
+    rows: Any = data.tolist()
+    if not np.isfinite(data).all():
+        rows = finite_or_none(rows)
+    return {"type": kind, "rate": rate, "timestamps": np.round(stamps, 4).tolist(), "data": rows}
+
+
 class DisplayDecimator:
     """Averages samples in buckets so the feed carries at most `max_rate` samples/s."""
 
@@ -40,13 +63,10 @@ class DisplayDecimator:
     def add(self, block: Block) -> None:
         data = np.concatenate([self._rest, block.data], axis=1)
         stamps = np.concatenate([self._rest_stamps, block.timestamps])
-        usable = data.shape[1] // self.factor * self.factor
+        means, kept, usable = average_down(data, stamps, self.factor)
         if usable:
-            n_ch = data.shape[0]
-            buckets = data[:, :usable].reshape(n_ch, -1, self.factor).astype(np.float64)
-            buckets[np.abs(buckets) > MAX_PLAUSIBLE_UV] = np.nan  # a gap, not a 10 V spike
-            self._data.append(buckets.mean(axis=2))
-            self._stamps.append(stamps[self.factor - 1 : usable : self.factor])
+            self._data.append(means)
+            self._stamps.append(kept)
         self._rest, self._rest_stamps = data[:, usable:], stamps[usable:]
 
     def reset(self) -> None:
@@ -57,16 +77,8 @@ class DisplayDecimator:
     def flush(self) -> dict[str, Any] | None:
         if not self._data:
             return None
-        data = np.round(np.concatenate(self._data, axis=1), 2)
+        data = np.concatenate(self._data, axis=1)
         stamps = np.concatenate(self._stamps)
         self._data.clear()
         self._stamps.clear()
-        rows: Any = data.tolist()
-        if not np.isfinite(data).all():
-            rows = finite_or_none(rows)
-        return {
-            "type": "traces",
-            "rate": self.rate,
-            "timestamps": np.round(stamps, 4).tolist(),
-            "data": rows,
-        }
+        return display_message("traces", self.rate, stamps, data)

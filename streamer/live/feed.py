@@ -13,7 +13,10 @@ one from the same address waits longer (`protocol.people.Throttle`). A
 ``note`` counts from any authenticated person, under their own name (a
 ``dashboard`` connection writes for the person named in ``who``); on an open
 feed, under the name the client gives. With an
-`ssl.SSLContext` the feed serves ``wss://`` only.
+`ssl.SSLContext` the feed serves ``wss://`` only. Whoever may read the feed
+may ask for a ``page`` of the recording: read on a worker thread
+(`asyncio.to_thread`), one at a time per client, its answer queued like an
+alert, never dropped.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from protocol import people
 
 log = logging.getLogger(__name__)
 
-ESSENTIAL = frozenset({"hello", "alert", "stage", "note", "error"})
+ESSENTIAL = frozenset({"hello", "alert", "stage", "note", "page", "error"})
 #: Per client: display messages kept while it is slow (the newest win).
 DISPLAY_BACKLOG = 32
 #: Per client: undelivered alerts beyond this mean the client is gone; it is closed.
@@ -56,6 +59,8 @@ OnAck = Callable[[str, str, dict[str, str]], None]
 OnNote = Callable[[str, str, dict[str, str], str | None], None]
 #: A journal line that is not an alert transition: event, fields.
 OnEvent = Callable[..., object]
+#: A page of the recording: its ``page`` answer for stream times start, end.
+OnPage = Callable[[float, float], dict[str, Any]]
 
 
 def check_exposure(host: str, token: str | None, has_users: bool = False) -> None:
@@ -93,6 +98,7 @@ class _Client:
         self.essential: deque[str] = deque()
         self.display: deque[str] = deque(maxlen=DISPLAY_BACKLOG)
         self.wake = asyncio.Event()
+        self.paging: asyncio.Task[None] | None = None
 
     def put(self, kind: str, text: str) -> bool:
         if kind in ESSENTIAL:
@@ -127,6 +133,9 @@ class Feed:
         on the feed's thread); without it, notes are refused.
     tls
         Serve ``wss://`` with this context.
+    on_page
+        Builds the ``page`` answer for ``(start, end)`` (called on a worker
+        thread); without it, pages are refused.
     """
 
     def __init__(
@@ -142,6 +151,7 @@ class Feed:
         tls: ssl.SSLContext | None = None,
         allow_origins: tuple[str, ...] = (),
         on_note: OnNote | None = None,
+        on_page: OnPage | None = None,
     ) -> None:
         check_exposure(host, token, users is not None)
         if not 0 <= port <= 65535:
@@ -156,6 +166,7 @@ class Feed:
         self._on_ack = on_ack
         self._on_event = on_event
         self._on_note = on_note
+        self._on_page = on_page
         self._throttle = people.Throttle()
         self._people: weakref.WeakKeyDictionary[ServerConnection, people.Person] = (
             weakref.WeakKeyDictionary()
@@ -283,6 +294,8 @@ class Feed:
                     message = protocol.decode(text, protocol.CLIENT_TYPES)
                     if message["type"] == "note":
                         self._note(person, *protocol.parse_note(message))
+                    elif message["type"] == "page":
+                        self._ask_page(client, *protocol.parse_page(message))
                     else:
                         self._acknowledge(person, *protocol.parse_ack(message))
                 except protocol.ProtocolError as exc:
@@ -337,6 +350,26 @@ class Feed:
             )
             raise protocol.ProtocolError(f"note refused: {exc}") from None
         self._on_note(text, who, fields, ref)
+
+    def _ask_page(self, client: _Client, start: float, end: float, ref: str | None) -> None:
+        if self._on_page is None:
+            raise protocol.ProtocolError("this feed has no recording to read pages from")
+        if client.paging is not None:
+            raise protocol.ProtocolError("one page at a time: wait for the answer")
+        client.paging = asyncio.create_task(self._page(client, start, end, ref))
+
+    async def _page(self, client: _Client, start: float, end: float, ref: str | None) -> None:
+        """Read the page on a worker thread: the monitor's thread never waits for the disk."""
+        assert self._on_page is not None
+        try:
+            answer = await asyncio.to_thread(self._on_page, start, end)
+            text = protocol.encode(answer | {"ref": ref})
+        except (OSError, ValueError) as exc:
+            log.warning("feed: page %.3f-%.3f not read: %s", start, end, exc)
+            text = protocol.encode({"type": "error", "message": f"page not read: {exc}"})
+        finally:
+            client.paging = None
+        client.put("page", text)
 
     async def _send(self, client: _Client) -> None:
         try:

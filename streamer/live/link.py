@@ -1,5 +1,9 @@
 """Where the monitor's thread meets the others: the hello, acknowledgements, notes, conditions.
 
+It also answers the feed's ``page`` requests from the recording (on the
+feed's worker threads, never the monitor's), once a recorder says where its
+files are (`record_pages`).
+
 Made before the feed, the recorder and the monitor, and handed to each, so
 none of them is patched after construction: the feed's thread reads the
 ``hello`` snapshot and queues acknowledgements, a recorder's writer queues
@@ -9,17 +13,19 @@ snapshot's active alerts (and the run's notes) current.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from detector import DetectorConfig, StreamMeta
-from protocol.feed import MAX_RUN_NOTES, PROTOCOL_VERSION
+from protocol.feed import MAX_PAGE_VALUES, MAX_RUN_NOTES, PROTOCOL_VERSION
 from protocol.kinds import SEVERITY_RANK
-from streamer.live.display import display_factor
+from streamer.live.display import average_down, display_factor, display_message
 from streamer.live.session import Session
+from streamer.recordings.pages import Segment, read_span
 
 T = TypeVar("T")
 #: A condition seen outside the signal: kind, active, message, evidence.
@@ -59,6 +65,11 @@ class MonitorLink:
         self._notes: deque[dict[str, Any]] = deque(maxlen=MAX_RUN_NOTES)
         self._active: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._segments: Callable[[], list[Segment]] | None = None
+
+    def record_pages(self, segments: Callable[[], list[Segment]]) -> None:
+        """Answer ``page`` requests from the files `segments` lists (the recorder's)."""
+        self._segments = segments
 
     # -- called from the feed's thread -------------------------------------------------
     def hello(self) -> dict[str, Any]:
@@ -89,6 +100,23 @@ class MonitorLink:
             "notes": notes,
             **self.session.fields(),
         }
+
+    def page(self, start: float, end: float) -> dict[str, Any]:
+        """The ``page`` answer for `start`..`end` (any thread but the monitor's: it reads disk).
+
+        Averaged down as ``traces`` are, and further when the channels are so
+        many that the answer would pass `MAX_PAGE_VALUES`.
+        """
+        rate = self.meta.rate
+        factor = display_factor(rate)
+        values = self.meta.n_channels * (end - start) * rate / factor
+        factor *= max(1, math.ceil(values / MAX_PAGE_VALUES))
+        segments = self._segments() if self._segments is not None else []
+        times, data = read_span(segments, start, end, factor)
+        means, stamps, _ = average_down(data, times, factor)
+        recorded = [segments[0].t0, segments[-1].end()] if segments else None
+        answer = display_message("page", rate / factor, stamps, means)
+        return answer | {"start": start, "end": end, "recorded": recorded}
 
     def acknowledge(self, alert_id: str, who: str, notes: dict[str, str] | None = None) -> None:
         """Queue an acknowledgement by `who`; `notes` (``who_said``, ``via``) go to the journal."""

@@ -47,6 +47,7 @@ import pylsl
 from numpy.typing import NDArray
 
 from streamer.recordings.edf_file import EdfFile, RecordLayout
+from streamer.recordings.pages import Segment
 
 if TYPE_CHECKING:  # the detector's package loads scipy: not needed to check an option
     from detector.types import Block, StreamMeta
@@ -172,6 +173,7 @@ class Recorder:
         self._failed_at: float | None = None
         self._reported = False
         self.files: list[Path] = []
+        self._segments: list[Segment] = []
         self.clipped = np.zeros(meta.n_channels, dtype=np.int64)
         self.samples_written = 0
         self.samples_lost = 0
@@ -218,10 +220,16 @@ class Recorder:
                     "state": "failed" if self._failed_at is not None else "recording",
                     "file": None if current is None else str(current),
                     "seconds": round(self.samples_written / self.meta.rate, 3),
+                    "from": self._segments[0].t0 if self._segments else None,
                     "clipped_samples": int(self.clipped.sum()),
                     "lost_samples": self.samples_lost,
                 }
             }
+
+    def segments(self) -> list[Segment]:
+        """The files written so far, each with its first sample's stream time (any thread)."""
+        with self._lock:
+            return list(self._segments)
 
     def close(self) -> None:
         """Write what is pending, fix the record count and close (idempotent)."""
@@ -289,6 +297,7 @@ class Recorder:
         with self._lock:
             self._file = new
             self.files.append(path)
+            self._segments.append(Segment(path, self.layout, start_time, self.meta.rate))
         self._file_index0 = first_index
         self._pending = self._pending[:, :0]
         self._annotations.insert(
