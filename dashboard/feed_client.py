@@ -31,6 +31,7 @@ from protocol.kinds import SEVERITY_RANK
 from protocol.redact import redact_url
 
 from .options import feed_access, validate_feed_url
+from .pages import RecordedPages
 from .ring import TraceHistory, TraceRing
 from .stages import NightStages, SleepEpoch
 from .trends import NightTrends, TrendSnapshot
@@ -200,6 +201,7 @@ class FeedClient:
         self._stages = NightStages()
         self._notes: dict[str, dict[str, Any]] = {}
         self._notes_version = 0
+        self.pages = RecordedPages(self._send)  #: looking back past what is kept
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -363,6 +365,7 @@ class FeedClient:
             self._stages.clear()
             self._notes.clear()
             self._night_traces.clear()
+            self.pages.clear()
         self._offsets.clear()  # perhaps another monitor host, another clock
         self._stream = {**stream, **{key: message.get(key) for key in ("patient", "session")}}
         self._labels = tuple(str(label) for label in labels)
@@ -476,6 +479,9 @@ class FeedClient:
         if note["id"] not in self._notes and len(self._notes) >= protocol.MAX_RUN_NOTES:
             self._notes.pop(next(iter(self._notes)))
         self._notes[note["id"]] = dict(note)
+
+    def _on_page(self, message: dict[str, Any], now: float) -> None:
+        self.pages.put(message)
 
     def _on_error(self, message: dict[str, Any], now: float) -> None:
         log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))

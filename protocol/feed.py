@@ -25,8 +25,9 @@ Every message is a JSON object with a `type` field. Server → client:
             to catch up with real time), "windows", "warming_up",
             "active_alerts": {"high": n, "medium": n, "low": n}}``, plus what
             the monitor's sinks add: ``"recording"`` (file, state, lost and
-            clipped samples), ``"notify"`` (destinations, pending, failing,
-            delivered, failed), ``"model_state"`` (path, saved_at, error),
+            clipped samples, ``from``: the stream time of its first sample),
+            ``"notify"`` (destinations, pending, failing, delivered, failed),
+            ``"model_state"`` (path, saved_at, error),
             ``"stage"`` (the newest epoch's ``stage`` and ``final``, or the
             ``error`` that keeps sleep from being staged).
 ``stage``   one 30 s sleep epoch, sent when first staged and again when revised:

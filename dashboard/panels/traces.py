@@ -14,8 +14,10 @@ page's pixel columns, with ``rollover`` so the browser keeps one page.
 
 Looking back (`TracesPanel.page_back`, `jump_to`) stops following the live
 samples: the page is drawn once from the night's traces the feed client
-keeps, filtered from `FILTER_SETTLE_S` before the page like a live redraw,
-with the same montage, gains and sensitivity; `go_live` returns.
+keeps or, older than those, from the monitor's recording (a ``page`` asked
+of the feed, drawn when it answers), filtered from `FILTER_SETTLE_S` before
+the page like a live redraw, with the same montage, gains and sensitivity;
+`go_live` returns.
 
 Names: ``traces``, ``traces_yaxis``, ``traces_source`` (columns ``xs``,
 ``ys``, ``t_end``: newest stream time of the row, ``received``: wall time the
@@ -45,6 +47,7 @@ from ..alarm import SEVERITY_COLORS, as_float
 from ..decimate import break_gaps, minmax_decimate
 from ..feed_client import FeedClient, FeedSnapshot
 from ..montage import AS_RECORDED, Derived, Montage, derive
+from ..pages import ASKING
 from .timeaxis import Pager, TimeAxis, clock_formatter, clock_label
 
 Render = Literal["webgl", "canvas"]
@@ -116,6 +119,8 @@ class TracesPanel:
         self.pager = Pager()
         #: Called when looking back starts, moves or ends (the controls' Live button).
         self.on_review: Callable[[], None] | None = None
+        self._origin = ""  #: where a past page comes from, when not from what is kept
+        self._asking: tuple[float, float] | None = None  #: the recording's page awaited
         self._empty_title = ""
         self._dirty = True  # the traces must be redrawn from the ring
         self._hellos = -1
@@ -306,11 +311,17 @@ class TracesPanel:
             self._review(self.pager.live)
 
     def _kept(self) -> tuple[float, float] | None:
-        """The stream times of the oldest and newest samples the feed client keeps."""
-        return self.client.night_traces(math.inf, -math.inf)[2]
+        """The stream times of the oldest sample kept or recorded and of the newest kept."""
+        span = self.client.night_traces(math.inf, -math.inf)[2]
+        recording = self.client.snapshot(traces=False).status.get("recording")
+        since = recording.get("from") if isinstance(recording, dict) else None
+        if span is None or not isinstance(since, int | float):
+            return span
+        return min(span[0], float(since)), span[1]
 
     def _review(self, move: Callable[[], None]) -> None:
         move()
+        self._origin, self._asking = "", None
         self._dirty = True
         if self.on_review is not None:
             self.on_review()
@@ -320,26 +331,32 @@ class TracesPanel:
         end, offset = self.pager.end, self.axis.offset
         if end is None or offset is None:
             return ""
-        return f"Reviewing {clock_label(end - self.page_s + offset)}–{clock_label(end + offset)}"
+        shown = f"{clock_label(end - self.page_s + offset)}–{clock_label(end + offset)}"
+        return f"Reviewing {shown}" + (f" · {self._origin}" if self._origin else "")
 
-    def _show_title(self, note: str = "") -> None:
+    def _show_title(self) -> None:
         review = self.review_text()
-        parts = [self._empty_title, f"{review} · Live to return" if review else "", note]
+        parts = [self._empty_title, f"{review} · Live to return" if review else ""]
         self.figure.title.text = " · ".join(p for p in parts if p)
 
     def _draw_review(self, snap: FeedSnapshot) -> None:
-        """The page that ends at the pager's time, from the night's traces."""
+        """The page that ends at the pager's time, from the night's traces or the recording."""
         end = self.pager.end
         assert end is not None
-        times, data, span = self.client.night_traces(
-            end - self.page_s - FILTER_SETTLE_S, end, MAX_TRACE_CHANNELS
-        )
+        start = end - self.page_s - FILTER_SETTLE_S
+        times, data, span = self.client.night_traces(start, end, MAX_TRACE_CHANNELS)
+        rate, origin = None, self._origin
+        if span is None or span[0] > end - self.page_s:  # older than kept: the recording's
+            page, self._origin = self.client.pages.lookup(start, end, end - self.page_s)
+            self._asking = (start, end) if self._origin == ASKING else None
+            if page is not None:
+                times, data, rate = page.times, page.data[:MAX_TRACE_CHANNELS], page.rate
         if data.shape[0] != len(self._recorded or ()):
             return  # of another stream than the labels: the next refresh matches
-        data = self._apply(data)
-        self._redraw(snap, times, data, end)
-        kept = span is not None and span[0] <= end - self.page_s
-        self._show_title("" if kept else "older samples are not kept")
+        self._redraw(snap, times, self._apply(data), end, rate)
+        self._show_title()
+        if self._origin != origin and self.on_review is not None:
+            self.on_review()
 
     # -- refresh (document thread) -----------------------------------------------------
 
@@ -366,6 +383,10 @@ class TracesPanel:
             self._hellos = snap.hellos
             self._dirty = True
         if self.reviewing:
+            if self._asking is not None and self.client.pages.get(*self._asking) is not None:
+                self._dirty = True  # the recording's page arrived
+            elif self._asking is not None:
+                self.client.pages.ask(*self._asking)  # once another page awaited is answered
             if self._dirty and snap.wall_offset is not None and snap.display_rate:
                 self._draw_review(snap)
             return
@@ -426,18 +447,24 @@ class TracesPanel:
         return times + shift, y
 
     def _redraw(
-        self, snap: FeedSnapshot, times: np.ndarray, data: np.ndarray, end: float | None
+        self,
+        snap: FeedSnapshot,
+        times: np.ndarray,
+        data: np.ndarray,
+        end: float | None,
+        rate: float | None = None,
     ) -> None:
         """Draw the whole page again (new stream, page, sensitivity, filter, looking back).
 
-        The page ends at stream time `end`, or at the newest sample when None.
+        The page ends at stream time `end`, or at the newest sample when None;
+        `rate`: of a page of the recording, when not the display rate.
         """
         self._dirty = False
         if snap.wall_offset != self.axis.offset:  # scores drawn on the old clock mapping go too
             self.scores_source.data = {"x": [], "score": [], "threshold": []}
             self._scores_version, self._scores_end = -1, -math.inf
         self.axis.offset = snap.wall_offset
-        self._rate = snap.display_rate
+        self._rate = rate or snap.display_rate
         self._sos = display_filter(self._rate, self.filter_on)
         self._last_xy = None
         t_end = end if end is not None else float(times[-1]) if times.size else None

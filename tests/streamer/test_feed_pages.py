@@ -4,6 +4,7 @@ and a real monitor (``--record``) answering a client that joined after the span 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
+from dashboard.feed_client import FeedClient
+from dashboard.panels.timeaxis import TimeAxis
+from dashboard.panels.traces import MAX_TRACE_CHANNELS, TracesPanel
 from detector import DetectorConfig, StreamMeta
 from detector.types import Block
 from protocol import feed as protocol
@@ -97,7 +101,7 @@ def test_a_page_is_read_from_the_file_being_written_and_averaged_as_traces(
     assert before["recorded"] == [t0, t0 + 12]
 
 
-def test_a_feed_answers_pages_on_a_worker_thread_one_at_a_time() -> None:
+def test_a_feed_answers_pages_and_refuses_bad_requests() -> None:
     link = MonitorLink(META, DetectorConfig(), stall_timeout=2.0)
     feed = Feed("127.0.0.1", 0, hello=link.hello, on_ack=link.acknowledge, on_page=link.page)
     feed.start()
@@ -126,6 +130,34 @@ def test_a_feed_answers_pages_on_a_worker_thread_one_at_a_time() -> None:
 
 
 @pytest.mark.timeout(60)
+def bed_page_back_reads_the_recording(url: str, first: float) -> None:
+    """A dashboard's feed client that joined late pages back into the recording."""
+    client = FeedClient(url).start()
+    try:
+        panel = TracesPanel(client, TimeAxis(0.0), "canvas")
+
+        def drawn(text: str) -> bool:
+            panel.update(client.snapshot(max_channels=MAX_TRACE_CHANNELS), False)
+            return text in panel.review_text() or (text == "live" and bool(panel.source.data["xs"]))
+
+        wait_for(lambda: drawn("live"), 10, "the live page drawn")
+        kept = client.night_traces(math.inf, -math.inf)[2]
+        assert kept is not None
+        assert kept[0] > first + 8  # holds nothing older
+        panel.page_back()  # older than kept: from the recording, which starts at `first`
+        assert panel.pager.end is not None
+        assert panel.pager.end - panel.page_s < kept[0]
+        wait_for(lambda: drawn("from the recording"), 10, "the recorded page drawn")
+        xs = np.concatenate(panel.source.data["xs"])
+        shift = panel.axis.shift(None)
+        assert shift is not None
+        assert np.nanmin(xs) - shift < kept[0] - 1  # samples older than those kept are drawn
+        panel.jump_to(first - 100)
+        wait_for(lambda: drawn("not recorded"), 10, "a page before the recording")
+    finally:
+        client.stop()
+
+
 def test_a_monitor_answers_a_page_from_before_the_client_joined(tmp_path: Path) -> None:
     name = f"eegmon-test-pages-{os.getpid()}"
     started = [Proc(["simulate", "--name", name, "--channels", "8", "--seed", "5"])]
@@ -149,6 +181,7 @@ def test_a_monitor_answers_a_page_from_before_the_client_joined(tmp_path: Path) 
                 missing = late.wait(lambda m: m["type"] == "page" and m["ref"] is None, 10, "")
             finally:
                 late.close()
+            bed_page_back_reads_the_recording(url, first)
             traces = early.of_type("traces")
         finally:
             early.close()
