@@ -109,6 +109,8 @@ class RecordedPages:
         elif data.ndim != 2 or data.shape[1] != times.shape[0]:
             raise protocol.ProtocolError(f"page shape mismatch: {times.shape}, {data.shape}")
         rate = message.get("rate")
+        if times.size and not (isinstance(rate, int | float) and 0 < rate <= 4096):
+            raise protocol.ProtocolError(f"page rate {rate!r} out of range")
         recorded = message.get("recorded")
         span = None
         if isinstance(recorded, list) and len(recorded) == 2:

@@ -364,7 +364,7 @@ class Feed:
         try:
             answer = await asyncio.to_thread(self._on_page, start, end)
             text = protocol.encode(answer | {"ref": ref})
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ArithmeticError) as exc:  # a disk error, absurd times
             log.warning("feed: page %.3f-%.3f not read: %s", start, end, exc)
             text = protocol.encode({"type": "error", "message": f"page not read: {exc}"})
         finally:

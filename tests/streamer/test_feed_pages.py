@@ -7,12 +7,14 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from websockets.sync.client import connect
 
 from dashboard.feed_client import FeedClient
+from dashboard.pages import ASKING, RecordedPages
 from dashboard.panels.timeaxis import TimeAxis
 from dashboard.panels.traces import MAX_TRACE_CHANNELS, TracesPanel
 from detector import DetectorConfig, StreamMeta
@@ -48,6 +50,31 @@ def test_a_page_request_is_checked_and_bounded() -> None:
     widest = {"type": "page", "ref": "r" * 64, "rate": 128.0, "timestamps": stamps}
     size = len(protocol.encode(widest | {"data": values, "start": 1.0, "end": 2.0}).encode())
     assert size < protocol.MAX_SERVER_MESSAGE
+
+
+def test_a_feed_client_keeps_only_the_answer_to_the_page_it_asked() -> None:
+    sent: list[dict[str, Any]] = []
+    pages = RecordedPages(lambda text, what: sent.append(json.loads(text)) is None)
+    assert pages.lookup(10.0, 28.0, 18.0) == (None, ASKING)
+    assert pages.ask(50.0, 68.0)  # asked once the first is answered
+    assert [m["start"] for m in sent] == [10.0]
+    pages.put({"type": "page", "ref": "another", "timestamps": [], "data": []})
+    assert pages.get(10.0, 28.0) is None
+    ref = sent[0]["ref"]
+    with pytest.raises(protocol.ProtocolError, match="rate"):
+        pages.put({"type": "page", "ref": ref, "rate": 0, "timestamps": [1.0], "data": [[1.0]]})
+    answer = {"type": "page", "ref": ref, "rate": 128.0, "recorded": [18.0, 30.0]}
+    pages.put(answer | {"timestamps": [18.0, 18.5], "data": [[1.0, None]]})
+    page, origin = pages.lookup(10.0, 28.0, 18.0)
+    assert origin == "from the recording, which starts here"
+    assert page is not None
+    assert np.isnan(page.data[0, 1])
+    assert pages.lookup(50.0, 68.0, 58.0)[1] == ASKING
+    assert sent[-1]["start"] == 50.0
+    pages.put({"type": "page", "ref": sent[-1]["ref"], "timestamps": [], "data": []})
+    assert pages.lookup(50.0, 68.0, 58.0) == (None, "not recorded")
+    away = RecordedPages(lambda text, what: False)
+    assert away.lookup(1.0, 2.0, 1.5) == (None, "older samples are not kept")
 
 
 def blocks(data: np.ndarray, t0: float, chunk: int = 100) -> list[Block]:
