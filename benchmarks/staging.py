@@ -2,8 +2,9 @@
 
 On each recording with an expert hypnogram, agreement (accuracy, Cohen's
 kappa) with the experts of: YASA offline (``yasa.SleepStaging`` on the whole
-recording), `staging`'s final stages, and its live stages (each epoch as
-first shown); the largest delay from an epoch's end to its first stage; and
+recording, `staging.whole`: the hypnogram a scan reports), the live
+stager's final stages, and its live stages (each epoch as first shown);
+the largest delay from an epoch's end to its first stage; and
 the CPU time of live staging per epoch, fed in 1 s blocks as a stream
 would. Recordings: the DREAMS excerpts 2, 4, 6, 8 (30 min each, CZ-A1,
 expert hypnograms) and the YASA snippets long enough for an epoch. The
@@ -15,7 +16,6 @@ are a small part, in a 30 min excerpt a third.
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from evaluation.hypnogram import read_hypnogram
-from staging import LiveStager, accuracy, cohen_kappa, pick_channels, stage_recording
+from staging import LiveStager, accuracy, cohen_kappa, stage_recording
+from staging.whole import stage_whole
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DREAMS_EXCERPTS = (2, 4, 6, 8)
@@ -49,29 +50,6 @@ def read_dreams(folder: Path, excerpt: int) -> Excerpt:
     return values[None, :], rate, [label], expert
 
 
-def yasa_offline(data: NDArray[np.float32], labels: list[str], rate: float) -> list[str]:
-    """YASA's own stages of the whole recording, on the channels `staging` picks."""
-    import mne
-    import yasa
-
-    pick = pick_channels(labels)
-    names = [labels[row] for row in pick.rows]
-    kinds = dict(zip(pick.kinds, names, strict=True))
-    raw = mne.io.RawArray(
-        data[list(pick.rows)].astype(np.float64) * 1e-6,
-        mne.create_info(names, rate, list(pick.kinds)),
-        verbose=False,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        staging = yasa.SleepStaging(
-            raw, kinds["eeg"], eog_name=kinds.get("eog"), emg_name=kinds.get("emg")
-        )
-        stages = staging.predict()
-    names_of = {"WAKE": "W", "REM": "REM"}
-    return [names_of.get(str(stage), str(stage)) for stage in stages.hypno]
-
-
 def live_cost(data: NDArray[np.float32], labels: list[str], rate: float) -> tuple[float, float]:
     """CPU ms per epoch of live staging in 1 s blocks (to the end), and the slowest block's ms."""
     stager = LiveStager(labels, rate)
@@ -93,7 +71,7 @@ def compare(
 ) -> tuple[dict[str, Any], list[tuple[str, str, str, str]]]:
     """One benchmark row, and the (expert, YASA, final, live) stage of each scored epoch."""
     stages = stage_recording(data, labels, rate)
-    offline = yasa_offline(data, labels, rate)
+    offline = [epoch.stage for epoch in stage_whole(data, labels, rate)]
     scored = [
         (stage, offline[i], stages.final[i].stage, stages.live[i].stage)
         for i, stage in enumerate(expert[: len(stages.final)])

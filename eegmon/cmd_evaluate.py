@@ -10,7 +10,8 @@ annotations) by `evaluation.metrics.score`, and scored as SzCORE does
 (`evaluation.szcore`). As in the monitor, the sleep is staged as the file
 goes (`staging.LiveStager`) and each staged epoch told to the detector
 (`detector.stages`), unless ``--no-staging``; with ``--hypnogram`` those
-stages, final and live, are compared with an expert's (`evaluation.hypnogram`).
+stages, final and live, and the whole recording's staging (`staging.whole`,
+as `scan --out` reports it) are compared with an expert's (`evaluation.hypnogram`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from evaluation.szcore import SzcoreScore
     from staging import LiveStager, StagedEpoch
 
+#: The stagings compared with an expert's hypnogram: the whole recording's at once (the
+#: hypnogram of `scan --out`), the live stager's final revision, and its first stage.
+STAGINGS = ("recording", "final", "live")
 #: One labelled event as read from a TSV: onset and duration (s), label, channels.
 EventRow = tuple[float, float, str, tuple[str, ...]]
 
@@ -395,24 +399,26 @@ def _staging_rows(
 ) -> list[dict[str, Any]]:
     """Each file's stages compared with its expert's; the tables printed and returned as rows."""
     from evaluation.hypnogram import Agreement
+    from streamer.offline.stages import stage_file
 
-    pooled = {"final": Agreement(), "live": Agreement()}
+    pooled = {who: Agreement() for who in STAGINGS}
     rows: list[dict[str, Any]] = []
     for name, path, expert, night in zip(files, paths, experts, nights, strict=True):
         if night.unstaged is not None:
             _warn(f"{name}: sleep not staged, not compared with {path}: {night.unstaged}")
             continue
+        whole = [row.stage for row in stage_file(Path(name))[0]]
         if abs(len(night.final) - len(expert)) > 1:
             _warn(
                 f"{name}: {len(night.final)} epochs of 30 s, {path} scores {len(expert)}: "
                 f"the first {min(len(night.final), len(expert))} compared"
             )
-        for who, found in (("final", night.final), ("live", night.live)):
+        for who, found in zip(STAGINGS, (whole, night.final, night.live), strict=True):
             agreement = Agreement()
             agreement.add(expert, found)
             pooled[who].extend(agreement)
             rows.append(_staging_row(name, str(path), who, agreement))
-    if len(rows) > 2:
+    if len(rows) > len(STAGINGS):
         rows += [_staging_row("all", "", who, a) for who, a in pooled.items()]
     if rows:
         say("")
@@ -436,11 +442,11 @@ def format_staging(rows: list[dict[str, Any]], pooled: dict[str, Agreement]) -> 
     width = max(len("recording"), *(len(r["recording"]) for r in rows))
     lines = [
         "sleep stages against the expert's hypnogram (30 s epochs)",
-        f"{'recording':{width}s} {'who':6s} {'epochs':>6s} {'acc':>6s} {'kappa':>6s}  hypnogram",
+        f"{'recording':{width}s} {'who':9s} {'epochs':>6s} {'acc':>6s} {'kappa':>6s}  hypnogram",
     ]
     for r in rows:
         lines.append(
-            f"{r['recording']:{width}s} {r['who']:6s} {r['epochs']:6d} "
+            f"{r['recording']:{width}s} {r['who']:9s} {r['epochs']:6d} "
             f"{_num(r['accuracy'], '6.2f')} {_num(r['kappa'], '6.2f')}  {r['hypnogram']}"
         )
     for who, agreement in pooled.items():

@@ -14,7 +14,7 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> stager = LiveStager(["EEG C4-M1", "EOG E1-M2", "ECG"], rate=100.0)
 >>> stager.channels
-ChannelPick(eeg=0, eog=1, emg=None)
+ChannelPick(eeg=0, eog=1, emg=None, eeg_reference=None)
 >>> staged = []
 >>> for second in range(150):
 ...     block = rng.normal(0, 20, (3, 100)).astype(np.float32)

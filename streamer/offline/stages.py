@@ -1,8 +1,9 @@
 """A recording's sleep stages for ``eegmon scan --out``: its hypnogram as a TSV file.
 
-One row per 30 s epoch from the file's start: the final ``stage``, the
-``live_stage`` the monitor would have shown when it first staged the epoch,
-and the final stage's ``confidence``. An epoch left unstaged (the file has
+One row per 30 s epoch from the file's start: the final ``stage`` (the
+whole recording staged at once, as YASA does offline), the ``live_stage``
+the monitor would have shown when it first staged the epoch, and the final
+stage's ``confidence``. An epoch left unstaged (the file has
 no EEG to stage from, or too little signal after it) reads ``?``, so every
 file gets its full hypnogram's rows and the reason is said once.
 
@@ -48,9 +49,15 @@ class StageRow:
 
 
 def stage_file(path: Path) -> tuple[list[StageRow], str | None]:
-    """The hypnogram of the recording at `path`, and why it is unscored (``None``: staged)."""
+    """The hypnogram of the recording at `path`, and why it is unscored (``None``: staged).
+
+    ``stage`` is the whole recording's staging (`staging.whole`: what YASA
+    does offline, knowing the whole night); ``live_stage`` what the monitor
+    showed first, staging as the night went on.
+    """
     from staging import pick_channels, stage_recording  # slow: YASA, MNE, LightGBM
     from staging.features import EPOCH_S
+    from staging.whole import stage_whole
 
     with open_recording(path) as recording:
         epochs = math.floor(recording.duration / EPOCH_S)
@@ -59,11 +66,12 @@ def stage_file(path: Path) -> tuple[list[StageRow], str | None]:
             data = np.hstack([chunk[rows] for _, chunk in recording.blocks(CHUNK_S)])
             labels = [recording.labels[row] for row in rows]
             staged = stage_recording(data, labels, recording.rate)
+            whole = stage_whole(data, labels, recording.rate)
         except Exception as exc:  # no EEG, too slow a rate, a library error: the scan goes on
             unscored = [StageRow(i * EPOCH_S, EPOCH_S) for i in range(epochs)]
             return unscored, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     live = {epoch.index: epoch.stage for epoch in staged.live}
-    final = {epoch.index: epoch for epoch in staged.final}
+    final = {epoch.index: epoch for epoch in whole if epoch.index in live}
     hypnogram = []
     for index in range(max(epochs, len(final))):
         epoch = final.get(index)

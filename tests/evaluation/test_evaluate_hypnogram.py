@@ -25,7 +25,7 @@ def test_evaluate_compares_final_and_live_stages_with_each_hypnogram(
     dreams = tmp_path / "Hypnogram_n2.txt"
     lines = (source / "Hypnogram_excerpt2.txt").read_text().splitlines()
     dreams.write_text("\n".join(lines[: 1 + MINUTES * 12]) + "\n")
-    # eegmon's own hypnogram as scan --out writes it: its final stages agree with themselves
+    # eegmon's own hypnogram as scan --out writes it: the whole recording's staging agrees
     own = tmp_path / "n2.edf.stages.tsv"
     write_stages(own, night)
     out = tmp_path / "rows.json"
@@ -40,9 +40,10 @@ def test_evaluate_compares_final_and_live_stages_with_each_hypnogram(
     assert "sleep stages against the expert's hypnogram (30 s epochs)" in stdout
     rows = json.loads(out.read_text())
     staging = {(r["hypnogram"], r["who"]): r for r in rows if r["scoring"] == "staging"}
-    assert set(staging) == {(h, w) for h in (str(dreams), str(own), "") for w in ("final", "live")}
+    whos = ("recording", "final", "live")
+    assert set(staging) == {(h, w) for h in (str(dreams), str(own), "") for w in whos}
     expert = Counter(read_hypnogram(dreams))
-    for who in ("final", "live"):
+    for who in whos:
         row = staging[str(dreams), who]
         assert row["recording"] == str(night)
         assert row["epochs"] == 2 * MINUTES
@@ -53,8 +54,8 @@ def test_evaluate_compares_final_and_live_stages_with_each_hypnogram(
         agreeing = sum(confusion[stage].get(stage, 0) for stage in confusion)
         assert row["accuracy"] == round(agreeing / row["epochs"], 3)
         assert -1.0 <= row["kappa"] <= 1.0
-    assert staging[str(own), "final"]["accuracy"] == 1.0
-    assert staging[str(own), "final"]["kappa"] == 1.0
+    assert staging[str(own), "recording"]["accuracy"] == 1.0
+    assert staging[str(own), "recording"]["kappa"] == 1.0
     table = [line.split("\t") for line in own.read_text().splitlines()[1:]]
     same = sum(stage == live for _, _, stage, live, _ in table) / len(table)
     assert staging[str(own), "live"]["accuracy"] == round(same, 3)
