@@ -344,9 +344,10 @@ class TracesPanel:
         end = self.pager.end
         assert end is not None
         start = end - self.page_s - FILTER_SETTLE_S
-        times, data, span = self.client.night_traces(start, end, MAX_TRACE_CHANNELS)
+        times, data, _ = self.client.night_traces(start, end, MAX_TRACE_CHANNELS)
         rate, origin = None, self._origin
-        if span is None or span[0] > end - self.page_s:  # older than kept: the recording's
+        kept = np.count_nonzero(times > end - self.page_s) / (self.page_s * snap.display_rate)
+        if kept < 0.95:  # older than kept, or sent while the feed was away: the recording's
             page, self._origin = self.client.pages.lookup(start, end, end - self.page_s)
             self._asking = (start, end) if self._origin == ASKING else None
             if page is not None:
