@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
+from dashboard import DashboardServer
 from dashboard.feed_client import FeedClient
 from dashboard.pages import ASKING, RecordedPages
 from dashboard.panels.timeaxis import TimeAxis
@@ -24,7 +25,9 @@ from streamer.live.display import DisplayDecimator
 from streamer.live.feed import Feed
 from streamer.live.link import MonitorLink
 from streamer.recordings.recorder import Recorder
-from tests.support import FeedProbe, Proc, wait_for
+from tests.support import BOKEH_MODEL, FeedProbe, Proc, chromium_page, wait_for
+
+playwright_api = pytest.importorskip("playwright.sync_api")
 
 RATE = 256.0
 META = StreamMeta("bed-7", "amp-7", ("Fz", "Cz", "Pz"), RATE)
@@ -156,7 +159,6 @@ def test_a_feed_answers_pages_and_refuses_bad_requests() -> None:
         silent.stop()
 
 
-@pytest.mark.timeout(60)
 def bed_page_back_reads_the_recording(url: str, first: float) -> None:
     """A dashboard's feed client that joined late pages back into the recording."""
     client = FeedClient(url).start()
@@ -185,6 +187,25 @@ def bed_page_back_reads_the_recording(url: str, first: float) -> None:
         client.stop()
 
 
+def browser_page_back_says_it_is_recorded(url: str) -> None:
+    """In chromium: a dashboard started late pages back and says the page is the recording's."""
+    with DashboardServer([url], port=0) as server, chromium_page() as page:
+        page.goto(server.url + "bed?bed=0")
+        page.wait_for_function(
+            f"() => window.Bokeh && Bokeh.documents.length > 0"
+            f" && ({BOKEH_MODEL})('traces_source') !== null"
+            f" && ({BOKEH_MODEL})('traces_source').data.t_end.length > 0",
+            timeout=20_000,
+        )
+        page.get_by_role("button", name="◀ page").click()
+        status = page.locator(".bk-Div", has_text="from the recording")
+        playwright_api.expect(status).to_be_visible(timeout=10_000)
+        n = page.evaluate(f"() => ({BOKEH_MODEL})('traces_source').data.xs[0].length")
+        assert n > 100  # the recorded page is drawn
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(90)
 def test_a_monitor_answers_a_page_from_before_the_client_joined(tmp_path: Path) -> None:
     name = f"eegmon-test-pages-{os.getpid()}"
     started = [Proc(["simulate", "--name", name, "--channels", "8", "--seed", "5"])]
@@ -209,6 +230,7 @@ def test_a_monitor_answers_a_page_from_before_the_client_joined(tmp_path: Path) 
             finally:
                 late.close()
             bed_page_back_reads_the_recording(url, first)
+            browser_page_back_says_it_is_recorded(url)
             traces = early.of_type("traces")
         finally:
             early.close()
