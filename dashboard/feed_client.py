@@ -485,6 +485,7 @@ class FeedClient:
 
     def _on_error(self, message: dict[str, Any], now: float) -> None:
         log.warning("feed %s refused a message: %s", self.display_url, message.get("message"))
+        self.pages.refused(message)
 
     # -- reading (any thread) ----------------------------------------------------------
 

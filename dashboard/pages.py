@@ -55,6 +55,7 @@ class RecordedPages:
         self._lock = threading.Lock()
         self._count = 0
         self._asked: tuple[str, tuple[float, float], float] | None = None
+        self._refused: dict[tuple[float, float], str] = {}  # why the feed did not answer
         self._answers: collections.OrderedDict[tuple[float, float], RecordedPage] = (
             collections.OrderedDict()
         )
@@ -93,6 +94,10 @@ class RecordedPages:
         """
         page = self.get(start, end)
         if page is None:
+            with self._lock:
+                refused = self._refused.get((start, end))
+            if refused is not None:
+                return None, f"the recording could not be read: {refused}"
             return None, ASKING if self.ask(start, end) else "older samples are not kept"
         if not page.times.size:
             return None, "not recorded"
@@ -125,8 +130,20 @@ class RecordedPages:
             while len(self._answers) > KEPT_ANSWERS:
                 self._answers.popitem(last=False)
 
+    def refused(self, message: dict[str, Any]) -> None:
+        """The feed's ``error`` for the page asked: said on that page instead of waiting."""
+        with self._lock:
+            if self._asked is None or message.get("ref") != self._asked[0]:
+                return
+            key = self._asked[1]
+            self._asked = None
+            self._refused[key] = str(message.get("message") or "refused")[:200]
+            while len(self._refused) > KEPT_ANSWERS:
+                self._refused.pop(next(iter(self._refused)))
+
     def clear(self) -> None:
         """Forget the answers (another stream: its recording is another)."""
         with self._lock:
+            self._refused.clear()
             self._answers.clear()
             self._asked = None

@@ -45,7 +45,8 @@ Every message is a JSON object with a `type` field. Server → client:
             "timestamps": [t, ...], "data": [[µV per sample] per channel],
             "recorded": [first, last] stream times the recording holds, or null
             without a recording}``; no timestamps: the span is not recorded.
-``error``   a refused client message: ``{"type": "error", "message": "..."}``.
+``error``   a refused client message: ``{"type": "error", "message": "..."}``, with
+            the message's ``ref`` when it had one.
 
 Client → server:
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import os
 import ssl
@@ -299,7 +300,10 @@ class Feed:
                     else:
                         self._acknowledge(person, *protocol.parse_ack(message))
                 except protocol.ProtocolError as exc:
-                    client.put("error", protocol.encode({"type": "error", "message": str(exc)}))
+                    refused = {"type": "error", "message": str(exc)}
+                    if isinstance(ref := _ref_of(text), str):  # so the asker knows which
+                        refused["ref"] = ref
+                    client.put("error", protocol.encode(refused))
         except ConnectionClosed:
             pass
         finally:
@@ -366,7 +370,8 @@ class Feed:
             text = protocol.encode(answer | {"ref": ref})
         except (OSError, ValueError, ArithmeticError) as exc:  # a disk error, absurd times
             log.warning("feed: page %.3f-%.3f not read: %s", start, end, exc)
-            text = protocol.encode({"type": "error", "message": f"page not read: {exc}"})
+            refused = {"type": "error", "message": f"page not read: {exc}", "ref": ref}
+            text = protocol.encode(refused)
         finally:
             client.paging = None
         client.put("page", text)
@@ -403,3 +408,12 @@ def note_author(
             f"{who_said!r} is not one"
         )
     return named.name, {"via": person.name}
+
+
+def _ref_of(text: str | bytes) -> object:
+    """The ``ref`` of a client message refused (None when it has none or is not JSON)."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return message.get("ref") if isinstance(message, dict) else None

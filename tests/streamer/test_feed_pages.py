@@ -78,6 +78,15 @@ def test_a_feed_client_keeps_only_the_answer_to_the_page_it_asked() -> None:
     assert pages.lookup(50.0, 68.0, 58.0) == (None, "not recorded")
     away = RecordedPages(lambda text, what: False)
     assert away.lookup(1.0, 2.0, 1.5) == (None, "older samples are not kept")
+    # the feed's error for the page asked is said on that page, not waited out
+    assert pages.lookup(90.0, 108.0, 98.0)[1] == ASKING
+    pages.refused({"type": "error", "message": "another page's", "ref": "page-9"})
+    assert pages.lookup(90.0, 108.0, 98.0)[1] == ASKING
+    pages.refused({"type": "error", "message": "page not read: disk", "ref": sent[-1]["ref"]})
+    assert pages.lookup(90.0, 108.0, 98.0) == (
+        None,
+        "the recording could not be read: page not read: disk",
+    )
 
 
 def blocks(data: np.ndarray, t0: float, chunk: int = 100) -> list[Block]:
@@ -138,8 +147,10 @@ def test_a_feed_answers_pages_and_refuses_bad_requests() -> None:
     try:
         with connect(feed.url, open_timeout=5) as ws:
             assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-            ws.send(json.dumps({"type": "page", "start": 1.0, "end": 200.0}))
-            assert "at most 70" in json.loads(ws.recv(timeout=5))["message"]
+            ws.send(json.dumps({"type": "page", "start": 1.0, "end": 200.0, "ref": "too-long"}))
+            refused = json.loads(ws.recv(timeout=5))
+            assert "at most 70" in refused["message"]
+            assert refused["ref"] == "too-long"  # the asker knows which of its pages
             ws.send(json.dumps({"type": "page", "start": 1.0, "end": 11.0, "ref": "a"}))
             answer = json.loads(ws.recv(timeout=5))
             assert answer["type"] == "page"
