@@ -49,8 +49,11 @@ def archive_files(root: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def local_scan(archive: Path) -> dict[str, Outcome]:
-    """The archive scanned in this process, segment by segment: what a cluster must equal."""
+    """The archive scanned in this process, segment by segment: what a cluster must equal.
+
+    Staged as `eegmon scan` stages by default.
+    """
     config = DetectorConfig.from_dict(QUICK_CONFIG)
     files = archive_files(archive)
-    outcomes = scan_archive(files, config, segment_s=SEGMENT_HOURS * 3600)
+    outcomes = scan_archive(files, config, segment_s=SEGMENT_HOURS * 3600, stage=True)
     return {o.file: o for o in outcomes}
