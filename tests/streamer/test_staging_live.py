@@ -1,4 +1,5 @@
-"""Live sleep staging in the monitor: a real DREAMS night replayed, its epochs on the feed."""
+"""Live sleep staging in the monitor: a real DREAMS night replayed, its epochs on the feed
+and in a browser's hypnogram."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dashboard import DashboardServer
 from detector.types import Block, StreamMeta
 from streamer.live.staging_sink import StagingSink
 from tests.files.dreams import DREAMS_RATE, dreams_edf
-from tests.support import wait_for
+from tests.support import BOKEH_MODEL, chromium_page, wait_for
 
 #: The stream time after an epoch's end within which it must be on the feed.
 DEADLINE_S = 60.0
@@ -24,6 +26,7 @@ def status_after(messages: list[dict], message: dict) -> dict | None:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
     eegmon, feed_client, unique_name: str, test_data: Path, tmp_path: Path
 ) -> None:
@@ -66,6 +69,25 @@ def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
     assert sum(m["index"] == 0 for m in stages) > 1
     assert player.process.poll() is None
     assert watcher.process.poll() is None
+    # and the bed view draws them: each epoch at its newest stage, as the feed says
+    source = f"({BOKEH_MODEL})('hypnogram_source')"
+
+    def feed_says() -> list[str]:
+        newest = {m["index"]: m["stage"] for m in client.of_type("stage")}
+        return [newest[i] for i in range(EPOCHS)]
+
+    with DashboardServer([url], port=0) as server, chromium_page() as page:
+        page.goto(server.url + "bed?bed=0")
+        page.wait_for_function(
+            f"() => window.Bokeh && Bokeh.documents.length > 0 && {source} !== null"
+            f" && {source}.data.stage.length >= {EPOCHS}",
+            timeout=20_000,
+        )
+        wait_for(
+            lambda: page.evaluate(f"() => [...{source}.data.stage]")[:EPOCHS] == feed_says(),
+            10,
+            "the page's hypnogram to show the feed's stages",
+        )
 
 
 def test_no_eeg_channel_leaves_staging_off_and_says_why() -> None:
