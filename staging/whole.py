@@ -9,6 +9,7 @@ stages say what the monitor showed.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 
@@ -37,15 +38,22 @@ def stage_whole(data: NDArray[np.float32], labels: Sequence[str], rate: float) -
     raw = mne.io.RawArray(
         pick.select(data) * 1e-6, mne.create_info(kinds, rate, kinds), verbose=False
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the classifiers' scikit-learn version, as live
-        staging = yasa.SleepStaging(
-            raw,
-            "eeg",
-            eog_name="eog" if "eog" in kinds else None,
-            emg_name="emg" if "emg" in kinds else None,
-        )
-        hypnogram = staging.predict()
+    # YASA logs that a short recording is short; its stages say as much, quietly
+    yasa_log = logging.getLogger("yasa")
+    level = yasa_log.level
+    yasa_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the classifiers' scikit-learn version, as live
+            staging = yasa.SleepStaging(
+                raw,
+                "eeg",
+                eog_name="eog" if "eog" in kinds else None,
+                emg_name="emg" if "emg" in kinds else None,
+            )
+            hypnogram = staging.predict()
+    finally:
+        yasa_log.setLevel(level)
     stages = [YASA_NAMES[str(stage)] for stage in hypnogram.hypno]
     confidence = hypnogram.proba.max(axis=1).to_numpy(dtype=float)
     at = data.shape[1] / rate
