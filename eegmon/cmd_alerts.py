@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import ssl
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,41 +101,63 @@ def alerts(journal: Path, since: str | None, kinds: tuple[str, ...], as_json: bo
     say(f"{len(chosen)} record{'s' if len(chosen) != 1 else ''}")
 
 
-@click.command()
-@click.argument("alert_id")
-@click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
-@click.option("--who", default=None, help="Who acknowledges [the login name].")
-@click.option(
-    "--token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File holding your token [env EEGMON_TOKEN].",
-)
-@click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="Deprecated (shows in ps).")
-@click.option(
-    "--feed-ca",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="CA certificate to trust for a wss:// feed (a lab's own CA).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait.",
-)
-def ack(
-    alert_id: str,
-    feed: str,
-    who: str | None,
-    token_file: Path | None,
-    feed_token: str | None,
-    feed_ca: Path | None,
-    timeout: float,
-) -> None:
-    """Acknowledge an active alert on a monitor; waits until the monitor confirms it.
+def _feed_options(who: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of a command that speaks to a monitor's feed (`who`: what --who names)."""
 
-    With a users file on the monitor, the acknowledgement is journaled under the
-    person whose token this is; --who is kept only as a note.
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(
+            [
+                click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT."),
+                click.option("--who", default=None, help=f"{who} [the login name]."),
+                click.option(
+                    "--token-file",
+                    type=click.Path(path_type=Path, dir_okay=False),
+                    help="File holding your token [env EEGMON_TOKEN].",
+                ),
+                click.option(
+                    "--feed-ca",
+                    type=click.Path(path_type=Path, dir_okay=False),
+                    help="CA certificate to trust for a wss:// feed (a lab's own CA).",
+                ),
+                click.option(
+                    "--timeout",
+                    type=click.FloatRange(min=0, min_open=True),
+                    default=10.0,
+                    show_default=True,
+                    help="Seconds to wait.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return add
+
+
+class _Session:
+    """A connection to a monitor's feed whose waits share one deadline."""
+
+    def __init__(self, ws: Any, deadline: float) -> None:
+        self.ws, self.deadline = ws, deadline
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.ws.send(protocol.encode(message))
+
+    def receive(self) -> dict[str, Any]:
+        """The next message; TimeoutError past the deadline."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        return dict(protocol.decode(self.ws.recv(timeout=remaining)))
+
+
+@contextlib.contextmanager
+def _feed(
+    feed: str, token: str | None, feed_ca: Path | None, timeout: float, waiting_for: str
+) -> Iterator[_Session]:
+    """A session on `feed`; a network or feed error ends the command in one line.
+
+    `waiting_for` names what the command waits for, in the line of a timeout.
     """
     from dashboard.options import validate_feed_url
 
@@ -148,9 +171,6 @@ def ack(
     from protocol.people import keep_secrets_out_of_logs
 
     keep_secrets_out_of_logs()
-    token = None if token_file else os.environ.get("EEGMON_TOKEN")
-    token = token or cmd_users.feed_token(feed_token, token_file)
-    who = who or getpass.getuser()
     headers = {"Authorization": f"Bearer {token}"} if token else None
     tls = _client_tls(feed_ca) if feed.startswith("wss:") else None
     deadline = time.monotonic() + timeout
@@ -162,32 +182,56 @@ def ack(
             max_size=protocol.MAX_SERVER_MESSAGE,
             ssl=tls,
         ) as ws:
-            hello = protocol.decode(ws.recv(timeout=timeout))
-            active = {a["id"]: a for a in hello.get("alerts", [])}
-            if alert_id not in active:
-                known = ", ".join(sorted(active)) or "none"
-                fail(f"no active alert {alert_id!r} on {feed} (active: {known})")
-            ws.send(protocol.encode({"type": "ack", "id": alert_id, "who": who}))
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise click.ClickException(
-                        f"{feed} did not confirm the acknowledgement within {timeout:g} s"
-                    )
-                message = json.loads(ws.recv(timeout=remaining))
-                if message.get("type") == "error":
-                    raise click.ClickException(f"{feed} refused it: {message.get('message')}")
-                alert = message.get("alert") or {}
-                if (
-                    message.get("type") == "alert"
-                    and alert.get("id") == alert_id
-                    and alert.get("state") in ("acknowledged", "cleared")
-                ):
-                    break
+            yield _Session(ws, deadline)
+    except TimeoutError:
+        raise click.ClickException(f"{feed} did not {waiting_for} within {timeout:g} s") from None
     except InvalidURI as exc:
         fail(f"--feed {feed!r} is not a websocket URL: {exc}")
-    except (OSError, InvalidHandshake, WebSocketException, protocol.ProtocolError) as exc:
+    except (OSError, InvalidHandshake) as exc:
+        fail(f"feed {feed} refused the connection: {exc or type(exc).__name__}")
+    except (WebSocketException, protocol.ProtocolError) as exc:
         raise click.ClickException(f"feed {feed}: {exc or type(exc).__name__}") from None
+
+
+def _token(token_file: Path | None, given: str | None = None) -> str | None:
+    """The person's token: from `token_file`, else EEGMON_TOKEN, else the deprecated option."""
+    if token_file is not None:
+        return cmd_users.feed_token(None, token_file)
+    return os.environ.get("EEGMON_TOKEN") or cmd_users.feed_token(given, None)
+
+
+@click.command()
+@click.argument("alert_id")
+@_feed_options("Who acknowledges")
+@click.option("--feed-token", envvar="EEGMON_FEED_TOKEN", help="Deprecated (shows in ps).")
+def ack(
+    alert_id: str,
+    feed: str,
+    who: str | None,
+    token_file: Path | None,
+    feed_ca: Path | None,
+    timeout: float,
+    feed_token: str | None,
+) -> None:
+    """Acknowledge an active alert on a monitor; waits until the monitor confirms it.
+
+    With a users file on the monitor, the acknowledgement is journaled under the
+    person whose token this is; --who is kept only as a note.
+    """
+    who = who or getpass.getuser()
+    token = _token(token_file, feed_token)
+    with _feed(feed, token, feed_ca, timeout, "confirm the acknowledgement") as session:
+        active = {a["id"]: a for a in session.receive().get("alerts", [])}
+        if alert_id not in active:
+            known = ", ".join(sorted(active)) or "none"
+            fail(f"no active alert {alert_id!r} on {feed} (active: {known})")
+        session.send({"type": "ack", "id": alert_id, "who": who})
+        alert: dict[str, Any] = {}
+        while alert.get("id") != alert_id or alert.get("state") not in ("acknowledged", "cleared"):
+            message = session.receive()
+            if message.get("type") == "error":
+                raise click.ClickException(f"{feed} refused it: {message.get('message')}")
+            alert = (message.get("alert") or {}) if message.get("type") == "alert" else {}
     first = active[alert_id]
     say(
         f"eegmon ack: {alert_id} ({first['kind']}, {first['severity']}) "
@@ -197,25 +241,7 @@ def ack(
 
 @click.command()
 @click.argument("text")
-@click.option("--feed", required=True, help="The monitor's feed, ws://HOST:PORT.")
-@click.option("--who", default=None, help="Who writes it [the login name].")
-@click.option(
-    "--token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File holding your token [env EEGMON_TOKEN].",
-)
-@click.option(
-    "--feed-ca",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="CA certificate to trust for a wss:// feed (a lab's own CA).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait.",
-)
+@_feed_options("Who writes it")
 def note(
     text: str,
     feed: str,
@@ -230,50 +256,16 @@ def note(
     every dashboard. With a users file on the monitor, the note is journaled
     under the person whose token this is.
     """
-    from dashboard.options import validate_feed_url
-
     try:
         text = protocol.note_text(text)
-        validate_feed_url(feed)
     except protocol.ProtocolError as exc:
         fail(str(exc))
-    except ValueError as exc:
-        fail(f"--feed: {exc}")
-    from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
-    from websockets.sync.client import connect
-
-    from protocol.people import keep_secrets_out_of_logs
-
-    keep_secrets_out_of_logs()
-    token = cmd_users.feed_token(None, token_file) if token_file else os.environ.get("EEGMON_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    tls = _client_tls(feed_ca) if feed.startswith("wss:") else None
     ref = uuid.uuid4().hex
-    deadline = time.monotonic() + timeout
-    try:
-        with connect(
-            feed,
-            open_timeout=timeout,
-            additional_headers=headers,
-            max_size=protocol.MAX_SERVER_MESSAGE,
-            ssl=tls,
-        ) as ws:
-            message = {"type": "note", "text": text, "who": who or getpass.getuser(), "ref": ref}
-            ws.send(protocol.encode(message))
-            taken = None
-            while taken is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                taken = _taken(json.loads(ws.recv(timeout=remaining)), ref)
-    except TimeoutError:
-        raise click.ClickException(f"{feed} did not take the note within {timeout:g} s") from None
-    except InvalidURI as exc:
-        fail(f"--feed {feed!r} is not a websocket URL: {exc}")
-    except (OSError, InvalidHandshake) as exc:
-        fail(f"feed {feed} refused the connection: {exc or type(exc).__name__}")
-    except WebSocketException as exc:
-        raise click.ClickException(f"feed {feed}: {exc or type(exc).__name__}") from None
+    with _feed(feed, _token(token_file), feed_ca, timeout, "take the note") as session:
+        session.send({"type": "note", "text": text, "who": who or getpass.getuser(), "ref": ref})
+        taken = None
+        while taken is None:
+            taken = _taken(session.receive(), ref)
     say(f"eegmon note: {taken['id']} by {taken['who']} taken by {feed}")
 
 

@@ -111,7 +111,7 @@ def test_eegmon_ack_over_wss_with_its_token_from_the_environment_or_a_file(
         cwd=ROOT,
         env={**os.environ, "EEGMON_TOKEN": "wrong"},
     )
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2  # refused: one line, as bad input
     assert "401" in wrong.stderr
     done = subprocess.run(
         [*command, "--token-file", str(token_file)], capture_output=True, text=True, cwd=ROOT
