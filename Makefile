@@ -38,9 +38,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Two workers: most tests wait on real streams in real time, so they overlap well on two cores.
+# Two workers: most tests wait on real streams in real time, so they overlap well on two cores;
+# a file's tests stay together and in order (some share one monitor for the file).
 test: $(STAMP) chromium lint
-	LSLAPICFG=$(CURDIR)/tests/lsl_api.cfg $(BIN)/pytest -n 2
+	LSLAPICFG=$(CURDIR)/tests/lsl_api.cfg $(BIN)/pytest -n 2 --dist loadfile
 
 # The long versions of the reliability suites (an accelerated hour on eight beds, 20 kills...),
 # then docs/reliability.md from their figures and those of the last `make test`.

@@ -56,6 +56,11 @@ class Detection:
     joins: tuple[tuple[str, float], ...] = ()
 
 
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    """A metric as the result tables give it (None: not defined)."""
+    return None if value is None else round(value, digits)
+
+
 @dataclass
 class KindScore:
     """The metrics of one kind (or of all kinds, "all")."""
@@ -97,9 +102,6 @@ class KindScore:
         self.hours += other.hours
 
     def row(self) -> dict[str, float | int | str | None]:
-        def rounded(v: float | None, digits: int = 3) -> float | None:
-            return None if v is None else round(v, digits)
-
         return {
             "kind": self.kind,
             "events": self.events,

@@ -19,7 +19,7 @@ import numpy as np
 from timescoring import scoring  # type: ignore[import-untyped]
 from timescoring.annotations import Annotation  # type: ignore[import-untyped]
 
-from evaluation.metrics import ANY_KIND, Detection, Event
+from evaluation.metrics import ANY_KIND, Detection, Event, rounded
 
 #: SzCORE's event scoring parameters (seconds; no minimum overlap).
 SZCORE = {
@@ -72,9 +72,6 @@ class SzcoreScore:
         self.hours += other.hours
 
     def row(self) -> dict[str, float | int | str | None]:
-        def rounded(v: float | None, digits: int = 3) -> float | None:
-            return None if v is None else round(v, digits)
-
         return {
             "kind": self.kind,
             "events": self.events,

@@ -160,6 +160,15 @@ CHROMIUM_ARGS = [
 BOKEH_MODEL = "(name) => Bokeh.documents[0].get_model_by_name(name)"
 
 
+def wait_for_model(page: Any, name: str, condition: str = "true", timeout_ms: int = 15_000) -> None:
+    """Wait until the page's Bokeh document has the model `name` and `condition` (JS of `m`)."""
+    page.wait_for_function(
+        "() => { if (!window.Bokeh || !Bokeh.documents.length) { return false; }"
+        f" const m = ({BOKEH_MODEL})({name!r}); return m !== null && ({condition}); }}",
+        timeout=timeout_ms,
+    )
+
+
 @contextmanager
 def chromium_page(
     viewport: dict[str, int] | None = None, extra_args: Sequence[str] = ()

@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 
 from dashboard import DashboardServer
-from tests.support import BOKEH_MODEL, ROOT, FeedProbe, Proc, chromium_page, free_port
+from tests.support import (
+    BOKEH_MODEL,
+    ROOT,
+    FeedProbe,
+    Proc,
+    chromium_page,
+    free_port,
+    wait_for_model,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -111,11 +119,7 @@ def test_a_note_added_in_the_page_reaches_the_night_list_and_the_marks(night: Ni
     try:
         with chromium_page() as page:
             page.goto(server.url + "bed?bed=0&render=canvas")
-            page.wait_for_function(
-                f"() => window.Bokeh && Bokeh.documents.length > 0"
-                f" && ({BOKEH_MODEL})('note_marks_source') !== null",
-                timeout=15_000,
-            )
+            wait_for_model(page, "note_marks_source")
             rows = page.locator(".eegmon-history .slick-row", has_text="note")
             expect(rows).to_have_count(1, timeout=5000)  # the terminal's, from the hello
             expect(rows.first).to_contain_text(FROM_TERMINAL)

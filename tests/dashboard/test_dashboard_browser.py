@@ -19,6 +19,7 @@ from tests.support import (
     BOKEH_MODEL,
     ROOT,
     chromium_page,
+    wait_for_model,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
@@ -61,10 +62,7 @@ def page(dashboard: DashboardServer):
 
 
 def wait_model(page, model: str) -> None:
-    page.wait_for_function(
-        f"() => window.Bokeh && Bokeh.documents.length > 0 && ({MODEL})({model!r}) !== null",
-        timeout=15_000,
-    )
+    wait_for_model(page, model)
 
 
 def open_page(page, url: str, model: str) -> None:

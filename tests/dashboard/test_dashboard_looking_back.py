@@ -17,7 +17,7 @@ import pytest
 
 from dashboard import DashboardServer
 from simulators.feed import SimulatedFeed, simulated_signal
-from tests.support import BOKEH_MODEL, chromium_page, wait_for
+from tests.support import BOKEH_MODEL, chromium_page, wait_for, wait_for_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -100,12 +100,7 @@ def test_paging_back_five_minutes_a_click_on_an_alert_and_live(bed) -> None:
         feed.send_stage(epoch, "N2" if epoch % 2 else "N3")
     with chromium_page(viewport={"width": 1400, "height": 1300}) as page:
         page.goto(server.url + "bed?bed=0")
-        page.wait_for_function(
-            f"() => window.Bokeh && Bokeh.documents.length > 0"
-            f" && ({BOKEH_MODEL})('traces_source') !== null"
-            f" && ({BOKEH_MODEL})('traces_source').data.t_end.length > 0",
-            timeout=20_000,
-        )
+        wait_for_model(page, "traces_source", "m.data.t_end.length > 0", 20_000)
         expect(page.locator(".bk-btn", has_text="page ▶")).to_be_disabled()
         page.get_by_role("button", name=re.compile("Filter")).click()  # only the DC blocker
         page.get_by_role("button", name="60 s page").click()

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard import DashboardServer
 from simulators.feed import SimulatedFeed
-from tests.support import BOKEH_MODEL, chromium_page
+from tests.support import chromium_page, wait_for_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
@@ -26,11 +26,7 @@ def test_an_open_page_follows_raised_acknowledged_cleared(feed: SimulatedFeed) -
     try:
         with chromium_page() as page:
             page.goto(server.url + "bed?bed=0&render=canvas")
-            page.wait_for_function(
-                f"() => window.Bokeh && Bokeh.documents.length > 0"
-                f" && ({BOKEH_MODEL})('history_source') !== null",
-                timeout=15_000,
-            )
+            wait_for_model(page, "history_source")
             row = page.locator(".eegmon-history .slick-row", has_text="flatline")
             expect(row).to_contain_text("active", timeout=5000)
             feed.send_alert(**(flat | {"state": "acknowledged", "acknowledged_by": "Ada"}))

@@ -13,6 +13,7 @@ from tests.support import (
     BOKEH_MODEL,
     chromium_page,
     wait_for,
+    wait_for_model,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -75,11 +76,7 @@ def test_the_bed_page_draws_the_hypnogram_and_the_ward_shows_the_stage(
         playwright_api.expect(tile.locator(".stage")).to_have_text("sleep N2?", timeout=15_000)
         page.goto(f"{server.url}bed?bed=0")
         source = f"({BOKEH_MODEL})('hypnogram_source')"
-        page.wait_for_function(
-            f"() => window.Bokeh && Bokeh.documents.length > 0 && {source} !== null"
-            f" && {source}.data.stage.length === {len(night)}",
-            timeout=15_000,
-        )
+        wait_for_model(page, "hypnogram_source", f"m.data.stage.length === {len(night)}")
         data = page.evaluate(f"() => {{ const d = {source}.data;"
                              " return {stage: [...d.stage], alpha: [...d.alpha],"
                              " left: [...d.left], right: [...d.right]}; }")  # fmt: skip

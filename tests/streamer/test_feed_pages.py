@@ -25,7 +25,7 @@ from streamer.live.display import DisplayDecimator
 from streamer.live.feed import Feed
 from streamer.live.link import MonitorLink
 from streamer.recordings.recorder import Recorder
-from tests.support import BOKEH_MODEL, FeedProbe, Proc, chromium_page, wait_for
+from tests.support import BOKEH_MODEL, FeedProbe, Proc, chromium_page, wait_for, wait_for_model
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -202,12 +202,7 @@ def browser_page_back_says_it_is_recorded(url: str) -> None:
     """In chromium: a dashboard started late pages back and says the page is the recording's."""
     with DashboardServer([url], port=0) as server, chromium_page() as page:
         page.goto(server.url + "bed?bed=0")
-        page.wait_for_function(
-            f"() => window.Bokeh && Bokeh.documents.length > 0"
-            f" && ({BOKEH_MODEL})('traces_source') !== null"
-            f" && ({BOKEH_MODEL})('traces_source').data.t_end.length > 0",
-            timeout=20_000,
-        )
+        wait_for_model(page, "traces_source", "m.data.t_end.length > 0", 20_000)
         page.get_by_role("button", name="◀ page").click()
         status = page.locator(".bk-Div", has_text="from the recording")
         playwright_api.expect(status).to_be_visible(timeout=10_000)

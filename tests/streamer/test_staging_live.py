@@ -12,7 +12,7 @@ from dashboard import DashboardServer
 from detector.types import Block, StreamMeta
 from streamer.live.staging_sink import StagingSink
 from tests.files.dreams import DREAMS_RATE, dreams_edf
-from tests.support import BOKEH_MODEL, chromium_page, wait_for
+from tests.support import BOKEH_MODEL, chromium_page, wait_for, wait_for_model
 
 #: The stream time after an epoch's end within which it must be on the feed.
 DEADLINE_S = 60.0
@@ -78,11 +78,7 @@ def test_each_epoch_is_on_the_feed_within_a_minute_of_its_end(
 
     with DashboardServer([url], port=0) as server, chromium_page() as page:
         page.goto(server.url + "bed?bed=0")
-        page.wait_for_function(
-            f"() => window.Bokeh && Bokeh.documents.length > 0 && {source} !== null"
-            f" && {source}.data.stage.length >= {EPOCHS}",
-            timeout=20_000,
-        )
+        wait_for_model(page, "hypnogram_source", f"m.data.stage.length >= {EPOCHS}", 20_000)
         wait_for(
             lambda: page.evaluate(f"() => [...{source}.data.stage]")[:EPOCHS] == feed_says(),
             10,
