@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import ssl
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,18 +46,10 @@ def read_secret(path: Path, what: str) -> str:
 
 def write_users(path: Path, users: Users) -> None:
     """Replace `path` with `users`, readable and writable by its owner only."""
+    from streamer.live.model_state import write_private
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(dump_users(users))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private(path, dump_users(users).encode("utf-8"))
 
 
 def _existing(path: Path) -> Users:
